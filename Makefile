@@ -1,0 +1,61 @@
+# nnclr — set up with `make setup`, check with `make test`.
+SHELL := /bin/bash
+GO ?= go
+TF_DIR := third_party/tensorflow
+VENV := .venv
+PY := $(CURDIR)/$(VENV)/bin/python
+
+# CGO_CFLAGS / CGO_LDFLAGS (include dir, lib dir, rpath) written by the provisioning script.
+-include $(TF_DIR)/cgo.mk
+export NNCLR_PYTHON := $(PY)
+
+.PHONY: setup apt provision deps goenv build test fmt-check vet gotest pytest bench clean check-provisioned
+
+## setup: apt packages, libtensorflow + pinned Python tools, Go modules, bin/nnclr
+setup: apt provision deps
+	$(MAKE) goenv build
+
+apt:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq binutils python3-venv dataset-fashion-mnist >/dev/null; \
+	else \
+	  echo "setup: not root or no apt-get: install binutils, python3-venv and dataset-fashion-mnist yourself"; \
+	fi
+
+provision:
+	$(TF_DIR)/provision.sh
+
+deps:
+	$(GO) mod download
+
+# Record the cgo flags in the user's go env too, so a plain `go test ./...` works outside make.
+goenv: check-provisioned
+	$(GO) env -w CGO_CFLAGS="$(CGO_CFLAGS)" CGO_LDFLAGS="$(CGO_LDFLAGS)"
+
+check-provisioned:
+	@test -f $(TF_DIR)/cgo.mk || { echo "libtensorflow is not provisioned: run 'make setup'"; exit 1; }
+
+## build: bin/nnclr (the launcher) and bin/nnclr-tf (the CLI linked to libtensorflow)
+build: check-provisioned
+	$(GO) build -o bin/nnclr-tf ./cmd/nnclr
+	CGO_ENABLED=0 $(GO) build -o bin/nnclr ./cmd/nnclr-launcher
+
+## test: formatting, vet, Go tests (including the cross-checks that run the pinned Python tools)
+test: check-provisioned fmt-check vet gotest
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.venv/*')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+gotest:
+	$(GO) test $(GOTESTFLAGS) ./...
+
+## bench: throughput benchmarks against the Python/Keras reference
+bench: check-provisioned
+	@echo "make bench: no benchmarks exist yet (augment, loader and pretrain benchmarks come with their issues)"
+
+clean:
+	rm -rf bin $(TF_DIR)/lib $(TF_DIR)/include $(TF_DIR)/cgo.mk

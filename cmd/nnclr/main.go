@@ -1,0 +1,19 @@
+// Command nnclr trains NNCLR self-supervised image representations through libtensorflow and
+// reads and writes TensorFlow's own formats. Run `nnclr --help` for the modes and flags.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, errHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "nnclr:", err)
+		os.Exit(exitCode(err))
+	}
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestRunBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  []string
+	}{
+		{"unknown mode", []string{"--mode", "train"}, 2, []string{`unknown --mode "train"`, "info, prepare, pretrain, evaluate, embed, export"}},
+		{"unknown flag", []string{"--bogus"}, 2, []string{"unknown flag: --bogus", "nnclr --help"}},
+		{"bad int", []string{"--seed", "x"}, 2, []string{`"x"`, "--seed"}},
+		{"positional", []string{"pretrain"}, 2, []string{`unexpected argument "pretrain"`}},
+		{"negative threads", []string{"--intra-op-threads", "-1"}, 2, []string{"--intra-op-threads -1"}},
+		{"bad device", []string{"--device", "tpu"}, 2, []string{`--device: tfgraph: device "tpu"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errw bytes.Buffer
+			err := run(tc.args, &out, &errw)
+			if err == nil {
+				t.Fatalf("run(%q) succeeded", tc.args)
+			}
+			if got := exitCode(err); got != tc.code {
+				t.Errorf("exit code %d, want %d (err %v)", got, tc.code, err)
+			}
+			for _, m := range tc.msg {
+				if !strings.Contains(err.Error(), m) {
+					t.Errorf("error %q does not contain %q", err, m)
+				}
+			}
+		})
+	}
+}
+
+func TestModesNotBuiltFail(t *testing.T) {
+	for _, m := range notBuiltModes() {
+		err := run([]string{"--mode", m}, &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || err.Error() != "mode "+m+" is not implemented yet" || exitCode(err) == 0 {
+			t.Errorf("--mode %s: err = %v", m, err)
+		}
+	}
+}
+
+func TestHelpListsEveryFlagWithDefault(t *testing.T) {
+	var out bytes.Buffer
+	err := run([]string{"--help"}, &out, &bytes.Buffer{})
+	if !errors.Is(err, errHelp) {
+		t.Fatalf("err = %v, want errHelp", err)
+	}
+	text := out.String()
+	for _, want := range []string{"--mode string", `(default "info")`, "--seed int", `(default "0")`, "--device string", `(default "auto")`, "--quiet", `(default "false")`, "--run-dir string", `(default "")`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("help lacks %q:\n%s", want, text)
+		}
+	}
+	lines := regexp.MustCompile(`(?m)^\s+(-\w, )?--[a-z-]+.*\(default ".*"\)$`).FindAllString(text, -1)
+	if len(lines) != strings.Count(text, "--")-1 { // the usage line has one "--mode"
+		t.Errorf("some flag lines lack a default:\n%s", text)
+	}
+}
+
+func TestInfo(t *testing.T) {
+	var out bytes.Buffer
+	if err := run([]string{"--mode", "info", "--device", "cpu"}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, re := range []string{`(?m)^nnclr\s+\S+$`, `(?m)^tensorflow\s+2\.18\.\d+$`, `(?m)^graft\s+v0\.10\.0$`, `(?m)device:CPU:0\s+CPU\s+memory \d+ MiB$`} {
+		if !regexp.MustCompile(re).MatchString(text) {
+			t.Errorf("info output does not match %s:\n%s", re, text)
+		}
+	}
+}
+
+// notBuiltModes lists the modes that run refuses as not implemented yet.
+func notBuiltModes() []string {
+	var out []string
+	for _, m := range modes {
+		if m != "info" {
+			out = append(out, m)
+		}
+	}
+	return out
+}

@@ -1,0 +1,189 @@
+package tfgraph
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	tf "github.com/wamuir/graft/tensorflow"
+	configpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
+	"google.golang.org/protobuf/proto"
+)
+
+// ErrNoGPU is returned when a GPU device is requested and the runtime sees none.
+var ErrNoGPU = errors.New("tfgraph: no GPU visible to TensorFlow")
+
+// DeviceKind is what a device choice asks for.
+type DeviceKind int
+
+// The device kinds of a DeviceChoice.
+const (
+	DeviceAuto DeviceKind = iota // GPU 0 when the runtime sees one, else CPU
+	DeviceCPU                    // CPU only, GPUs hidden from the session
+	DeviceGPU                    // one GPU, chosen by Index
+)
+
+// DeviceChoice is a parsed --device value: auto, cpu, gpu or gpu:N.
+type DeviceChoice struct {
+	Kind  DeviceKind
+	Index int // GPU index for DeviceGPU
+}
+
+// String returns the --device spelling of d.
+func (d DeviceChoice) String() string {
+	switch d.Kind {
+	case DeviceCPU:
+		return "cpu"
+	case DeviceGPU:
+		return "gpu:" + strconv.Itoa(d.Index)
+	default:
+		return "auto"
+	}
+}
+
+// ParseDevice parses a --device value: auto, cpu, gpu (gpu:0) or gpu:N.
+func ParseDevice(s string) (DeviceChoice, error) {
+	switch v := strings.ToLower(strings.TrimSpace(s)); {
+	case v == "auto" || v == "":
+		return DeviceChoice{Kind: DeviceAuto}, nil
+	case v == "cpu":
+		return DeviceChoice{Kind: DeviceCPU}, nil
+	case v == "gpu":
+		return DeviceChoice{Kind: DeviceGPU}, nil
+	case strings.HasPrefix(v, "gpu:"):
+		n, err := strconv.Atoi(v[len("gpu:"):])
+		if err != nil || n < 0 {
+			return DeviceChoice{}, fmt.Errorf("tfgraph: device %q: want auto, cpu, gpu or gpu:N with N >= 0", s)
+		}
+		return DeviceChoice{Kind: DeviceGPU, Index: n}, nil
+	}
+	return DeviceChoice{}, fmt.Errorf("tfgraph: device %q: want auto, cpu, gpu or gpu:N", s)
+}
+
+// SessionConfig holds the settings of a libtensorflow session.
+type SessionConfig struct {
+	Device DeviceChoice
+	// IntraOpThreads and InterOpThreads size TensorFlow's thread pools; 0 lets TensorFlow choose
+	// (one thread per core).
+	IntraOpThreads int
+	InterOpThreads int
+}
+
+// DefaultSessionConfig returns the automatic device choice and TensorFlow's own thread counts.
+func DefaultSessionConfig() SessionConfig { return SessionConfig{} }
+
+// Validate reports settings that cannot make a session.
+func (c SessionConfig) Validate() error {
+	if c.IntraOpThreads < 0 {
+		return fmt.Errorf("tfgraph: intra-op threads %d: want >= 0", c.IntraOpThreads)
+	}
+	if c.InterOpThreads < 0 {
+		return fmt.Errorf("tfgraph: inter-op threads %d: want >= 0", c.InterOpThreads)
+	}
+	return nil
+}
+
+// configProto serialises c as a tensorflow.ConfigProto.
+func (c SessionConfig) configProto() ([]byte, error) {
+	cp := &configpb.ConfigProto{
+		IntraOpParallelismThreads: int32(c.IntraOpThreads),
+		InterOpParallelismThreads: int32(c.InterOpThreads),
+		AllowSoftPlacement:        true,
+		GpuOptions:                &configpb.GPUOptions{AllowGrowth: true},
+	}
+	switch c.Device.Kind {
+	case DeviceCPU:
+		cp.DeviceCount = map[string]int32{"GPU": 0}
+	case DeviceGPU:
+		cp.GpuOptions.VisibleDeviceList = strconv.Itoa(c.Device.Index)
+	}
+	b, err := proto.Marshal(cp)
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: session config: %w", err)
+	}
+	return b, nil
+}
+
+// Session is a libtensorflow session over a graph. Run may be called concurrently; Close is
+// idempotent.
+type Session struct {
+	sess    *tf.Session
+	devices []Device
+}
+
+// Device describes a device a session sees.
+type Device struct {
+	Name        string // full name, e.g. /job:localhost/replica:0/task:0/device:CPU:0
+	Type        string // CPU, GPU, ...
+	MemoryBytes int64  // memory limit as reported by the runtime; -1 when unknown
+}
+
+// NewSession opens a session over g with the settings of c. It fails with ErrNoGPU when c asks
+// for a GPU that the runtime does not see.
+func NewSession(g *tf.Graph, c SessionConfig) (*Session, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	cfg, err := c.configProto()
+	if err != nil {
+		return nil, err
+	}
+	s, err := tf.NewSession(g, &tf.SessionOptions{Config: cfg})
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: new session (device %s): %w", c.Device, err)
+	}
+	list, err := s.ListDevices()
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("tfgraph: list devices: %w", err)
+	}
+	out := &Session{sess: s}
+	gpus := 0
+	for _, d := range list {
+		out.devices = append(out.devices, Device{Name: d.Name, Type: d.Type, MemoryBytes: d.MemoryLimitBytes})
+		if d.Type == "GPU" {
+			gpus++
+		}
+	}
+	if c.Device.Kind == DeviceGPU && gpus == 0 {
+		s.Close()
+		return nil, fmt.Errorf("%w (asked for --device %s)", ErrNoGPU, c.Device)
+	}
+	return out, nil
+}
+
+// Devices returns the devices the session sees.
+func (s *Session) Devices() []Device { return append([]Device(nil), s.devices...) }
+
+// Run runs the graph: it feeds feeds, fetches fetches and runs targets. The returned tensors
+// belong to the caller.
+func (s *Session) Run(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output, targets []*tf.Operation) ([]*tf.Tensor, error) {
+	if s.sess == nil {
+		return nil, errors.New("tfgraph: run on a closed session")
+	}
+	return s.sess.Run(feeds, fetches, targets)
+}
+
+// Close releases the session. It is safe to call more than once.
+func (s *Session) Close() error {
+	if s == nil || s.sess == nil {
+		return nil
+	}
+	err := s.sess.Close()
+	s.sess = nil
+	return err
+}
+
+// RuntimeVersion returns the version string of the loaded libtensorflow (TF_Version).
+func RuntimeVersion() string { return tf.Version() }
+
+// ListDevices returns the devices a session with configuration c sees.
+func ListDevices(c SessionConfig) ([]Device, error) {
+	s, err := NewSession(tf.NewGraph(), c)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	return s.Devices(), nil
+}
