@@ -54,8 +54,9 @@ gotest:
 	$(GO) test $(GOTESTFLAGS) ./...
 
 ## bench: throughput benchmarks against the Python/Keras reference
+BENCHTIME ?= 5x
 bench: check-provisioned
-	@echo "make bench: no benchmarks exist yet (augment, loader and pretrain benchmarks come with their issues)"
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./augment/
 
 clean:
 	rm -rf bin $(TF_DIR)/lib $(TF_DIR)/include $(TF_DIR)/cgo.mk
