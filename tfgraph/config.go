@@ -1,0 +1,113 @@
+package tfgraph
+
+import (
+	"fmt"
+	"math"
+)
+
+// ModelConfig describes the NNCLR model of the Keras example and its optimizers.
+type ModelConfig struct {
+	// Height, Width and Channels are the input image shape.
+	Height, Width, Channels int
+	// NumClasses is the linear probe's output size.
+	NumClasses int
+	// ModelWidth is the conv filter count and the width of the dense layers (128).
+	ModelWidth int
+	// Temperature divides the contrastive logits (0.1).
+	Temperature float64
+	// QueueSize is the number of rows of the nearest-neighbour support queue (10,000).
+	QueueSize int
+	// LearningRate, Beta1, Beta2 and Epsilon configure both Adam optimizers (1e-3, 0.9, 0.999, 1e-7).
+	LearningRate, Beta1, Beta2, Epsilon float64
+}
+
+// DefaultModelConfig returns the Keras example's model for STL-10 (96×96×3, 10 classes).
+func DefaultModelConfig() ModelConfig {
+	return ModelConfig{Height: 96, Width: 96, Channels: 3, NumClasses: 10, ModelWidth: 128,
+		Temperature: 0.1, QueueSize: 10000, LearningRate: 1e-3, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7}
+}
+
+// convOut is the output size of a 3×3, stride-2, valid-padding convolution on n pixels.
+func convOut(n int) int { return (n-3)/2 + 1 }
+
+// FeatureMapSize returns the spatial size of the last conv layer's output (5×5 at 96×96).
+func (c ModelConfig) FeatureMapSize() (h, w int) {
+	h, w = c.Height, c.Width
+	for i := 0; i < 4; i++ {
+		h, w = convOut(h), convOut(w)
+	}
+	return h, w
+}
+
+// Validate reports the first setting that cannot make a model, naming it.
+func (c ModelConfig) Validate() error {
+	bad := func(field string, v any, want string) error {
+		return fmt.Errorf("tfgraph: model %s = %v: %s", field, v, want)
+	}
+	finitePos := func(v float64) bool { return v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v) }
+	switch {
+	case c.Channels <= 0:
+		return bad("Channels", c.Channels, "want > 0")
+	case c.NumClasses < 2:
+		return bad("NumClasses", c.NumClasses, "want >= 2")
+	case c.ModelWidth <= 0:
+		return bad("ModelWidth", c.ModelWidth, "want > 0")
+	case !finitePos(c.Temperature):
+		return bad("Temperature", c.Temperature, "want > 0")
+	case c.QueueSize <= 0:
+		return bad("QueueSize", c.QueueSize, "want > 0")
+	case !finitePos(c.LearningRate):
+		return bad("LearningRate", c.LearningRate, "want > 0")
+	case !(c.Beta1 >= 0 && c.Beta1 < 1):
+		return bad("Beta1", c.Beta1, "want in [0, 1)")
+	case !(c.Beta2 >= 0 && c.Beta2 < 1):
+		return bad("Beta2", c.Beta2, "want in [0, 1)")
+	case !finitePos(c.Epsilon):
+		return bad("Epsilon", c.Epsilon, "want > 0")
+	}
+	if h, w := c.FeatureMapSize(); c.Height < 3 || c.Width < 3 || h < 1 || w < 1 {
+		return fmt.Errorf("tfgraph: model input %d×%d: too small for four 3×3 stride-2 valid convolutions (want at least 31×31)", c.Height, c.Width)
+	}
+	return nil
+}
+
+// VarSpec names a model variable and its shape. Names are shared with the Keras reference
+// (pyref/nnclr_keras.py) and the checkpoints.
+type VarSpec struct {
+	Name  string
+	Shape []int64
+}
+
+// EncoderVars returns the encoder's variables in layer order.
+func (c ModelConfig) EncoderVars() []VarSpec {
+	w := int64(c.ModelWidth)
+	in := int64(c.Channels)
+	var out []VarSpec
+	for i := 0; i < 4; i++ {
+		out = append(out,
+			VarSpec{fmt.Sprintf("enc/conv%d/kernel", i), []int64{3, 3, in, w}},
+			VarSpec{fmt.Sprintf("enc/conv%d/bias", i), []int64{w}})
+		in = w
+	}
+	fh, fw := c.FeatureMapSize()
+	return append(out,
+		VarSpec{"enc/dense/kernel", []int64{int64(fh*fw) * w, w}},
+		VarSpec{"enc/dense/bias", []int64{w}})
+}
+
+// HeadVars returns the projection head's variables.
+func (c ModelConfig) HeadVars() []VarSpec {
+	w := int64(c.ModelWidth)
+	return []VarSpec{
+		{"head/dense0/kernel", []int64{w, w}}, {"head/dense0/bias", []int64{w}},
+		{"head/dense1/kernel", []int64{w, w}}, {"head/dense1/bias", []int64{w}},
+	}
+}
+
+// ProbeVars returns the linear probe's variables.
+func (c ModelConfig) ProbeVars() []VarSpec {
+	return []VarSpec{
+		{"probe/kernel", []int64{int64(c.ModelWidth), int64(c.NumClasses)}},
+		{"probe/bias", []int64{int64(c.NumClasses)}},
+	}
+}

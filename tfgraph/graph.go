@@ -1,0 +1,321 @@
+package tfgraph
+
+import (
+	"fmt"
+
+	tf "github.com/wamuir/graft/tensorflow"
+	"github.com/wamuir/graft/tensorflow/op"
+)
+
+// variable is one resource variable of the model graph.
+type variable struct {
+	spec   VarSpec
+	dtype  tf.DataType
+	handle tf.Output
+	read   tf.Output     // the read used by the contrastive path, the metrics and the saver
+	in     tf.Output     // placeholder of SetWeights
+	assign *tf.Operation // assigns in to the variable
+}
+
+// nnclrGraph holds the graph's endpoints.
+type nnclrGraph struct {
+	cfg   ModelConfig
+	graph *tf.Graph
+	vars  []*variable // in a fixed order: encoder, head, probe, slots, queue, counters
+	byNam map[string]*variable
+
+	// train step
+	view1, view2, probeX, probeY tf.Output
+	trainFetch                   []tf.Output // c_loss, c_acc, r_acc, p_loss, p_acc
+	trainOp                      *tf.Operation
+	// test step and forward pass
+	testX, testY         tf.Output
+	testFetch            []tf.Output // p_loss, p_acc, correct count
+	fwdX                 tf.Output
+	fwdFetch             []tf.Output // features, projections, logits
+	saveDir, saveNames   tf.Output
+	saveOp               *tf.Operation
+	restoreFetch         []tf.Output
+	restorePrefix        tf.Output
+	restoreNames, slices tf.Output
+}
+
+// metric names in the order of trainFetch.
+var trainMetricNames = []string{"c_loss", "c_acc", "r_acc", "p_loss", "p_acc"}
+
+type gb struct {
+	s   *op.Scope
+	cfg ModelConfig
+	g   *nnclrGraph
+}
+
+func (b *gb) newVar(spec VarSpec, dtype tf.DataType) *variable {
+	s := b.s.SubScope(spec.Name)
+	v := &variable{spec: spec, dtype: dtype}
+	v.handle = op.VarHandleOp(s.SubScope("VarHandleOp"), dtype, tf.MakeShape(spec.Shape...), op.VarHandleOpSharedName(spec.Name))
+	v.read = op.ReadVariableOp(s.SubScope("read"), v.handle, dtype)
+	v.in = op.Placeholder(s.SubScope("in"), dtype, op.PlaceholderShape(tf.MakeShape(spec.Shape...)))
+	v.assign = op.AssignVariableOp(s.SubScope("assign"), v.handle, v.in)
+	b.g.vars = append(b.g.vars, v)
+	b.g.byNam[spec.Name] = v
+	return v
+}
+
+func (b *gb) f32(s *op.Scope, v float64) tf.Output { return op.Const(s.SubScope("Const"), float32(v)) }
+func (b *gb) i32(s *op.Scope, v ...int32) tf.Output {
+	if len(v) == 1 {
+		return op.Const(s.SubScope("Const"), v[0])
+	}
+	return op.Const(s.SubScope("Const"), v)
+}
+
+// encoder applies the conv encoder with weights w (kernel, bias pairs in EncoderVars order).
+func (b *gb) encoder(s *op.Scope, x tf.Output, w []tf.Output) tf.Output {
+	h := x
+	for i := 0; i < 4; i++ {
+		ls := s.SubScope(fmt.Sprintf("conv%d", i))
+		h = op.Relu(ls.SubScope("Relu"), op.BiasAdd(ls.SubScope("BiasAdd"), op.Conv2D(ls.SubScope("Conv2D"), h, w[2*i], []int64{1, 2, 2, 1}, "VALID"), w[2*i+1]))
+	}
+	fh, fw := b.cfg.FeatureMapSize()
+	ds := s.SubScope("dense")
+	h = op.Reshape(ds.SubScope("Reshape"), h, b.i32(ds.SubScope("shape"), -1, int32(fh*fw*b.cfg.ModelWidth)))
+	return op.Relu(ds.SubScope("Relu"), op.BiasAdd(ds.SubScope("BiasAdd"), op.MatMul(ds.SubScope("MatMul"), h, w[8]), w[9]))
+}
+
+// head applies the projection head with weights w (HeadVars order).
+func (b *gb) head(s *op.Scope, f tf.Output, w []tf.Output) tf.Output {
+	s0, s1 := s.SubScope("dense0"), s.SubScope("dense1")
+	h := op.Relu(s0.SubScope("Relu"), op.BiasAdd(s0.SubScope("BiasAdd"), op.MatMul(s0.SubScope("MatMul"), f, w[0]), w[1]))
+	return op.BiasAdd(s1.SubScope("BiasAdd"), op.MatMul(s1.SubScope("MatMul"), h, w[2]), w[3])
+}
+
+// l2normalize is tf.math.l2_normalize along axis 1: x · rsqrt(max(Σx², 1e-12)).
+func (b *gb) l2normalize(s *op.Scope, x tf.Output) tf.Output {
+	ss := op.Sum(s.SubScope("Sum"), op.Square(s.SubScope("Square"), x), b.i32(s.SubScope("axis"), 1), op.SumKeepDims(true))
+	return op.Mul(s.SubScope("Mul"), x, op.Rsqrt(s.SubScope("Rsqrt"), op.Maximum(s.SubScope("Maximum"), ss, b.f32(s.SubScope("eps"), 1e-12))))
+}
+
+// nearest returns NN(p) with the straight-through estimator: forward the queue row most similar
+// to p, backward the identity to p.
+func (b *gb) nearest(s *op.Scope, p, queue tf.Output) tf.Output {
+	sim := op.MatMul(s.SubScope("MatMul"), p, queue, op.MatMulTransposeB(true))
+	idx := op.ArgMax(s.SubScope("ArgMax"), sim, b.i32(s.SubScope("axis"), 1))
+	nn := op.GatherV2(s.SubScope("GatherV2"), queue, idx, b.i32(s.SubScope("gaxis"), 0))
+	return op.AddV2(s.SubScope("AddV2"), p, op.StopGradient(s.SubScope("StopGradient"), op.Sub(s.SubScope("Sub"), nn, p)))
+}
+
+func (b *gb) dim0(s *op.Scope, x tf.Output) tf.Output {
+	return op.GatherV2(s.SubScope("GatherV2"), op.Shape(s.SubScope("Shape"), x), b.i32(s.SubScope("i"), 0), b.i32(s.SubScope("axis"), 0))
+}
+
+// accuracy is the fraction of rows of the [2n, n] matrix concat(m, mᵀ) whose argmax is the
+// row's index modulo n (SparseCategoricalAccuracy with the diagonal as labels).
+func (b *gb) diagonalAccuracy(s *op.Scope, m tf.Output) tf.Output {
+	rows := op.ConcatV2(s.SubScope("ConcatV2"), []tf.Output{m, op.Transpose(s.SubScope("Transpose"), m, b.i32(s.SubScope("perm"), 1, 0))}, b.i32(s.SubScope("axis"), 0))
+	n := b.dim0(s.SubScope("n"), m)
+	r := op.Cast(s.SubScope("Cast"), op.Range(s.SubScope("Range"), b.i32(s.SubScope("zero"), 0), n, b.i32(s.SubScope("one"), 1)), tf.Int64)
+	labels := op.ConcatV2(s.SubScope("ConcatV2"), []tf.Output{r, r}, b.i32(s.SubScope("laxis"), 0))
+	pred := op.ArgMax(s.SubScope("ArgMax"), rows, b.i32(s.SubScope("amax"), 1))
+	return op.Mean(s.SubScope("Mean"), op.Cast(s.SubScope("Cast"), op.Equal(s.SubScope("Equal"), pred, labels), tf.Float), b.i32(s.SubScope("maxis"), 0))
+}
+
+// standardize is (f − mean) / std over the batch, per feature (population std).
+func (b *gb) standardize(s *op.Scope, f tf.Output) tf.Output {
+	ax := b.i32(s.SubScope("axis"), 0)
+	mean := op.Mean(s.SubScope("Mean"), f, ax, op.MeanKeepDims(true))
+	dev := op.Sub(s.SubScope("Sub"), f, mean)
+	std := op.Sqrt(s.SubScope("Sqrt"), op.Mean(s.SubScope("Mean"), op.Square(s.SubScope("Square"), op.Abs(s.SubScope("Abs"), dev)), ax, op.MeanKeepDims(true)))
+	return op.RealDiv(s.SubScope("RealDiv"), dev, std)
+}
+
+// softmaxXent is the mean over rows of softmax cross-entropy of logits with integer labels
+// (given as one-hot rows, since the C++ gradient registry has no gradient for the sparse op).
+func (b *gb) softmaxXent(s *op.Scope, logits, labels tf.Output, depth int) tf.Output {
+	onehot := op.OneHot(s.SubScope("OneHot"), labels, b.i32(s.SubScope("depth"), int32(depth)), b.f32(s.SubScope("on"), 1), b.f32(s.SubScope("off"), 0))
+	loss, _ := op.SoftmaxCrossEntropyWithLogits(s.SubScope("SoftmaxCrossEntropyWithLogits"), logits, onehot)
+	return op.Mean(s.SubScope("Mean"), loss, b.i32(s.SubScope("axis"), 0))
+}
+
+// adam adds Keras's Adam update of vars with grads, slots m and v and counter iter, and returns
+// the op that runs after all of it (the counter increment).
+func (b *gb) adam(s *op.Scope, vars []*variable, grads []tf.Output, ms, vs []*variable, iter *variable, deps []*tf.Operation) *tf.Operation {
+	ds := s.WithControlDependencies(deps...)
+	t := op.Cast(ds.SubScope("Cast"), op.AddV2(ds.SubScope("AddV2"), op.ReadVariableOp(ds.SubScope("iter"), iter.handle, tf.Int64), op.Const(ds.SubScope("one"), int64(1))), tf.Float)
+	beta1, beta2 := b.f32(s.SubScope("beta1"), b.cfg.Beta1), b.f32(s.SubScope("beta2"), b.cfg.Beta2)
+	b1p := op.Pow(ds.SubScope("b1p"), beta1, t)
+	b2p := op.Pow(ds.SubScope("b2p"), beta2, t)
+	lr, eps := b.f32(s.SubScope("lr"), b.cfg.LearningRate), b.f32(s.SubScope("eps"), b.cfg.Epsilon)
+	var applies []*tf.Operation
+	for i, v := range vars {
+		applies = append(applies, op.ResourceApplyAdam(ds.SubScope("apply"), v.handle, ms[i].handle, vs[i].handle,
+			b1p, b2p, lr, beta1, beta2, eps, grads[i]))
+	}
+	return op.AssignAddVariableOp(s.WithControlDependencies(applies...).SubScope("inc"), iter.handle, op.Const(s.SubScope("inc1"), int64(1)))
+}
+
+func reads(vs []*variable) []tf.Output {
+	out := make([]tf.Output, len(vs))
+	for i, v := range vs {
+		out[i] = v.read
+	}
+	return out
+}
+
+// buildGraph builds the whole NNCLR graph for cfg.
+func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
+	root := op.NewScope()
+	defer func() {
+		// graft panics when an op is built on the output of a failed one; report the first error.
+		if r := recover(); r != nil {
+			if serr := root.Err(); serr != nil {
+				r = serr
+			}
+			g, err = nil, fmt.Errorf("tfgraph: building the graph: %v", r)
+		}
+	}()
+	g = &nnclrGraph{cfg: cfg, byNam: map[string]*variable{}}
+	b := &gb{s: root, cfg: cfg, g: g}
+
+	var enc, head, probe []*variable
+	for _, sp := range cfg.EncoderVars() {
+		enc = append(enc, b.newVar(sp, tf.Float))
+	}
+	for _, sp := range cfg.HeadVars() {
+		head = append(head, b.newVar(sp, tf.Float))
+	}
+	for _, sp := range cfg.ProbeVars() {
+		probe = append(probe, b.newVar(sp, tf.Float))
+	}
+	slots := func(prefix string, vs []*variable) (ms, vvs []*variable) {
+		for _, v := range vs {
+			ms = append(ms, b.newVar(VarSpec{prefix + "/" + v.spec.Name + "/m", v.spec.Shape}, tf.Float))
+			vvs = append(vvs, b.newVar(VarSpec{prefix + "/" + v.spec.Name + "/v", v.spec.Shape}, tf.Float))
+		}
+		return
+	}
+	contrastive := append(append([]*variable{}, enc...), head...)
+	cm, cv := slots("adam_c", contrastive)
+	pm, pv := slots("adam_p", probe)
+	citer := b.newVar(VarSpec{"adam_c/iterations", nil}, tf.Int64)
+	piter := b.newVar(VarSpec{"adam_p/iterations", nil}, tf.Int64)
+	queue := b.newVar(VarSpec{"queue", []int64{int64(cfg.QueueSize), int64(cfg.ModelWidth)}}, tf.Float)
+	step := b.newVar(VarSpec{"global_step", nil}, tf.Int64)
+
+	img := tf.MakeShape(-1, int64(cfg.Height), int64(cfg.Width), int64(cfg.Channels))
+	ts := root.SubScope("train")
+	g.view1 = op.Placeholder(ts.SubScope("view1"), tf.Float, op.PlaceholderShape(img))
+	g.view2 = op.Placeholder(ts.SubScope("view2"), tf.Float, op.PlaceholderShape(img))
+	g.probeX = op.Placeholder(ts.SubScope("probe_x"), tf.Float, op.PlaceholderShape(img))
+	g.probeY = op.Placeholder(ts.SubScope("probe_y"), tf.Int64, op.PlaceholderShape(tf.MakeShape(-1)))
+
+	// Contrastive step.
+	cs := ts.SubScope("contrastive")
+	encW, headW := reads(enc), reads(head)
+	f1 := b.encoder(cs.SubScope("encoder1"), g.view1, encW)
+	f2 := b.encoder(cs.SubScope("encoder2"), g.view2, encW)
+	p1 := b.l2normalize(cs.SubScope("norm1"), b.head(cs.SubScope("head1"), f1, headW))
+	p2 := b.l2normalize(cs.SubScope("norm2"), b.head(cs.SubScope("head2"), f2, headW))
+	q := queue.read
+	nn1 := b.nearest(cs.SubScope("nn1"), p1, q)
+	nn2 := b.nearest(cs.SubScope("nn2"), p2, q)
+	temp := b.f32(cs.SubScope("temperature"), cfg.Temperature)
+	block := func(name string, a, c tf.Output) tf.Output {
+		s := cs.SubScope(name)
+		return op.RealDiv(s.SubScope("RealDiv"), op.MatMul(s.SubScope("MatMul"), a, c, op.MatMulTransposeB(true)), temp)
+	}
+	logits := op.ConcatV2(cs.SubScope("ConcatV2"), []tf.Output{
+		block("s121", nn1, p2), block("s122", p2, nn1), block("s211", nn2, p1), block("s212", p1, nn2),
+	}, b.i32(cs.SubScope("axis"), 0))
+	bsz := b.dim0(cs.SubScope("batch"), p1)
+	diag := op.Range(cs.SubScope("Range"), b.i32(cs.SubScope("zero"), 0), bsz, b.i32(cs.SubScope("one"), 1))
+	labels4 := op.ConcatV2(cs.SubScope("ConcatV2"), []tf.Output{diag, diag, diag, diag}, b.i32(cs.SubScope("laxis"), 0))
+	lossScope := cs.SubScope("loss")
+	onehot := op.OneHot(lossScope.SubScope("OneHot"), labels4, bsz, b.f32(lossScope.SubScope("on"), 1), b.f32(lossScope.SubScope("off"), 0))
+	xent, _ := op.SoftmaxCrossEntropyWithLogits(lossScope.SubScope("SoftmaxCrossEntropyWithLogits"), logits, onehot)
+	cLoss := op.Mean(lossScope.SubScope("Mean"), xent, b.i32(lossScope.SubScope("axis"), 0))
+	grads := op.Gradients(root.SubScope("contrastive_grad"), []tf.Output{cLoss}, append(append([]tf.Output{}, encW...), headW...))
+	if err := root.Err(); err != nil {
+		return nil, fmt.Errorf("tfgraph: contrastive gradients: %w", err)
+	}
+	// Reads that must happen before any update of this step.
+	before := []*tf.Operation{queue.read.Op}
+	for _, v := range contrastive {
+		before = append(before, v.read.Op)
+	}
+	cDone := b.adam(cs.SubScope("adam"), contrastive, grads, cm, cv, citer, before)
+	// Queue update after the lookups: newest first, oldest dropped.
+	qs := cs.SubScope("queue_update").WithControlDependencies(nn1.Op, nn2.Op, logits.Op)
+	keep := op.Sub(qs.SubScope("Sub"), b.i32(qs.SubScope("q"), int32(cfg.QueueSize)), bsz)
+	size := op.Pack(qs.SubScope("Pack"), []tf.Output{keep, b.i32(qs.SubScope("w"), int32(cfg.ModelWidth))})
+	older := op.Slice(qs.SubScope("Slice"), q, b.i32(qs.SubScope("begin"), 0, 0), size)
+	newQ := op.ConcatV2(qs.SubScope("ConcatV2"), []tf.Output{p1, older}, b.i32(qs.SubScope("axis"), 0))
+	qAssign := op.AssignVariableOp(qs.SubScope("AssignVariableOp"), queue.handle, newQ)
+	// Metrics on encoder features.
+	ms := cs.SubScope("metrics")
+	cAcc := b.diagonalAccuracy(ms.SubScope("c_acc"), op.MatMul(ms.SubScope("MatMul"), b.l2normalize(ms.SubScope("n1"), f1), b.l2normalize(ms.SubScope("n2"), f2), op.MatMulTransposeB(true)))
+	z1, z2 := b.standardize(ms.SubScope("z1"), f1), b.standardize(ms.SubScope("z2"), f2)
+	bf := op.Cast(ms.SubScope("Cast"), bsz, tf.Float)
+	corr := op.RealDiv(ms.SubScope("RealDiv"), op.MatMul(ms.SubScope("MatMul"), z1, z2, op.MatMulTransposeA(true)), bf)
+	rAcc := b.diagonalAccuracy(ms.SubScope("r_acc"), corr)
+
+	// Probe step: encoder after the contrastive update, probe updated alone.
+	ps := ts.SubScope("probe").WithControlDependencies(cDone, qAssign)
+	var encAfter []tf.Output
+	for _, v := range enc {
+		encAfter = append(encAfter, op.ReadVariableOp(ps.SubScope("read"), v.handle, tf.Float))
+	}
+	pW := []tf.Output{op.ReadVariableOp(ps.SubScope("read"), probe[0].handle, tf.Float), op.ReadVariableOp(ps.SubScope("read"), probe[1].handle, tf.Float)}
+	pf := b.encoder(ps.SubScope("encoder"), g.probeX, encAfter)
+	plogits := op.BiasAdd(ps.SubScope("BiasAdd"), op.MatMul(ps.SubScope("MatMul"), pf, pW[0]), pW[1])
+	plain := root.SubScope("train_probe_loss")
+	pLoss := b.softmaxXent(plain, plogits, g.probeY, cfg.NumClasses)
+	pgrads := op.Gradients(root.SubScope("contrastive_grad"), []tf.Output{pLoss}, pW)
+	if err := root.Err(); err != nil {
+		return nil, fmt.Errorf("tfgraph: probe gradients: %w", err)
+	}
+	pDone := b.adam(ts.SubScope("probe_adam"), probe, pgrads, pm, pv, piter, []*tf.Operation{pLoss.Op})
+	pAcc := op.Mean(plain.SubScope("Mean"), op.Cast(plain.SubScope("Cast"), op.Equal(plain.SubScope("Equal"), op.ArgMax(plain.SubScope("ArgMax"), plogits, b.i32(plain.SubScope("a"), 1)), g.probeY), tf.Float), b.i32(plain.SubScope("m"), 0))
+	stepInc := op.AssignAddVariableOp(ts.SubScope("step").WithControlDependencies(cDone, pDone, qAssign), step.handle, op.Const(ts.SubScope("one64"), int64(1)))
+	g.trainOp = op.NoOp(ts.WithControlDependencies(cDone, qAssign, pDone, stepInc).SubScope("done"))
+	g.trainFetch = []tf.Output{cLoss, cAcc, rAcc, pLoss, pAcc}
+
+	// Test step (evaluation of the probe on float32 inputs already scaled to [0, 1]).
+	es := root.SubScope("test")
+	g.testX = op.Placeholder(es.SubScope("x"), tf.Float, op.PlaceholderShape(img))
+	g.testY = op.Placeholder(es.SubScope("y"), tf.Int64, op.PlaceholderShape(tf.MakeShape(-1)))
+	tf_ := b.encoder(es.SubScope("encoder"), g.testX, encW)
+	tl := op.BiasAdd(es.SubScope("BiasAdd"), op.MatMul(es.SubScope("MatMul"), tf_, probe[0].read), probe[1].read)
+	tLoss := b.softmaxXent(es.SubScope("loss"), tl, g.testY, cfg.NumClasses)
+	correct := op.Sum(es.SubScope("Sum"), op.Cast(es.SubScope("Cast"), op.Equal(es.SubScope("Equal"), op.ArgMax(es.SubScope("ArgMax"), tl, b.i32(es.SubScope("a"), 1)), g.testY), tf.Float), b.i32(es.SubScope("s"), 0))
+	g.testFetch = []tf.Output{tLoss, correct}
+
+	// Forward pass.
+	fs := root.SubScope("forward")
+	g.fwdX = op.Placeholder(fs.SubScope("x"), tf.Float, op.PlaceholderShape(img))
+	ff := b.encoder(fs.SubScope("encoder"), g.fwdX, encW)
+	fp := b.head(fs.SubScope("head"), ff, headW)
+	fl := op.BiasAdd(fs.SubScope("BiasAdd"), op.MatMul(fs.SubScope("MatMul"), ff, probe[0].read), probe[1].read)
+	g.fwdFetch = []tf.Output{ff, fp, fl}
+
+	// Checkpoints: SaveV2 / RestoreV2 of every variable under its name.
+	ks := root.SubScope("checkpoint")
+	names := make([]string, len(g.vars))
+	empty := make([]string, len(g.vars))
+	dtypes := make([]tf.DataType, len(g.vars))
+	for i, v := range g.vars {
+		names[i], dtypes[i] = v.spec.Name, v.dtype
+	}
+	g.saveDir = op.Placeholder(ks.SubScope("prefix"), tf.String, op.PlaceholderShape(tf.ScalarShape()))
+	g.saveNames = op.Const(ks.SubScope("names"), names)
+	g.slices = op.Const(ks.SubScope("slices"), empty)
+	g.saveOp = op.SaveV2(ks.SubScope("SaveV2"), g.saveDir, g.saveNames, g.slices, reads(g.vars))
+	g.restorePrefix = op.Placeholder(ks.SubScope("restore_prefix"), tf.String, op.PlaceholderShape(tf.ScalarShape()))
+	g.restoreFetch = op.RestoreV2(ks.SubScope("RestoreV2"), g.restorePrefix, g.saveNames, g.slices, dtypes)
+
+	graph, err := root.Finalize()
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: building the graph: %w", err)
+	}
+	g.graph = graph
+	return g, nil
+}
