@@ -1,0 +1,197 @@
+package tfgraph
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	tf "github.com/wamuir/graft/tensorflow"
+)
+
+// Checkpoints are TensorFlow's own format: SaveV2 writes PREFIX.index and
+// PREFIX.data-00000-of-00001 holding every model variable under its name (weights, both Adam
+// optimizers' slots and counters, the queue, global_step), readable by tf.train.load_checkpoint.
+// A text CheckpointState file named "checkpoint" beside them names the latest, as
+// tf.train.latest_checkpoint expects.
+
+// ErrNoCheckpoint is returned when a directory holds no checkpoint.
+var ErrNoCheckpoint = errors.New("no checkpoint")
+
+const stateFile = "checkpoint"
+
+// Save writes all variables to dir/ckpt-STEP, STEP being the global step, and then makes it the
+// latest. It is atomic: files are written under temporary names and renamed into place, and the
+// state file is replaced by a rename last, so a crash at any point leaves the previous latest
+// checkpoint intact. Checkpoints beyond the newest keep are removed (keep <= 0 keeps all).
+func (m *Model) Save(dir string, keep int) (string, error) {
+	st, err := m.Weights("global_step")
+	if err != nil {
+		return "", err
+	}
+	step := st["global_step"].Int[0]
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("tfgraph: checkpoint dir: %w", err)
+	}
+	name := fmt.Sprintf("ckpt-%d", step)
+	tmp := filepath.Join(dir, fmt.Sprintf(".%s.tmp%d", name, os.Getpid()))
+	prefix, err := tf.NewTensor(tmp)
+	if err != nil {
+		return "", err
+	}
+	if _, err := m.sess.Run(map[tf.Output]*tf.Tensor{m.g.saveDir: prefix}, nil, []*tf.Operation{m.g.saveOp}); err != nil {
+		removeBundle(tmp)
+		return "", fmt.Errorf("tfgraph: saving checkpoint %s: %w", filepath.Join(dir, name), err)
+	}
+	final := filepath.Join(dir, name)
+	// Data first, index last: a bundle is only readable once its index exists.
+	for _, suffix := range []string{".data-00000-of-00001", ".index"} {
+		if err := os.Rename(tmp+suffix, final+suffix); err != nil {
+			removeBundle(tmp)
+			return "", fmt.Errorf("tfgraph: checkpoint %s: %w", final, err)
+		}
+	}
+	all, _ := listCheckpoints(dir)
+	all = slices.DeleteFunc(all, func(s string) bool { return s == name })
+	all = append(all, name)
+	var drop []string
+	if keep > 0 && len(all) > keep {
+		drop, all = all[:len(all)-keep], all[len(all)-keep:]
+	}
+	if err := writeState(dir, all); err != nil {
+		return "", err
+	}
+	for _, d := range drop {
+		removeBundle(filepath.Join(dir, d))
+	}
+	return final, nil
+}
+
+func removeBundle(prefix string) {
+	os.Remove(prefix + ".index")
+	os.Remove(prefix + ".data-00000-of-00001")
+}
+
+// writeState atomically replaces dir/checkpoint with a CheckpointState naming all, latest last.
+func writeState(dir string, all []string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "model_checkpoint_path: %s\n", strconv.Quote(all[len(all)-1]))
+	for _, c := range all {
+		fmt.Fprintf(&b, "all_model_checkpoint_paths: %s\n", strconv.Quote(c))
+	}
+	f, err := os.CreateTemp(dir, ".checkpoint.tmp*")
+	if err != nil {
+		return fmt.Errorf("tfgraph: checkpoint state: %w", err)
+	}
+	if _, err := f.WriteString(b.String()); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(dir, stateFile))
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("tfgraph: checkpoint state in %s: %w", dir, err)
+	}
+	return nil
+}
+
+// listCheckpoints returns the checkpoints named in dir/checkpoint, oldest first.
+func listCheckpoints(dir string) ([]string, error) {
+	f, err := os.Open(filepath.Join(dir, stateFile))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var all []string
+	latest := ""
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		key, val, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		v, err := strconv.Unquote(strings.TrimSpace(val))
+		if err != nil {
+			return nil, fmt.Errorf("tfgraph: %s line %d: %q is not a quoted path", filepath.Join(dir, stateFile), line, val)
+		}
+		switch strings.TrimSpace(key) {
+		case "model_checkpoint_path":
+			latest = v
+		case "all_model_checkpoint_paths":
+			all = append(all, v)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if latest != "" && !slices.Contains(all, latest) {
+		all = append(all, latest)
+	}
+	return all, nil
+}
+
+// LatestCheckpoint returns the prefix of the latest checkpoint in dir, or ErrNoCheckpoint.
+func LatestCheckpoint(dir string) (string, error) {
+	all, err := listCheckpoints(dir)
+	if errors.Is(err, os.ErrNotExist) || (err == nil && len(all) == 0) {
+		return "", fmt.Errorf("tfgraph: %s: %w", dir, ErrNoCheckpoint)
+	}
+	if err != nil {
+		return "", err
+	}
+	p := all[len(all)-1]
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(dir, p)
+	}
+	if _, err := os.Stat(p + ".index"); err != nil {
+		return "", fmt.Errorf("tfgraph: latest checkpoint %s: %w", p, err)
+	}
+	return p, nil
+}
+
+// Restore sets every variable from the checkpoint at prefix. A variable missing from the
+// checkpoint or stored with another shape is an error naming it (and both shapes); no variable is
+// changed then.
+func (m *Model) Restore(prefix string) error {
+	if _, err := os.Stat(prefix + ".index"); err != nil {
+		return fmt.Errorf("tfgraph: checkpoint %s: %w", prefix, err)
+	}
+	p, err := tf.NewTensor(prefix)
+	if err != nil {
+		return err
+	}
+	out, err := m.sess.Run(map[tf.Output]*tf.Tensor{m.g.restorePrefix: p}, m.g.restoreFetch, nil)
+	if err != nil {
+		return fmt.Errorf("tfgraph: reading checkpoint %s: %w", prefix, err)
+	}
+	vals := map[string]Array{}
+	for i, v := range m.g.vars {
+		a, err := toArray(out[i])
+		if err != nil {
+			return fmt.Errorf("tfgraph: checkpoint %s: variable %s: %w", prefix, v.spec.Name, err)
+		}
+		if !slices.Equal(a.Shape, v.spec.Shape) {
+			return fmt.Errorf("tfgraph: checkpoint %s: variable %s: %w: checkpoint has %v, model expects %v",
+				prefix, v.spec.Name, ErrShape, a.Shape, v.spec.Shape)
+		}
+		vals[v.spec.Name] = a
+	}
+	return m.SetWeights(vals)
+}
+
+// GlobalStep returns the number of training steps the model has run.
+func (m *Model) GlobalStep() (int64, error) {
+	w, err := m.Weights("global_step")
+	if err != nil {
+		return 0, err
+	}
+	return w["global_step"].Int[0], nil
+}
