@@ -92,6 +92,16 @@ func (a *Augmenter) OutputLen(n, c int) int { return n * a.cfg.Height * a.cfg.Wi
 // Draw(stream, step, i), so the output depends only on the seed, stream, step and pixels — not
 // on the number of workers. dst belongs to the caller; it may be the memory of a TF tensor.
 func (a *Augmenter) Apply(dst []float32, src Images, stream, step uint64) error {
+	return a.ApplyFrom(dst, src, stream, step, 0)
+}
+
+// ApplyFrom is Apply for images that continue a batch: image i of src is image base+i of the
+// step, and uses Draw(stream, step, base+i). Augmenting two parts of a batch with ApplyFrom gives
+// the same result as augmenting the whole batch with Apply.
+func (a *Augmenter) ApplyFrom(dst []float32, src Images, stream, step uint64, base int) error {
+	if base < 0 {
+		return fmt.Errorf("augment: base index %d: want >= 0", base)
+	}
 	if err := src.Validate(); err != nil {
 		return err
 	}
@@ -102,7 +112,7 @@ func (a *Augmenter) Apply(dst []float32, src Images, stream, step uint64) error 
 	in := src.H * src.W * src.C
 	out := a.cfg.Height * a.cfg.Width * src.C
 	one := func(i int, sc *cropScratch) {
-		d := a.Draw(stream, step, i)
+		d := a.Draw(stream, step, base+i)
 		cropResize(dst[i*out:(i+1)*out], src.Pix[i*in:(i+1)*in], src.H, src.W, src.C, a.lut,
 			d.Box, d.Flip, a.cfg.Height, a.cfg.Width, d.Delta, a.cfg.Random, sc)
 	}

@@ -223,3 +223,28 @@ func TestBadInput(t *testing.T) {
 		t.Fatalf("CropAndResize short source: %v", err)
 	}
 }
+
+func TestApplyFromSplitsABatch(t *testing.T) {
+	im := randomImages(12, 10, 20, 20, 3)
+	a, err := New(ContrastiveConfig(16, 16), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := make([]float32, a.OutputLen(10, 3))
+	if err := a.Apply(whole, im, 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	parts := make([]float32, len(whole))
+	per := 20 * 20 * 3
+	first := Images{Pix: im.Pix[:6*per], N: 6, H: 20, W: 20, C: 3}
+	second := Images{Pix: im.Pix[6*per:], N: 4, H: 20, W: 20, C: 3}
+	if err := a.ApplyFrom(parts[:a.OutputLen(6, 3)], first, 1, 2, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ApplyFrom(parts[a.OutputLen(6, 3):], second, 1, 2, 6); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(whole, parts) {
+		t.Fatal("two ApplyFrom parts differ from one Apply")
+	}
+}

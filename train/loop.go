@@ -1,0 +1,342 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/nnclr/nnclr/augment"
+	"github.com/nnclr/nnclr/tfgraph"
+	tf "github.com/wamuir/graft/tensorflow"
+)
+
+// Batch is one training step's images: the unlabelled batch and the labelled batch with labels.
+// The loop reads it before asking for the next one; the source may reuse its buffers after that.
+type Batch struct {
+	Unlabelled, Labelled augment.Images
+	Labels               []int64
+}
+
+// TestBatch is a batch of the test split.
+type TestBatch struct {
+	Images augment.Images
+	Labels []int64
+}
+
+// Iterator yields batches until io.EOF.
+type Iterator[T any] interface {
+	Next() (T, error)
+	Close() error
+}
+
+// Data is what the loop trains on. TrainEpoch must be deterministic for a given epoch (the
+// source derives its shuffling from its own seed and the epoch), so a resumed run sees the same
+// batches as an uninterrupted one.
+type Data interface {
+	TrainEpoch(epoch int) (Iterator[Batch], error)
+	Test() (Iterator[TestBatch], error)
+}
+
+// Config holds the loop's settings.
+type Config struct {
+	Epochs, StepsPerEpoch int
+	// CheckpointDir receives TF checkpoints at the end of each epoch (and every CheckpointEvery
+	// steps when > 0); empty disables checkpoints.
+	CheckpointDir   string
+	CheckpointEvery int
+	Keep            int // checkpoints kept (0: all)
+	// SkipValidation turns off the per-epoch validation on the test split.
+	SkipValidation bool
+}
+
+// Validate checks the loop settings.
+func (c Config) Validate() error {
+	switch {
+	case c.Epochs <= 0:
+		return fmt.Errorf("train: epochs = %d: want > 0", c.Epochs)
+	case c.StepsPerEpoch <= 0:
+		return fmt.Errorf("train: steps per epoch = %d: want > 0", c.StepsPerEpoch)
+	case c.CheckpointEvery < 0:
+		return fmt.Errorf("train: checkpoint every = %d: want >= 0", c.CheckpointEvery)
+	}
+	return nil
+}
+
+// StepInfo is reported after every step.
+type StepInfo struct {
+	Epoch, Step    int   // 0-based epoch, 1-based step within it
+	GlobalStep     int64 // steps run in total, this one included
+	Metrics        tfgraph.Metrics
+	Images         int           // images in the step (unlabelled + labelled)
+	Duration       time.Duration // wall time of the step, augmentation overlap included
+	SessionRunTime time.Duration // time spent in the session run
+}
+
+// Validation is reported after each epoch's evaluation on the test split.
+type Validation struct {
+	Epoch      int
+	GlobalStep int64
+	Loss, Acc  float64
+	Examples   int
+}
+
+// Hooks receive the loop's events. Any of them may be nil.
+type Hooks struct {
+	OnStart      func(startStep int64, total int64)
+	OnStep       func(StepInfo)
+	OnValidation func(Validation)
+	OnCheckpoint func(path string, step int64)
+	OnEnd        func(err error)
+}
+
+// Trainer holds the model and the augmenters.
+type Trainer struct {
+	Model          *tfgraph.Model
+	Contrastive    *augment.Augmenter
+	Classification *augment.Augmenter
+	Eval           *augment.Augmenter
+}
+
+// ErrNonFinite reports a loss that became NaN or Inf.
+var ErrNonFinite = errors.New("loss is not finite")
+
+// prepared is a step's input, augmented into TF tensors.
+type prepared struct {
+	batch tfgraph.Batch
+	n     int
+	err   error
+}
+
+// augmentStep makes the step's tensors: views 1 and 2 of concat(unlabelled, labelled) with the
+// contrastive augmenter (streams 0 and 1) and the probe view of the labelled images with the
+// classification augmenter (stream 2); the step number keys every draw.
+func (t *Trainer) augmentStep(b Batch, step uint64) prepared {
+	cfg := t.Model.Config()
+	u, l := b.Unlabelled, b.Labelled
+	if u.C != cfg.Channels || l.C != cfg.Channels {
+		return prepared{err: fmt.Errorf("train: step %d: images have %d/%d channels, the model takes %d", step, u.C, l.C, cfg.Channels)}
+	}
+	if len(b.Labels) != l.N {
+		return prepared{err: fmt.Errorf("train: step %d: %d labels for %d labelled images", step, len(b.Labels), l.N)}
+	}
+	n := u.N + l.N
+	h, w, c := int64(cfg.Height), int64(cfg.Width), int64(cfg.Channels)
+	view := func(stream uint64) (*tf.Tensor, error) {
+		return tfgraph.NewFloatTensor([]int64{int64(n), h, w, c}, func(dst []float32) error {
+			split := t.Contrastive.OutputLen(u.N, u.C)
+			if err := t.Contrastive.ApplyFrom(dst[:split], u, stream, step, 0); err != nil {
+				return err
+			}
+			return t.Contrastive.ApplyFrom(dst[split:], l, stream, step, u.N)
+		})
+	}
+	var p prepared
+	p.n = n
+	var err error
+	if p.batch.View1, err = view(0); err != nil {
+		return prepared{err: fmt.Errorf("train: step %d: view 1: %w", step, err)}
+	}
+	if p.batch.View2, err = view(1); err != nil {
+		return prepared{err: fmt.Errorf("train: step %d: view 2: %w", step, err)}
+	}
+	p.batch.ProbeX, err = tfgraph.NewFloatTensor([]int64{int64(l.N), h, w, c}, func(dst []float32) error {
+		return t.Classification.Apply(dst, l, 2, step)
+	})
+	if err != nil {
+		return prepared{err: fmt.Errorf("train: step %d: probe view: %w", step, err)}
+	}
+	if p.batch.ProbeY, err = tf.NewTensor(append([]int64(nil), b.Labels...)); err != nil {
+		return prepared{err: err}
+	}
+	return p
+}
+
+// Run trains from the model's current global step to Epochs × StepsPerEpoch. A resumed model
+// (restored from a checkpoint) continues in the middle of its epoch: the batches already used are
+// drawn and skipped, so the data order and every augmentation equal an uninterrupted run's.
+func (t *Trainer) Run(ctx context.Context, cfg Config, data Data, hooks Hooks) (err error) {
+	if hooks.OnEnd != nil {
+		defer func() { hooks.OnEnd(err) }()
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	start, err := t.Model.GlobalStep()
+	if err != nil {
+		return err
+	}
+	total := int64(cfg.Epochs) * int64(cfg.StepsPerEpoch)
+	if hooks.OnStart != nil {
+		hooks.OnStart(start, total)
+	}
+	for epoch := int(start / int64(cfg.StepsPerEpoch)); epoch < cfg.Epochs; epoch++ {
+		skip := 0
+		if int64(epoch) == start/int64(cfg.StepsPerEpoch) {
+			skip = int(start % int64(cfg.StepsPerEpoch))
+		}
+		if err := t.runEpoch(ctx, cfg, data, epoch, skip, hooks); err != nil {
+			return err
+		}
+		if !cfg.SkipValidation {
+			v, err := t.Validate(data)
+			if err != nil {
+				return fmt.Errorf("train: epoch %d: validation: %w", epoch+1, err)
+			}
+			v.Epoch = epoch
+			v.GlobalStep, _ = t.Model.GlobalStep()
+			if hooks.OnValidation != nil {
+				hooks.OnValidation(v)
+			}
+		}
+		if err := t.checkpoint(cfg, hooks); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *Trainer) checkpoint(cfg Config, hooks Hooks) error {
+	if cfg.CheckpointDir == "" {
+		return nil
+	}
+	p, err := t.Model.Save(cfg.CheckpointDir, cfg.Keep)
+	if err != nil {
+		return err
+	}
+	if hooks.OnCheckpoint != nil {
+		step, _ := t.Model.GlobalStep()
+		hooks.OnCheckpoint(p, step)
+	}
+	return nil
+}
+
+func (t *Trainer) runEpoch(ctx context.Context, cfg Config, data Data, epoch, skip int, hooks Hooks) error {
+	it, err := data.TrainEpoch(epoch)
+	if err != nil {
+		return fmt.Errorf("train: epoch %d: %w", epoch+1, err)
+	}
+	defer it.Close()
+	for i := 0; i < skip; i++ {
+		if _, err := it.Next(); err != nil {
+			return fmt.Errorf("train: epoch %d: skipping to step %d: %w", epoch+1, skip+1, err)
+		}
+	}
+	// The producer augments step i+1 while the session runs step i.
+	ready := make(chan prepared, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	first := int64(epoch)*int64(cfg.StepsPerEpoch) + int64(skip)
+	go func() {
+		defer close(ready)
+		for s := skip; s < cfg.StepsPerEpoch; s++ {
+			b, err := it.Next()
+			var p prepared
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					err = fmt.Errorf("data ran out after %d of %d steps", s, cfg.StepsPerEpoch)
+				}
+				p = prepared{err: fmt.Errorf("train: epoch %d: %w", epoch+1, err)}
+			} else {
+				p = t.augmentStep(b, uint64(first+int64(s-skip)))
+			}
+			select {
+			case ready <- p:
+			case <-stop:
+				return
+			}
+			if p.err != nil {
+				return
+			}
+		}
+	}()
+	last := time.Now()
+	for s := skip; s < cfg.StepsPerEpoch; s++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p, ok := <-ready
+		if !ok {
+			return fmt.Errorf("train: epoch %d: no batch for step %d", epoch+1, s+1)
+		}
+		if p.err != nil {
+			return p.err
+		}
+		t0 := time.Now()
+		m, err := t.Model.TrainStep(p.batch)
+		run := time.Since(t0)
+		if err != nil {
+			return fmt.Errorf("train: epoch %d step %d: %w", epoch+1, s+1, err)
+		}
+		global := first + int64(s-skip) + 1
+		for _, v := range []struct {
+			name string
+			x    float64
+		}{{"contrastive loss", m.CLoss}, {"probe loss", m.PLoss}} {
+			if math.IsNaN(v.x) || math.IsInf(v.x, 0) {
+				return fmt.Errorf("train: epoch %d step %d (global step %d): %s is %v: %w", epoch+1, s+1, global, v.name, v.x, ErrNonFinite)
+			}
+		}
+		now := time.Now()
+		if hooks.OnStep != nil {
+			hooks.OnStep(StepInfo{Epoch: epoch, Step: s + 1, GlobalStep: global, Metrics: m, Images: p.n,
+				Duration: now.Sub(last), SessionRunTime: run})
+		}
+		last = now
+		if cfg.CheckpointEvery > 0 && global%int64(cfg.CheckpointEvery) == 0 && s+1 < cfg.StepsPerEpoch {
+			if err := t.checkpoint(cfg, hooks); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Validate evaluates the probe on the whole test split with the evaluation augmenter (÷255), as
+// the example's test step does: the loss is the mean of the batch losses, the accuracy the
+// fraction of correct examples.
+func (t *Trainer) Validate(data Data) (Validation, error) {
+	it, err := data.Test()
+	if err != nil {
+		return Validation{}, err
+	}
+	defer it.Close()
+	var v Validation
+	lossSum := 0.0
+	correct, batches := 0, 0
+	cfg := t.Model.Config()
+	for {
+		b, err := it.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return v, err
+		}
+		x, err := tfgraph.NewFloatTensor([]int64{int64(b.Images.N), int64(cfg.Height), int64(cfg.Width), int64(cfg.Channels)},
+			func(dst []float32) error { return t.Eval.Apply(dst, b.Images, 0, 0) })
+		if err != nil {
+			return v, err
+		}
+		y, err := tf.NewTensor(append([]int64(nil), b.Labels...))
+		if err != nil {
+			return v, err
+		}
+		l, c, err := t.Model.TestStep(x, y)
+		if err != nil {
+			return v, err
+		}
+		lossSum += l
+		batches++
+		correct += c
+		v.Examples += b.Images.N
+	}
+	if v.Examples == 0 {
+		return v, errors.New("train: the test split gave no batch")
+	}
+	v.Loss = lossSum / float64(batches) // Keras's Mean metric: the mean of the batch means
+	v.Acc = float64(correct) / float64(v.Examples)
+	return v, nil
+}

@@ -1,0 +1,159 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nnclr/nnclr/augment"
+	"github.com/nnclr/nnclr/tfgraph"
+)
+
+func testData() *MemData {
+	r := rand.New(rand.NewPCG(3, 4))
+	img := func(n int) []uint8 {
+		b := make([]uint8, n*32*32*3)
+		for i := range b {
+			b[i] = uint8(r.IntN(256))
+		}
+		return b
+	}
+	labels := func(n int) []int64 {
+		l := make([]int64, n)
+		for i := range l {
+			l[i] = int64(r.IntN(4))
+		}
+		return l
+	}
+	return &MemData{H: 32, W: 32, C: 3, Unlabelled: img(30), Labelled: img(12), Labels: labels(12),
+		TestImages: img(10), TestLabels: labels(10), UnlabelledBatch: 10, LabelledBatch: 4, TestBatch: 4, Seed: 5}
+}
+
+func newTrainer(t *testing.T, seed uint64) *Trainer {
+	t.Helper()
+	cfg := tfgraph.DefaultModelConfig()
+	cfg.Height, cfg.Width, cfg.Channels, cfg.ModelWidth, cfg.QueueSize, cfg.NumClasses = 32, 32, 3, 8, 28, 4
+	m, err := tfgraph.NewModel(cfg, tfgraph.DefaultSessionConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	if err := m.Init(seed); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(c augment.Config) *augment.Augmenter {
+		a, err := augment.New(c, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	return &Trainer{Model: m, Contrastive: mk(augment.ContrastiveConfig(32, 32)),
+		Classification: mk(augment.ClassificationConfig(32, 32)), Eval: mk(augment.EvalConfig(32, 32))}
+}
+
+func allWeights(t *testing.T, m *tfgraph.Model) map[string]tfgraph.Array {
+	t.Helper()
+	w, err := m.Weights()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// TestInterruptedRunResumesExactly stops a run after 4 of 6 steps (cancelling in a hook, with a
+// checkpoint every step), resumes it in a fresh trainer from the latest checkpoint and compares
+// every variable with an uninterrupted run of the same seed: bit-identical.
+func TestInterruptedRunResumesExactly(t *testing.T) {
+	cfg := Config{Epochs: 2, StepsPerEpoch: 3, Keep: 2}
+	full := newTrainer(t, 11)
+	var steps []StepInfo
+	var vals []Validation
+	if err := full.Run(context.Background(), cfg, testData(), Hooks{
+		OnStep:       func(s StepInfo) { steps = append(steps, s) },
+		OnValidation: func(v Validation) { vals = append(vals, v) },
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(steps) != 6 || steps[5].GlobalStep != 6 || steps[5].Epoch != 1 || steps[5].Step != 3 || steps[0].Images != 14 {
+		t.Fatalf("steps reported: %+v", steps)
+	}
+	if len(vals) != 2 || vals[0].Examples != 10 || vals[1].GlobalStep != 6 {
+		t.Fatalf("validations reported: %+v", vals)
+	}
+
+	dir := t.TempDir()
+	ccfg := cfg
+	ccfg.CheckpointDir, ccfg.CheckpointEvery = dir, 1
+	ctx, cancel := context.WithCancel(context.Background())
+	first := newTrainer(t, 11)
+	err := first.Run(ctx, ccfg, testData(), Hooks{OnStep: func(s StepInfo) {
+		if s.GlobalStep == 4 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	latest, err := tfgraph.LatestCheckpoint(dir)
+	if err != nil || filepath.Base(latest) != "ckpt-4" {
+		t.Fatalf("latest %s, %v; want ckpt-4", latest, err)
+	}
+	resumed := newTrainer(t, 11)
+	if err := resumed.Model.Restore(latest); err != nil {
+		t.Fatal(err)
+	}
+	if err := resumed.Run(context.Background(), ccfg, testData(), Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	a, b := allWeights(t, full.Model), allWeights(t, resumed.Model)
+	for name, wa := range a {
+		if !slices.Equal(wa.Float, b[name].Float) || !slices.Equal(wa.Int, b[name].Int) {
+			t.Errorf("variable %s differs after resume", name)
+		}
+	}
+}
+
+// TestNonFiniteLossStops: a model whose weights make the loss NaN stops with ErrNonFinite
+// naming the step, and the last good checkpoint stays the latest.
+func TestNonFiniteLossStops(t *testing.T) {
+	dir := t.TempDir()
+	tr := newTrainer(t, 2)
+	cfg := Config{Epochs: 3, StepsPerEpoch: 2, CheckpointDir: dir, SkipValidation: true}
+	poisoned := false
+	err := tr.Run(context.Background(), cfg, testData(), Hooks{OnCheckpoint: func(p string, step int64) {
+		if poisoned {
+			return
+		}
+		poisoned = true
+		w, err := tr.Model.Weights("enc/dense/bias")
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := w["enc/dense/bias"]
+		k.Float[0] = float32(math.NaN())
+		if err := tr.Model.SetWeights(map[string]tfgraph.Array{"enc/dense/bias": k}); err != nil {
+			t.Fatal(err)
+		}
+	}})
+	if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "global step 3") {
+		t.Fatalf("err = %v, want ErrNonFinite at global step 3", err)
+	}
+	latest, err := tfgraph.LatestCheckpoint(dir)
+	if err != nil || filepath.Base(latest) != "ckpt-2" {
+		t.Fatalf("latest %s, %v; want ckpt-2", latest, err)
+	}
+}
+
+func TestDataRunsOut(t *testing.T) {
+	tr := newTrainer(t, 2)
+	err := tr.Run(context.Background(), Config{Epochs: 1, StepsPerEpoch: 4, SkipValidation: true}, testData(), Hooks{})
+	if err == nil || !strings.Contains(err.Error(), "data ran out after 3 of 4 steps") {
+		t.Fatalf("err = %v", err)
+	}
+}
