@@ -1,0 +1,569 @@
+"""Python/Keras reference of the project's NNCLR model and training step (an oracle for Go tests).
+
+It restates the Keras example "Self-supervised contrastive learning with NNCLR" (Keras 3, TF
+backend) as described in shared/DESIGN.md, "The model and the step". Not a product feature.
+
+Subcommands (see pyref/README.md for the .npz names):
+  init OUT.npz --height H --width-px W --channels C --width WIDTH --classes K --queue Q --seed S
+      Keras-initialised weights (glorot-uniform kernels, zero biases) and a queue of L2-normalized
+      standard-normal rows, plus the scalars temperature and num_classes.
+  forward IN.npz OUT.npz
+      weights + x [N,H,W,C] float32 -> features [N,WIDTH], projections [N,WIDTH] (not normalized),
+      logits [N,K].
+  step IN.npz OUT.npz
+      runs K training steps on already augmented inputs (view1, view2, probe_x, probe_y) and writes
+      per-step metrics, final weights, queue and both Adams' slots.
+  train --images-npy X.npy --labels-npy Y.npy --unlabelled-npy U.npy ... --json OUT.json
+      trains the full Keras NNCLR (augmentation inside, model.fit) and writes timing JSON.
+
+Deviation from the Keras example, on purpose: the contrastive loss that is differentiated is the
+MEAN of the 4B cross-entropy terms (the example differentiates their sum through the vector loss).
+"""
+import argparse
+import json
+import os
+import resource
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+LEARNING_RATE = 1e-3
+BETA_1 = 0.9
+BETA_2 = 0.999
+EPSILON = 1e-7
+NUM_CONV = 4
+
+# ---------------------------------------------------------------------------------------------
+# Models
+
+
+def build_encoder(height, width_px, channels, width):
+    """4 x Conv2D(width, 3, strides=2, relu, valid) -> Flatten (row-major h, w, c) -> Dense(relu)."""
+    return keras.Sequential(
+        [layers.Input(shape=(height, width_px, channels))]
+        + [layers.Conv2D(width, kernel_size=3, strides=2, activation="relu", name=f"conv{i}")
+           for i in range(NUM_CONV)]
+        + [layers.Flatten(name="flatten"), layers.Dense(width, activation="relu", name="dense")],
+        name="encoder",
+    )
+
+
+def build_projection_head(width):
+    return keras.Sequential(
+        [layers.Input(shape=(width,)),
+         layers.Dense(width, activation="relu", name="dense0"),
+         layers.Dense(width, name="dense1")],
+        name="projection_head",
+    )
+
+
+def build_linear_probe(width, num_classes):
+    return keras.Sequential(
+        [layers.Input(shape=(width,)), layers.Dense(num_classes, name="dense")],
+        name="linear_probe",
+    )
+
+
+def conv_out(n):
+    return (n - 3) // 2 + 1
+
+
+def flat_size(height, width_px, width):
+    h, w = height, width_px
+    for _ in range(NUM_CONV):
+        h, w = conv_out(h), conv_out(w)
+    if h < 1 or w < 1:
+        raise SystemExit(f"input {height}x{width_px} is too small for 4 valid stride-2 3x3 convs")
+    return h * w * width
+
+
+def named_variables(encoder, head, probe):
+    """The shared naming convention: name -> Keras variable, in a fixed order."""
+    out = {}
+    convs = [l for l in encoder.layers if isinstance(l, layers.Conv2D)]
+    denses = [l for l in encoder.layers if isinstance(l, layers.Dense)]
+    assert len(convs) == NUM_CONV and len(denses) == 1
+    for i, l in enumerate(convs):
+        out[f"enc/conv{i}/kernel"] = l.kernel
+        out[f"enc/conv{i}/bias"] = l.bias
+    out["enc/dense/kernel"] = denses[0].kernel
+    out["enc/dense/bias"] = denses[0].bias
+    hd = [l for l in head.layers if isinstance(l, layers.Dense)]
+    for i, l in enumerate(hd):
+        out[f"head/dense{i}/kernel"] = l.kernel
+        out[f"head/dense{i}/bias"] = l.bias
+    pl = [l for l in probe.layers if isinstance(l, layers.Dense)][0]
+    out["probe/kernel"] = pl.kernel
+    out["probe/bias"] = pl.bias
+    return out
+
+
+CONTRASTIVE_PREFIXES = ("enc/", "head/")
+
+
+def make_adam():
+    return keras.optimizers.Adam(learning_rate=LEARNING_RATE, beta_1=BETA_1, beta_2=BETA_2,
+                                 epsilon=EPSILON)
+
+
+# ---------------------------------------------------------------------------------------------
+# The step: plain float32 TF ops, shared by the oracle (tf.function) and the Keras model (fit).
+
+
+def l2n(x):
+    return tf.math.l2_normalize(x, axis=1)
+
+
+def nearest_neighbour(p, queue):
+    """Forward: the queue row most similar to p; backward: identity to p (straight-through)."""
+    sims = tf.matmul(p, queue, transpose_b=True)
+    nn = tf.gather(queue, tf.argmax(sims, axis=1), axis=0)
+    return p + tf.stop_gradient(nn - p)
+
+
+def contrastive_loss(p1, p2, queue, temperature):
+    """p1, p2: L2-normalized projections; queue: the queue before this step's update (a tensor)."""
+    nn1 = nearest_neighbour(p1, queue)
+    nn2 = nearest_neighbour(p2, queue)
+    s121 = tf.matmul(nn1, p2, transpose_b=True) / temperature
+    s122 = tf.matmul(p2, nn1, transpose_b=True) / temperature
+    s211 = tf.matmul(nn2, p1, transpose_b=True) / temperature
+    s212 = tf.matmul(p1, nn2, transpose_b=True) / temperature
+    b = tf.shape(p1)[0]
+    labels = tf.range(b, dtype=tf.int64)
+    labels4 = tf.concat([labels, labels, labels, labels], axis=0)
+    logits = tf.concat([s121, s122, s211, s212], axis=0)
+    per_row = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels4, logits=logits)
+    return tf.reduce_mean(per_row)  # the mean of the 4B terms (the example: their sum)
+
+
+def diagonal_accuracy(m):
+    """Fraction of the rows of [m; m^T] whose argmax (TF's ArgMax) is the row index."""
+    n = tf.shape(m)[0]
+    labels = tf.range(n, dtype=tf.int64)
+    rows = tf.concat([m, tf.transpose(m)], axis=0)
+    hits = tf.equal(tf.argmax(rows, axis=1), tf.concat([labels, labels], axis=0))
+    return tf.reduce_mean(tf.cast(hits, tf.float32))
+
+
+def contrastive_accuracy(f1, f2):
+    return diagonal_accuracy(tf.matmul(l2n(f1), l2n(f2), transpose_b=True))
+
+
+def correlation_accuracy(f1, f2):
+    z1 = (f1 - tf.reduce_mean(f1, axis=0)) / tf.math.reduce_std(f1, axis=0)
+    z2 = (f2 - tf.reduce_mean(f2, axis=0)) / tf.math.reduce_std(f2, axis=0)
+    b = tf.cast(tf.shape(f1)[0], tf.float32)
+    return diagonal_accuracy(tf.matmul(z1, z2, transpose_a=True) / b)
+
+
+def train_step_core(encoder, head, probe, queue, opt_c, opt_p, temperature,
+                    view1, view2, probe_x, probe_y):
+    """One NNCLR step on augmented float32 views; returns the step's own metrics."""
+    c_vars = encoder.trainable_weights + head.trainable_weights
+    old_queue = tf.convert_to_tensor(queue)  # read before the assignment below
+    with tf.GradientTape() as tape:
+        f1 = encoder(view1, training=True)
+        f2 = encoder(view2, training=True)
+        p1 = l2n(head(f1, training=True))
+        p2 = l2n(head(f2, training=True))
+        c_loss = contrastive_loss(p1, p2, old_queue, temperature)
+    b = tf.shape(p1)[0]
+    queue.assign(tf.concat([p1, old_queue[:-b]], axis=0))
+    grads = tape.gradient(c_loss, c_vars)
+    opt_c.apply_gradients(zip(grads, c_vars))
+    c_acc = contrastive_accuracy(f1, f2)
+    r_acc = correlation_accuracy(f1, f2)
+
+    # Probe on the labelled images, through the encoder as updated just above.
+    feats = encoder(probe_x, training=True)
+    with tf.GradientTape() as tape:
+        logits = probe(feats, training=True)
+        p_loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tf.cast(probe_y, tf.int64), logits=logits))
+    p_vars = probe.trainable_weights
+    grads = tape.gradient(p_loss, p_vars)
+    opt_p.apply_gradients(zip(grads, p_vars))
+    p_acc = tf.reduce_mean(tf.cast(
+        tf.equal(tf.argmax(logits, axis=1), tf.cast(probe_y, tf.int64)), tf.float32))
+    return {"c_loss": c_loss, "c_acc": c_acc, "r_acc": r_acc, "p_loss": p_loss, "p_acc": p_acc}
+
+
+# ---------------------------------------------------------------------------------------------
+# The oracle: models + queue + two Adams, loadable from / exportable to the shared names.
+
+
+class Reference:
+    def __init__(self, height, width_px, channels, width, num_classes, queue_size):
+        self.encoder = build_encoder(height, width_px, channels, width)
+        self.head = build_projection_head(width)
+        self.probe = build_linear_probe(width, num_classes)
+        self.vars = named_variables(self.encoder, self.head, self.probe)
+        self.queue = tf.Variable(tf.zeros([queue_size, width]), trainable=False, name="queue")
+        self.c_names = [n for n in self.vars if n.startswith(CONTRASTIVE_PREFIXES)]
+        self.p_names = [n for n in self.vars if n.startswith("probe/")]
+        self.opt_c = make_adam()
+        self.opt_p = make_adam()
+        self._step_fn = None
+
+    @staticmethod
+    def from_arrays(arrs, height=None, width_px=None, channels=None):
+        k0 = arrs["enc/conv0/kernel"]
+        channels = channels or k0.shape[2]
+        width = k0.shape[3]
+        num_classes = arrs["probe/kernel"].shape[1]
+        if "num_classes" in arrs and int(arrs["num_classes"]) != num_classes:
+            raise SystemExit(f"num_classes={int(arrs['num_classes'])} but probe/kernel is "
+                             f"{arrs['probe/kernel'].shape}")
+        queue_size = arrs["queue"].shape[0] if "queue" in arrs else 1
+        ref = Reference(height, width_px, channels, width, num_classes, queue_size)
+        ref.load(arrs)
+        return ref
+
+    def load(self, arrs):
+        for n, v in self.vars.items():
+            a = np.asarray(arrs[n], dtype=np.float32)
+            if tuple(a.shape) != tuple(v.shape):
+                raise SystemExit(f"{n}: shape {a.shape}, model wants {tuple(v.shape)}")
+            v.assign(a)
+        if "queue" in arrs:
+            q = np.asarray(arrs["queue"], dtype=np.float32)
+            if q.shape != tuple(self.queue.shape):
+                raise SystemExit(f"queue: shape {q.shape}, want {tuple(self.queue.shape)}")
+            self.queue.assign(q)
+        for prefix, opt, names in (("adam_c", self.opt_c, self.c_names),
+                                   ("adam_p", self.opt_p, self.p_names)):
+            opt.build([self.vars[n] for n in names])
+            if f"{prefix}/iterations" not in arrs:
+                continue  # fresh: zero slots, iterations 0
+            opt.iterations.assign(np.int64(arrs[f"{prefix}/iterations"]))
+            for i, n in enumerate(names):
+                for slot, lst in (("m", opt._momentums), ("v", opt._velocities)):
+                    key = f"{prefix}/{n}/{slot}"
+                    if key not in arrs:
+                        raise SystemExit(f"{prefix}/iterations given but {key} missing")
+                    lst[i].assign(np.asarray(arrs[key], dtype=np.float32))
+
+    def weights(self):
+        return {n: np.asarray(v.numpy(), dtype=np.float32) for n, v in self.vars.items()}
+
+    def export(self):
+        out = self.weights()
+        out["queue"] = self.queue.numpy().astype(np.float32)
+        for prefix, opt, names in (("adam_c", self.opt_c, self.c_names),
+                                   ("adam_p", self.opt_p, self.p_names)):
+            out[f"{prefix}/iterations"] = np.int64(opt.iterations.numpy())
+            for i, n in enumerate(names):
+                out[f"{prefix}/{n}/m"] = np.asarray(opt._momentums[i].numpy(), dtype=np.float32)
+                out[f"{prefix}/{n}/v"] = np.asarray(opt._velocities[i].numpy(), dtype=np.float32)
+        return out
+
+    def step(self, temperature, view1, view2, probe_x, probe_y):
+        if self._step_fn is None:
+            @tf.function(autograph=False, jit_compile=False)
+            def fn(temperature, view1, view2, probe_x, probe_y):
+                return train_step_core(self.encoder, self.head, self.probe, self.queue,
+                                       self.opt_c, self.opt_p, temperature,
+                                       view1, view2, probe_x, probe_y)
+            self._step_fn = fn
+        return self._step_fn(tf.constant(temperature, tf.float32), view1, view2, probe_x,
+                             probe_y)
+
+    def forward(self, x):
+        f = self.encoder(x, training=False)
+        p = self.head(f, training=False)
+        logits = self.probe(f, training=False)
+        return f.numpy(), p.numpy(), logits.numpy()
+
+
+def load_npz(path):
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
+def set_threads(intra, inter):
+    if intra:
+        tf.config.threading.set_intra_op_parallelism_threads(intra)
+    if inter:
+        tf.config.threading.set_inter_op_parallelism_threads(inter)
+
+
+# ---------------------------------------------------------------------------------------------
+# Subcommands
+
+
+def cmd_init(a):
+    keras.utils.set_random_seed(a.seed)
+    flat_size(a.height, a.width_px, a.width)
+    ref = Reference(a.height, a.width_px, a.channels, a.width, a.classes, a.queue)
+    out = ref.weights()
+    q = keras.random.normal((a.queue, a.width), seed=keras.random.SeedGenerator(a.seed))
+    out["queue"] = np.asarray(tf.math.l2_normalize(q, axis=1), dtype=np.float32)
+    out["temperature"] = np.float32(a.temperature)
+    out["num_classes"] = np.int64(a.classes)
+    np.savez(a.out, **out)
+
+
+def cmd_forward(a):
+    arrs = load_npz(a.inp)
+    x = np.asarray(arrs["x"], dtype=np.float32)
+    _, h, w, c = x.shape
+    ref = Reference.from_arrays(arrs, h, w, c)
+    f, p, logits = ref.forward(x)
+    np.savez(a.out, features=f.astype(np.float32), projections=p.astype(np.float32),
+             logits=logits.astype(np.float32))
+
+
+def cmd_step(a):
+    arrs = load_npz(a.inp)
+    v1 = np.asarray(arrs["view1"], dtype=np.float32)
+    v2 = np.asarray(arrs["view2"], dtype=np.float32)
+    px = np.asarray(arrs["probe_x"], dtype=np.float32)
+    py = np.asarray(arrs["probe_y"], dtype=np.int64)
+    k, b, h, w, c = v1.shape
+    if v2.shape != v1.shape or px.shape[0] != k or px.shape[2:] != (h, w, c) \
+            or py.shape != px.shape[:2]:
+        raise SystemExit(f"inconsistent shapes view1 {v1.shape} view2 {v2.shape} "
+                         f"probe_x {px.shape} probe_y {py.shape}")
+    for need in ("queue", "temperature"):
+        if need not in arrs:
+            raise SystemExit(f"step needs {need!r} in {a.inp}")
+    if arrs["queue"].shape[0] < b:
+        raise SystemExit(f"queue of {arrs['queue'].shape[0]} rows is smaller than the batch {b}")
+    temperature = np.float32(arrs["temperature"])
+    ref = Reference.from_arrays(arrs, h, w, c)
+    metrics = {m: np.zeros([k], np.float32) for m in ("c_loss", "c_acc", "r_acc", "p_loss", "p_acc")}
+    for i in range(k):
+        res = ref.step(temperature, tf.constant(v1[i]), tf.constant(v2[i]), tf.constant(px[i]),
+                       tf.constant(py[i]))
+        for m in metrics:
+            metrics[m][i] = np.float32(res[m].numpy())
+    out = ref.export()
+    out.update(metrics)
+    out["temperature"] = temperature
+    out["num_classes"] = np.int64(ref.vars["probe/kernel"].shape[1])
+    np.savez(a.out, **out)
+
+
+# --- training mode (benchmarks): the whole Keras model with augmentation inside, via fit -------
+
+
+class RandomCropAndResize(layers.Layer):
+    """DESIGN.md's box law: a ~ U(scale), r ~ U(3/4, 4/3), h = clip(sqrt(a/r)), w = clip(sqrt(a*r)),
+    y1 ~ U(0, 1-h), x1 ~ U(0, 1-w); bilinear tf.image.crop_and_resize to the target size."""
+
+    def __init__(self, target_size, scale, aspect=(3 / 4, 4 / 3), seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.target_size = tuple(target_size)
+        self.scale = tuple(scale)
+        self.aspect = tuple(aspect)
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=True):
+        if not training:
+            return tf.image.resize(images, self.target_size)
+        n = tf.shape(images)[0]
+        area = keras.random.uniform([n], self.scale[0], self.scale[1], seed=self.generator)
+        aspect = keras.random.uniform([n], self.aspect[0], self.aspect[1], seed=self.generator)
+        bh = tf.clip_by_value(tf.sqrt(area / aspect), 0.0, 1.0)
+        bw = tf.clip_by_value(tf.sqrt(area * aspect), 0.0, 1.0)
+        y1 = keras.random.uniform([n], 0.0, 1.0, seed=self.generator) * (1.0 - bh)
+        x1 = keras.random.uniform([n], 0.0, 1.0, seed=self.generator) * (1.0 - bw)
+        boxes = tf.stack([y1, x1, y1 + bh, x1 + bw], axis=1)
+        return tf.image.crop_and_resize(images, boxes, tf.range(n), self.target_size,
+                                        method="bilinear")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + self.target_size + (input_shape[3],)
+
+
+def build_augmenter(shape, brightness, scale, name):
+    h, w, c = shape
+    return keras.Sequential(
+        [layers.Input(shape=(h, w, c)),
+         layers.Rescaling(1 / 255),
+         layers.RandomFlip("horizontal"),
+         RandomCropAndResize((h, w), scale),
+         layers.RandomBrightness(factor=brightness, value_range=(0, 1))],
+        name=name,
+    )
+
+
+class NNCLR(keras.Model):
+    def __init__(self, shape, width, num_classes, queue_size, temperature):
+        super().__init__()
+        h, w, c = shape
+        self.contrastive_augmenter = build_augmenter(shape, 0.5, (0.2, 1.0), "contrastive_aug")
+        self.classification_augmenter = build_augmenter(shape, 0.2, (0.5, 1.0),
+                                                        "classification_aug")
+        self.encoder = build_encoder(h, w, c, width)
+        self.projection_head = build_projection_head(width)
+        self.linear_probe = build_linear_probe(width, num_classes)
+        self.temperature = temperature
+        self.feature_queue = keras.Variable(
+            tf.math.l2_normalize(keras.random.normal((queue_size, width)), axis=1),
+            trainable=False, name="feature_queue")
+
+    def compile(self, contrastive_optimizer, probe_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.contrastive_optimizer = contrastive_optimizer
+        self.probe_optimizer = probe_optimizer
+
+    def train_step(self, data):
+        (unlabelled, _), (labelled, labels) = data
+        images = tf.concat([unlabelled, labelled], axis=0)
+        v1 = self.contrastive_augmenter(images, training=True)
+        v2 = self.contrastive_augmenter(images, training=True)
+        px = self.classification_augmenter(labelled, training=True)
+        return train_step_core(self.encoder, self.projection_head, self.linear_probe,
+                               self.feature_queue, self.contrastive_optimizer,
+                               self.probe_optimizer, tf.constant(self.temperature, tf.float32),
+                               v1, v2, px, labels)
+
+
+class StepTimer(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.durations, self.logs = [], []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._t0 = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        vals = {k: float(np.asarray(v)) for k, v in (logs or {}).items()}  # syncs the step
+        self.durations.append(time.perf_counter() - self._t0)
+        self.logs.append(vals)
+
+
+def cmd_train(a):
+    set_threads(a.intra_op_threads, a.inter_op_threads)  # before anything runs
+    if a.seed is not None:
+        keras.utils.set_random_seed(a.seed)
+    x = np.load(a.images_npy)
+    y = np.load(a.labels_npy).astype(np.int64)
+    u = np.load(a.unlabelled_npy)
+    if x.ndim == 3:
+        x = x[..., None]
+    if u.ndim == 3:
+        u = u[..., None]
+    if x.shape[1:] != u.shape[1:] or len(x) != len(y):
+        raise SystemExit(f"shapes: images {x.shape} labels {y.shape} unlabelled {u.shape}")
+    shape = tuple(int(d) for d in x.shape[1:])
+    flat_size(shape[0], shape[1], a.width)
+    s = a.steps_per_epoch
+    bu, bl = len(u) // s, len(x) // s
+    if bu < 1 or bl < 1:
+        raise SystemExit(f"too few images for {s} steps per epoch")
+    if a.queue < bu + bl:
+        raise SystemExit(f"queue {a.queue} smaller than the batch {bu + bl}")
+    num_classes = a.classes or int(y.max()) + 1
+
+    unl = (tf.data.Dataset.from_tensor_slices((u, np.full([len(u)], -1, np.int64)))
+           .shuffle(a.shuffle_buffer).batch(bu, drop_remainder=True))
+    lab = (tf.data.Dataset.from_tensor_slices((x, y))
+           .shuffle(a.shuffle_buffer).batch(bl, drop_remainder=True))
+    train_ds = tf.data.Dataset.zip((unl, lab)).prefetch(tf.data.AUTOTUNE)
+
+    model = NNCLR(shape, a.width, num_classes, a.queue, a.temperature)
+    jit = {"auto": "auto", "true": True, "false": False}[a.jit_compile]
+    model.compile(contrastive_optimizer=make_adam(), probe_optimizer=make_adam(),
+                  jit_compile=jit)
+    timer = StepTimer()
+    t0 = time.perf_counter()
+    model.fit(train_ds, epochs=a.epochs, steps_per_epoch=s, callbacks=[timer], verbose=0)
+    wall = time.perf_counter() - t0
+    steady = timer.durations[1:]
+    med = float(np.median(steady)) if steady else float("nan")
+    last_epoch = timer.logs[-s:]
+    result = {
+        "images_per_second": (bu + bl) / med if steady else None,
+        "seconds_per_step_median": med if steady else None,
+        "seconds_per_step_mean": float(np.mean(steady)) if steady else None,
+        "first_step_seconds": timer.durations[0] if timer.durations else None,
+        "steps": len(timer.durations),
+        "wall_seconds": wall,
+        "unlabelled_batch": bu,
+        "labelled_batch": bl,
+        "input_shape": list(shape),
+        "width": a.width,
+        "queue": a.queue,
+        "temperature": a.temperature,
+        "num_classes": num_classes,
+        "final_metrics": timer.logs[-1] if timer.logs else {},
+        "last_epoch_mean_metrics": {k: float(np.mean([l[k] for l in last_epoch]))
+                                    for k in (last_epoch[0] if last_epoch else {})},
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "jit_compile": bool(model.jit_compile),
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "loss": "mean of the 4B cross-entropy terms",
+    }
+    text = json.dumps(result, indent=2)
+    if a.json:
+        with open(a.json, "w") as f:
+            f.write(text + "\n")
+    else:
+        print(text)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    pi = sub.add_parser("init", help="Keras-initialised weights and queue")
+    pi.add_argument("out")
+    pi.add_argument("--height", type=int, required=True)
+    pi.add_argument("--width-px", type=int, required=True)
+    pi.add_argument("--channels", type=int, required=True)
+    pi.add_argument("--width", type=int, required=True)
+    pi.add_argument("--classes", type=int, required=True)
+    pi.add_argument("--queue", type=int, required=True)
+    pi.add_argument("--seed", type=int, required=True)
+    pi.add_argument("--temperature", type=float, default=0.1)
+
+    pf = sub.add_parser("forward", help="features, projections, logits")
+    pf.add_argument("inp")
+    pf.add_argument("out")
+
+    ps = sub.add_parser("step", help="K training steps on given views")
+    ps.add_argument("inp")
+    ps.add_argument("out")
+
+    for sp in (pi, pf, ps):
+        sp.add_argument("--threads", type=int, default=0,
+                        help="intra- and inter-op threads (0: TensorFlow's default)")
+
+    pt = sub.add_parser("train", help="full Keras NNCLR with augmentation (benchmark)")
+    pt.add_argument("--images-npy", required=True)
+    pt.add_argument("--labels-npy", required=True)
+    pt.add_argument("--unlabelled-npy", required=True)
+    pt.add_argument("--epochs", type=int, default=5)
+    pt.add_argument("--steps-per-epoch", type=int, default=50)
+    pt.add_argument("--width", type=int, default=128)
+    pt.add_argument("--queue", type=int, default=10000)
+    pt.add_argument("--temperature", type=float, default=0.1)
+    pt.add_argument("--classes", type=int, default=0, help="0: max(label)+1")
+    pt.add_argument("--shuffle-buffer", type=int, default=5000)
+    pt.add_argument("--intra-op-threads", type=int, default=0)
+    pt.add_argument("--inter-op-threads", type=int, default=0)
+    pt.add_argument("--jit-compile", choices=("auto", "true", "false"), default="auto")
+    pt.add_argument("--seed", type=int, default=None)
+    pt.add_argument("--json", default=None)
+
+    a = p.parse_args(argv)
+    if a.cmd == "train":
+        cmd_train(a)
+        return
+    set_threads(a.threads, a.threads)
+    {"init": cmd_init, "forward": cmd_forward, "step": cmd_step}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()

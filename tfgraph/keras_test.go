@@ -1,0 +1,216 @@
+package tfgraph
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"github.com/nnclr/nnclr/internal/npy"
+	"github.com/nnclr/nnclr/internal/testpy"
+	tf "github.com/wamuir/graft/tensorflow"
+)
+
+const kerasRef = "../pyref/nnclr_keras.py"
+
+// exactConfig is small enough for a quick test and non-square to catch a height/width mix-up.
+func exactConfig() ModelConfig {
+	c := DefaultModelConfig()
+	c.Height, c.Width, c.Channels = 40, 48, 3
+	c.ModelWidth, c.QueueSize, c.NumClasses = 16, 32, 5
+	return c
+}
+
+func toNpy(a Array) npy.Array {
+	shape := make([]int, len(a.Shape))
+	for i, d := range a.Shape {
+		shape[i] = int(d)
+	}
+	if a.Int != nil {
+		return npy.Array{Shape: shape, Data: a.Int}
+	}
+	return npy.Array{Shape: shape, Data: a.Float}
+}
+
+// relErr is max |got − want| / max(max |want|, 1e-6) over a tensor.
+func relErr(got, want []float32) float64 {
+	diff, scale := 0.0, 1e-6
+	for i := range want {
+		diff = math.Max(diff, math.Abs(float64(got[i])-float64(want[i])))
+		scale = math.Max(scale, math.Abs(float64(want[i])))
+	}
+	return diff / scale
+}
+
+type stepInputs struct {
+	v1, v2, px [][]float32
+	py         [][]int64
+}
+
+func makeSteps(cfg ModelConfig, k, b, bl int) stepInputs {
+	r := rand.New(rand.NewPCG(2024, 1))
+	img := func(n int) []float32 {
+		x := make([]float32, n*cfg.Height*cfg.Width*cfg.Channels)
+		for i := range x {
+			x[i] = r.Float32()
+		}
+		return x
+	}
+	var s stepInputs
+	for i := 0; i < k; i++ {
+		s.v1, s.v2, s.px = append(s.v1, img(b)), append(s.v2, img(b)), append(s.px, img(bl))
+		y := make([]int64, bl)
+		for j := range y {
+			y[j] = int64(r.IntN(cfg.NumClasses))
+		}
+		s.py = append(s.py, y)
+	}
+	return s
+}
+
+func floatTensor(t *testing.T, x []float32, shape ...int64) *tf.Tensor {
+	t.Helper()
+	tt, err := NewFloatTensor(shape, func(d []float32) error { copy(d, x); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tt
+}
+
+// TestMatchesKerasReference starts Go and the Keras reference (pyref/nnclr_keras.py, run by the
+// pinned TF 2.18 / Keras 3.8) from identical weights, queue and already augmented inputs. The
+// forward pass must agree to 1e-5; after one contrastive + probe step the five metrics, every
+// weight, every Adam slot and the queue to 1e-4 relative; after three steps to 1e-3 relative.
+func TestMatchesKerasReference(t *testing.T) {
+	cfg := exactConfig()
+	const k, bu, bl = 3, 8, 4
+	b := bu + bl
+	m := newInitModel(t, cfg, 77)
+	init, err := m.Weights()
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := makeSteps(cfg, k, b, bl)
+	h, w, c := cfg.Height, cfg.Width, cfg.Channels
+	stack := func(xs [][]float32, n int) npy.Array {
+		var all []float32
+		for _, x := range xs {
+			all = append(all, x...)
+		}
+		return npy.Array{Shape: []int{len(xs), n, h, w, c}, Data: all}
+	}
+	dir := t.TempDir()
+	writeIn := func(name string, nsteps int) string {
+		arr := map[string]npy.Array{}
+		for n, a := range init {
+			arr[n] = toNpy(a)
+		}
+		arr["temperature"] = npy.Array{Data: []float32{float32(cfg.Temperature)}}
+		arr["num_classes"] = npy.Array{Data: []int64{int64(cfg.NumClasses)}}
+		arr["view1"] = stack(steps.v1[:nsteps], b)
+		arr["view2"] = stack(steps.v2[:nsteps], b)
+		arr["probe_x"] = stack(steps.px[:nsteps], bl)
+		var ys []int64
+		for _, y := range steps.py[:nsteps] {
+			ys = append(ys, y...)
+		}
+		arr["probe_y"] = npy.Array{Shape: []int{nsteps, bl}, Data: ys}
+		arr["x"] = npy.Array{Shape: []int{b, h, w, c}, Data: steps.v1[0]}
+		p := filepath.Join(dir, name)
+		if err := npy.WriteNPZ(p, arr); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	in1, in3 := writeIn("in1.npz", 1), writeIn("in3.npz", k)
+	out1, out3, fwd := filepath.Join(dir, "out1.npz"), filepath.Join(dir, "out3.npz"), filepath.Join(dir, "fwd.npz")
+	testpy.Run(t, kerasRef, "forward", in1, fwd)
+	testpy.Run(t, kerasRef, "step", in1, out1)
+	testpy.Run(t, kerasRef, "step", in3, out3)
+	read := func(p string) map[string]npy.Array {
+		a, err := npy.ReadNPZ(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	ref1, ref3, reff := read(out1), read(out3), read(fwd)
+
+	// Forward pass.
+	feat, proj, logits, err := m.Forward(floatTensor(t, steps.v1[0], int64(b), int64(h), int64(w), int64(c)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		name string
+		got  []float32
+	}{{"features", feat}, {"projections", proj}, {"logits", logits}} {
+		if e := relErr(x.got, reff[x.name].Data.([]float32)); e > 1e-5 {
+			t.Errorf("forward %s: relative error %.3g > 1e-5", x.name, e)
+		} else {
+			t.Logf("forward %s: relative error %.3g", x.name, e)
+		}
+	}
+
+	compareAll := func(ref map[string]npy.Array, step int, tol float64) {
+		t.Helper()
+		got, err := m.Weights()
+		if err != nil {
+			t.Fatal(err)
+		}
+		worst, worstName := 0.0, ""
+		for _, name := range m.VarNames() {
+			if name == "global_step" {
+				continue
+			}
+			r, ok := ref[name]
+			if !ok {
+				t.Errorf("reference lacks %s", name)
+				continue
+			}
+			if ri, ok := r.Data.([]int64); ok {
+				if got[name].Int[0] != ri[0] {
+					t.Errorf("after step %d: %s = %d, Keras %d", step, name, got[name].Int[0], ri[0])
+				}
+				continue
+			}
+			e := relErr(got[name].Float, r.Data.([]float32))
+			if e > worst {
+				worst, worstName = e, name
+			}
+			if e > tol {
+				t.Errorf("after step %d: %s relative error %.3g > %g", step, name, e, tol)
+			}
+		}
+		t.Logf("after step %d: worst variable %s, relative error %.3g", step, worstName, worst)
+	}
+	for i := 0; i < k; i++ {
+		met, err := m.TrainStep(Batch{
+			View1:  floatTensor(t, steps.v1[i], int64(b), int64(h), int64(w), int64(c)),
+			View2:  floatTensor(t, steps.v2[i], int64(b), int64(h), int64(w), int64(c)),
+			ProbeX: floatTensor(t, steps.px[i], int64(bl), int64(h), int64(w), int64(c)),
+			ProbeY: func() *tf.Tensor { y, _ := tf.NewTensor(steps.py[i]); return y }(),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, tol := ref3, 1e-3
+		if i == 0 {
+			ref, tol = ref1, 1e-4
+		}
+		got := []float64{met.CLoss, met.CAcc, met.RAcc, met.PLoss, met.PAcc}
+		for j, name := range trainMetricNames {
+			// ref1 holds step 1 only; ref3 holds steps 1 to 3.
+			want := float64(ref[name].Data.([]float32)[min(i, len(ref[name].Data.([]float32))-1)])
+			if e := math.Abs(got[j]-want) / math.Max(math.Abs(want), 1e-6); e > tol {
+				t.Errorf("step %d %s: Go %.7g, Keras %.7g (relative %.3g > %g)", i+1, name, got[j], want, e, tol)
+			}
+		}
+		t.Logf("step %d: Go %s", i+1, fmt.Sprint(met))
+		if i == 0 {
+			compareAll(ref1, 1, 1e-4)
+		}
+	}
+	compareAll(ref3, k, 1e-3)
+}
