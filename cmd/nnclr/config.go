@@ -25,6 +25,32 @@ type Config struct {
 
 	IntraOpThreads int
 	InterOpThreads int
+
+	// pretrain
+	Temperature     float64
+	QueueSize       int
+	Width           int
+	Epochs          int
+	StepsPerEpoch   int
+	ShuffleBuffer   int
+	ImageSize       int
+	Channels        int
+	LearningRate    float64
+	Resume          bool
+	KeepCheckpoints int
+	CheckpointEvery int
+	Workers         int
+	Cache           bool
+	MaxExamples     int
+
+	UnlabelledSplit string
+	LabelledSplit   string
+	TestSplit       string
+
+	// prepare
+	Source      string
+	DownloadURL string
+	SHA256      string
 }
 
 // usageError is a bad flag or flag value; the process exits with code 2.
@@ -59,6 +85,27 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	fs.StringVar(&c.RunDir, "run-dir", "", "run directory: checkpoints, metrics.jsonl, TensorBoard files")
 	fs.StringVar(&c.Model, "model", "", "SavedModel directory (info, embed, evaluate)")
 	fs.BoolVar(&c.Quiet, "quiet", false, "no progress bar")
+	fs.Float64Var(&c.Temperature, "temperature", 0.1, "contrastive temperature")
+	fs.IntVar(&c.QueueSize, "queue-size", 10000, "nearest-neighbour support queue rows")
+	fs.IntVar(&c.Width, "width", 128, "encoder filters and dense width")
+	fs.IntVar(&c.Epochs, "epochs", 5, "pretraining epochs")
+	fs.IntVar(&c.StepsPerEpoch, "steps-per-epoch", 50, "steps per epoch; batch sizes are split sizes / steps")
+	fs.IntVar(&c.ShuffleBuffer, "shuffle-buffer", 5000, "shuffle buffer of both training splits")
+	fs.IntVar(&c.ImageSize, "image-size", 96, "model input height and width (images are resized to it)")
+	fs.IntVar(&c.Channels, "channels", 0, "model input channels (0: the dataset's; 3 replicates grayscale)")
+	fs.Float64Var(&c.LearningRate, "learning-rate", 1e-3, "Adam learning rate of both optimizers")
+	fs.BoolVar(&c.Resume, "resume", false, "continue from the run dir's latest checkpoint")
+	fs.IntVar(&c.KeepCheckpoints, "keep-checkpoints", 3, "checkpoints kept in RUN_DIR/checkpoints (0: all)")
+	fs.IntVar(&c.CheckpointEvery, "checkpoint-every", 0, "also checkpoint every N steps (0: at epoch ends only)")
+	fs.IntVar(&c.Workers, "workers", 0, "decoding and augmentation workers (0: one per core)")
+	fs.BoolVar(&c.Cache, "cache", false, "keep decoded images in memory after the first epoch")
+	fs.StringVar(&c.UnlabelledSplit, "unlabelled-split", "", "split of unlabelled images (default: unlabelled if the dataset has it, else the labelled split)")
+	fs.StringVar(&c.LabelledSplit, "labelled-split", "train", "split of labelled images for the probe")
+	fs.StringVar(&c.TestSplit, "test-split", "test", "split for validation")
+	fs.StringVar(&c.Source, "source", "", "prepare: STL-10 binary dir (stl10_binary) or Fashion-MNIST IDX dir")
+	fs.IntVar(&c.MaxExamples, "limit", 0, "prepare: import at most N examples per split (0: all)")
+	fs.StringVar(&c.DownloadURL, "download-url", "", "prepare: STL-10 archive URL used when --source is absent")
+	fs.StringVar(&c.SHA256, "sha256", "", "prepare: expected SHA-256 of the downloaded archive")
 	help := fs.BoolP("help", "h", false, "show this help")
 	usage := func() {
 		fmt.Fprintf(out, "Usage: nnclr --mode %s [flags]\n\nFlags:\n", strings.Join(modes, "|"))
@@ -91,6 +138,35 @@ func (c Config) Validate() error {
 	}
 	if c.InterOpThreads < 0 {
 		return &usageError{fmt.Errorf("--inter-op-threads %d: want >= 0", c.InterOpThreads)}
+	}
+	positive := []struct {
+		name string
+		v    int
+	}{{"--queue-size", c.QueueSize}, {"--width", c.Width}, {"--epochs", c.Epochs},
+		{"--steps-per-epoch", c.StepsPerEpoch}, {"--image-size", c.ImageSize}}
+	for _, p := range positive {
+		if p.v <= 0 {
+			return &usageError{fmt.Errorf("%s %d: want > 0", p.name, p.v)}
+		}
+	}
+	nonNegative := []struct {
+		name string
+		v    int
+	}{{"--shuffle-buffer", c.ShuffleBuffer}, {"--channels", c.Channels}, {"--keep-checkpoints", c.KeepCheckpoints},
+		{"--checkpoint-every", c.CheckpointEvery}, {"--workers", c.Workers}}
+	for _, p := range nonNegative {
+		if p.v < 0 {
+			return &usageError{fmt.Errorf("%s %d: want >= 0", p.name, p.v)}
+		}
+	}
+	if !(c.Temperature > 0) {
+		return &usageError{fmt.Errorf("--temperature %v: want > 0", c.Temperature)}
+	}
+	if !(c.LearningRate > 0) {
+		return &usageError{fmt.Errorf("--learning-rate %v: want > 0", c.LearningRate)}
+	}
+	if c.Channels != 0 && c.Channels != 1 && c.Channels != 3 {
+		return &usageError{fmt.Errorf("--channels %d: want 0 (the dataset's), 1 or 3", c.Channels)}
 	}
 	return nil
 }

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"github.com/nnclr/nnclr/augment"
+	"github.com/nnclr/nnclr/loader"
+	"github.com/nnclr/nnclr/train"
+)
+
+// pipelineData adapts the loader's NNCLR pipeline to the training loop's Data.
+type pipelineData struct{ p *loader.Pipeline }
+
+func images(b *loader.Batch) augment.Images {
+	return augment.Images{Pix: b.Images, N: b.Len(), H: b.Shape.Height, W: b.Shape.Width, C: b.Shape.Channels}
+}
+
+type trainIter struct{ it *loader.TrainIterator }
+
+func (t trainIter) Next() (train.Batch, error) {
+	s, err := t.it.Next()
+	if err != nil {
+		return train.Batch{}, err
+	}
+	return train.Batch{Unlabelled: images(s.Unlabelled), Labelled: images(s.Labelled), Labels: s.Labelled.Labels}, nil
+}
+
+func (t trainIter) Close() error { return t.it.Close() }
+
+type testIter struct{ it *loader.BatchIterator }
+
+func (t testIter) Next() (train.TestBatch, error) {
+	b, err := t.it.Next()
+	if err != nil {
+		return train.TestBatch{}, err
+	}
+	return train.TestBatch{Images: images(b), Labels: b.Labels}, nil
+}
+
+func (t testIter) Close() error { return t.it.Close() }
+
+func (d pipelineData) TrainEpoch(epoch int) (train.Iterator[train.Batch], error) {
+	it, err := d.p.Train(epoch)
+	if err != nil {
+		return nil, err
+	}
+	return trainIter{it}, nil
+}
+
+func (d pipelineData) Test() (train.Iterator[train.TestBatch], error) {
+	it, err := d.p.Test()
+	if err != nil {
+		return nil, err
+	}
+	return testIter{it}, nil
+}

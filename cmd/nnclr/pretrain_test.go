@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nnclr/nnclr/loader"
+)
+
+const fashionDir = "/usr/share/datasets/fashion-mnist"
+
+// smallFashion writes the first n images of each real Fashion-MNIST split in the tfds layout.
+func smallFashion(t *testing.T, n int) string {
+	t.Helper()
+	dataDir := t.TempDir()
+	if err := loader.ImportFashionMNIST(fashionDir, dataDir, n, loader.WriterOptions{}); err != nil {
+		t.Fatalf("import Fashion-MNIST from %s (make setup installs dataset-fashion-mnist): %v", fashionDir, err)
+	}
+	return dataDir
+}
+
+func readJSONL(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []map[string]any
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("%s: %q: %v", path, sc.Text(), err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestPretrainSmallRunAndResume(t *testing.T) {
+	dataDir := smallFashion(t, 160)
+	runDir := filepath.Join(t.TempDir(), "run")
+	args := []string{"--mode", "pretrain", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--run-dir", runDir,
+		"--image-size", "32", "--width", "8", "--queue-size", "96", "--epochs", "1", "--steps-per-epoch", "4",
+		"--shuffle-buffer", "64", "--seed", "3", "--quiet"}
+	var out bytes.Buffer
+	if err := run(args, &out, &bytes.Buffer{}); err != nil {
+		t.Fatalf("pretrain: %v\n%s", err, out.String())
+	}
+	t.Log(out.String())
+	recs := readJSONL(t, filepath.Join(runDir, "metrics.jsonl"))
+	if len(recs) != 5 || recs[0]["type"] != "step" || recs[4]["type"] != "validation" || recs[3]["global_step"] != 4.0 {
+		t.Fatalf("metrics.jsonl: %v", recs)
+	}
+	for _, k := range []string{"c_loss", "c_acc", "r_acc", "p_loss", "p_acc", "images_per_second"} {
+		if _, ok := recs[0][k]; !ok {
+			t.Errorf("step record lacks %s", k)
+		}
+	}
+	if !strings.Contains(out.String(), "checkpoint: "+filepath.Join(runDir, "checkpoints", "ckpt-4")) {
+		t.Errorf("summary lacks the checkpoint:\n%s", out.String())
+	}
+	// Same run dir without --resume is refused; with --resume and 2 epochs it continues.
+	err := run(args, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "pass --resume") || exitCode(err) != 2 {
+		t.Fatalf("rerun without --resume: %v", err)
+	}
+	more := append(append([]string{}, args...), "--resume", "--epochs", "2")
+	if err := run(more, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	recs = readJSONL(t, filepath.Join(runDir, "metrics.jsonl"))
+	if len(recs) != 10 || recs[8]["global_step"] != 8.0 {
+		t.Fatalf("after resume, metrics.jsonl has %d records: %v", len(recs), recs)
+	}
+}
+
+func TestPretrainBadInput(t *testing.T) {
+	dataDir := smallFashion(t, 80)
+	base := []string{"--mode", "pretrain", "--data-dir", dataDir, "--image-size", "32", "--width", "8", "--epochs", "1", "--quiet"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown dataset", []string{"--dataset", "cifar10", "--run-dir", t.TempDir()}, "known datasets: [stl10 fashion_mnist]"},
+		{"queue smaller than batch", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--queue-size", "10", "--steps-per-epoch", "2"}, "--queue-size 10 is smaller than the contrastive batch 80"},
+		{"batches empty", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--steps-per-epoch", "1000"}, "empty batch at 1000 steps per epoch"},
+		{"no run dir", []string{"--dataset", "fashion_mnist"}, "needs --run-dir"},
+		{"resume without checkpoint", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--resume"}, "no checkpoint"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := run(append(append([]string{}, base...), tc.args...), &bytes.Buffer{}, &bytes.Buffer{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
