@@ -54,9 +54,11 @@ gotest:
 	$(GO) test $(GOTESTFLAGS) ./...
 
 ## bench: throughput benchmarks against the Python/Keras reference
+## bench: figures and ratios against TF / Keras measured in the same run (see each Benchmark's doc)
 BENCHTIME ?= 5x
 bench: check-provisioned
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./augment/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/nnclr/
 
 clean:
 	rm -rf bin $(TF_DIR)/lib $(TF_DIR)/include $(TF_DIR)/cgo.mk

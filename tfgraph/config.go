@@ -111,3 +111,31 @@ func (c ModelConfig) ProbeVars() []VarSpec {
 		{"probe/bias", []int64{int64(c.NumClasses)}},
 	}
 }
+
+// ForwardFLOPs returns the floating-point operations (2 per multiply-add) of one image through
+// the encoder and, separately, through the projection head.
+func (c ModelConfig) ForwardFLOPs() (encoder, head float64) {
+	h, w, in := c.Height, c.Width, c.Channels
+	wd := float64(c.ModelWidth)
+	for i := 0; i < 4; i++ {
+		h, w = convOut(h), convOut(w)
+		encoder += 2 * float64(h*w) * 9 * float64(in) * wd
+		in = c.ModelWidth
+	}
+	encoder += 2 * float64(h*w) * wd * wd
+	head = 2 * 2 * wd * wd
+	return encoder, head
+}
+
+// StepFLOPs estimates the floating-point operations of one training step with b contrastive and
+// bl probe images: forward and backward (about 3× forward) of encoder and head on both views,
+// the nearest-neighbour searches and logits, and the probe's forward pass.
+func (c ModelConfig) StepFLOPs(b, bl int) float64 {
+	enc, head := c.ForwardFLOPs()
+	wd := float64(c.ModelWidth)
+	contrastive := 2 * 3 * (enc + head) * float64(b)
+	lookups := 2 * 2 * float64(b) * float64(c.QueueSize) * wd
+	logits := 4 * 2 * float64(b) * float64(b) * wd
+	probe := (enc + 2*wd*float64(c.NumClasses)) * float64(bl)
+	return contrastive + lookups + logits + probe
+}
