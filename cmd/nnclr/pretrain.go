@@ -134,6 +134,9 @@ func newSetup(c Config) (_ *setup, err error) {
 	case c.Resume && lerr != nil:
 		return nil, fmt.Errorf("--resume: %w", lerr)
 	case c.Resume:
+		if err = checkResumeFlags(c); err != nil {
+			return nil, err
+		}
 		if err = s.model.Restore(latest); err != nil {
 			return nil, fmt.Errorf("--resume: %w", err)
 		}
@@ -231,6 +234,36 @@ func runPretrain(c Config, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "checkpoint: %s\n", p)
 	}
 	return log.Close()
+}
+
+// checkResumeFlags refuses to resume a run with flags that change its data order, augmentation
+// or model: the run's own flags.json records them.
+func checkResumeFlags(c Config) error {
+	raw, err := os.ReadFile(filepath.Join(c.RunDir, "flags.json"))
+	if err != nil {
+		return fmt.Errorf("--resume: %w", err)
+	}
+	var prev Config
+	if err := json.Unmarshal(raw, &prev); err != nil {
+		return fmt.Errorf("--resume: %s: %w", filepath.Join(c.RunDir, "flags.json"), err)
+	}
+	for _, f := range []struct {
+		flag      string
+		now, then any
+	}{
+		{"--seed", c.Seed, prev.Seed}, {"--dataset", c.Dataset, prev.Dataset},
+		{"--steps-per-epoch", c.StepsPerEpoch, prev.StepsPerEpoch}, {"--shuffle-buffer", c.ShuffleBuffer, prev.ShuffleBuffer},
+		{"--image-size", c.ImageSize, prev.ImageSize}, {"--channels", c.Channels, prev.Channels},
+		{"--width", c.Width, prev.Width}, {"--queue-size", c.QueueSize, prev.QueueSize},
+		{"--temperature", c.Temperature, prev.Temperature}, {"--learning-rate", c.LearningRate, prev.LearningRate},
+		{"--unlabelled-split", c.UnlabelledSplit, prev.UnlabelledSplit}, {"--labelled-split", c.LabelledSplit, prev.LabelledSplit},
+	} {
+		if f.now != f.then {
+			return &usageError{fmt.Errorf("--resume: %s %v differs from the run's %v (%s): resume with the run's settings",
+				f.flag, f.now, f.then, filepath.Join(c.RunDir, "flags.json"))}
+		}
+	}
+	return nil
 }
 
 // writeJSONAtomic writes v as indented JSON to path through a temporary file and a rename.

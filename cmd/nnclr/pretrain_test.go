@@ -71,6 +71,14 @@ func TestPretrainSmallRunAndResume(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "pass --resume") || exitCode(err) != 2 {
 		t.Fatalf("rerun without --resume: %v", err)
 	}
+	err = run(append(append([]string{}, args...), "--resume", "--seed", "4"), &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "--seed 4 differs from the run's 3") {
+		t.Fatalf("resume with another seed: %v", err)
+	}
+	err = run(append(append([]string{}, args...), "--resume", "--width", "16"), &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "--width 16 differs") {
+		t.Fatalf("resume with another width: %v", err)
+	}
 	more := append(append([]string{}, args...), "--resume", "--epochs", "2")
 	if err := run(more, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
