@@ -1,0 +1,191 @@
+package loader
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+)
+
+// Options configures the NNCLR batch pipeline (Pipeline). Start from DefaultOptions.
+type Options struct {
+	// Seed is the root of every random draw (file order and shuffle buffer, per split and
+	// epoch). Same seed, same batches, whatever Workers is.
+	Seed uint64
+	// StepsPerEpoch divides each training split into batches: the unlabelled batch is
+	// len(unlabelled)/StepsPerEpoch and the labelled batch len(labelled)/StepsPerEpoch, both
+	// with drop-remainder; the test batch is their sum.
+	StepsPerEpoch int
+	// ShuffleBuffer is tf.data's shuffle buffer size for both training splits.
+	ShuffleBuffer int
+	// ShuffleFiles shuffles the shard order of the training splits each epoch.
+	ShuffleFiles bool
+	// InterleaveCycle and InterleaveBlock are tfds's interleave_cycle_length and
+	// interleave_block_length.
+	InterleaveCycle, InterleaveBlock int
+	// Workers decode images in parallel; Prefetch batches per stream are prepared ahead.
+	Workers, Prefetch int
+	// Cache keeps decoded images in memory after their first epoch (see ImageCache for the
+	// memory it takes).
+	Cache bool
+	// The split names.
+	UnlabelledSplit, LabelledSplit, TestSplit string
+	// Output is the shape of the images returned (zero: the dataset's shape); images are
+	// converted with Resize, e.g. Fashion-MNIST's 28×28×1 to 96×96×3.
+	Output Shape
+}
+
+// DefaultOptions returns the Keras NNCLR example's settings: 50 steps per epoch, a shuffle
+// buffer of 5,000, shuffled files, tfds's interleave (16, 16), splits unlabelled / train / test,
+// seed 0, GOMAXPROCS workers, prefetch 2, no cache.
+func DefaultOptions() Options {
+	return Options{
+		StepsPerEpoch:   50,
+		ShuffleBuffer:   5000,
+		ShuffleFiles:    true,
+		InterleaveCycle: 16,
+		InterleaveBlock: 16,
+		Workers:         runtime.GOMAXPROCS(0),
+		Prefetch:        2,
+		UnlabelledSplit: "unlabelled",
+		LabelledSplit:   "train",
+		TestSplit:       "test",
+	}
+}
+
+// Pipeline is the data pipeline of the Keras NNCLR example: per training step a batch of the
+// shuffled unlabelled split zipped with a batch of the shuffled labelled split, and the test
+// split in order. It holds the splits' files open: Close it when done. Its methods may be
+// called from several goroutines; each iterator it returns is for one goroutine.
+type Pipeline struct {
+	opts                          Options
+	unl, lab, test                *SplitReader
+	unlCache, labCache, testCache *ImageCache
+	// UnlabelledBatch, LabelledBatch and TestBatch are the batch sizes (2,000, 100 and 2,100
+	// for STL-10 with 50 steps).
+	UnlabelledBatch, LabelledBatch, TestBatch int
+}
+
+// NewPipeline opens the three splits of ds named in opts.
+func NewPipeline(ds *Dataset, opts Options) (*Pipeline, error) {
+	if opts.StepsPerEpoch <= 0 {
+		return nil, fmt.Errorf("loader: steps per epoch %d", opts.StepsPerEpoch)
+	}
+	p := &Pipeline{opts: opts}
+	var err error
+	open := func(name string) *SplitReader {
+		if err != nil {
+			return nil
+		}
+		var s *Split
+		if s, err = ds.Split(name); err != nil {
+			return nil
+		}
+		var r *SplitReader
+		r, err = s.Open()
+		return r
+	}
+	p.unl, p.lab, p.test = open(opts.UnlabelledSplit), open(opts.LabelledSplit), open(opts.TestSplit)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	p.UnlabelledBatch = p.unl.Len() / opts.StepsPerEpoch
+	p.LabelledBatch = p.lab.Len() / opts.StepsPerEpoch
+	p.TestBatch = p.UnlabelledBatch + p.LabelledBatch
+	if p.UnlabelledBatch == 0 || p.LabelledBatch == 0 {
+		p.Close()
+		return nil, fmt.Errorf("loader: %d unlabelled and %d labelled examples give an empty batch at %d steps per epoch", p.unl.Len(), p.lab.Len(), opts.StepsPerEpoch)
+	}
+	if opts.Cache {
+		p.unlCache = NewImageCache(p.unl.Len(), p.unl.Shape())
+		p.labCache = NewImageCache(p.lab.Len(), p.lab.Shape())
+		p.testCache = NewImageCache(p.test.Len(), p.test.Shape())
+	}
+	return p, nil
+}
+
+func (p *Pipeline) config(batch int, shuffle, drop bool, epoch int, cache *ImageCache) BatchConfig {
+	o := p.opts
+	cfg := BatchConfig{
+		BatchSize: batch, DropRemainder: drop,
+		InterleaveCycle: o.InterleaveCycle, InterleaveBlock: o.InterleaveBlock,
+		Seed: o.Seed, Epoch: epoch,
+		Workers: o.Workers, Prefetch: o.Prefetch,
+		Output: o.Output, Cache: cache,
+	}
+	if shuffle {
+		cfg.ShuffleFiles, cfg.ShuffleBuffer = o.ShuffleFiles, o.ShuffleBuffer
+	}
+	return cfg
+}
+
+// TrainStep is one training step's data: an unlabelled and a labelled batch.
+type TrainStep struct {
+	Unlabelled, Labelled *Batch
+}
+
+// TrainIterator yields the training steps of one epoch. Next is for one goroutine; Close it
+// when done.
+type TrainIterator struct {
+	unl, lab *BatchIterator
+}
+
+// Train starts epoch epoch (0, 1, ...) of the training stream: each split's shards and
+// examples shuffled with draws derived from (Seed, split, epoch), batched with drop-remainder,
+// zipped step by step (the epoch ends with the shorter stream).
+func (p *Pipeline) Train(epoch int) (*TrainIterator, error) {
+	u, err := NewBatchIterator(p.unl, p.config(p.UnlabelledBatch, true, true, epoch, p.unlCache))
+	if err != nil {
+		return nil, err
+	}
+	l, err := NewBatchIterator(p.lab, p.config(p.LabelledBatch, true, true, epoch, p.labCache))
+	if err != nil {
+		u.Close()
+		return nil, err
+	}
+	return &TrainIterator{unl: u, lab: l}, nil
+}
+
+// Steps returns the number of steps of the epoch.
+func (t *TrainIterator) Steps() int { return min(t.unl.NumBatches(), t.lab.NumBatches()) }
+
+// Next returns the next step, or io.EOF after the last.
+func (t *TrainIterator) Next() (TrainStep, error) {
+	u, err := t.unl.Next()
+	if err != nil {
+		return TrainStep{}, err
+	}
+	l, err := t.lab.Next()
+	if err != nil {
+		return TrainStep{}, err
+	}
+	return TrainStep{Unlabelled: u, Labelled: l}, nil
+}
+
+// Close stops both streams. It is safe to call more than once.
+func (t *TrainIterator) Close() error {
+	return errors.Join(t.unl.Close(), t.lab.Close())
+}
+
+// Labelled returns epoch epoch of the labelled split alone, shuffled and batched as in Train
+// (the Keras example's labeled_train_dataset, used for the linear probe).
+func (p *Pipeline) Labelled(epoch int) (*BatchIterator, error) {
+	return NewBatchIterator(p.lab, p.config(p.LabelledBatch, true, true, epoch, p.labCache))
+}
+
+// Test returns the test split in tfds's read order, batched at TestBatch without dropping the
+// last, smaller batch.
+func (p *Pipeline) Test() (*BatchIterator, error) {
+	return NewBatchIterator(p.test, p.config(p.TestBatch, false, false, 0, p.testCache))
+}
+
+// Close closes the splits' files. Close the iterators first. It is safe to call more than once.
+func (p *Pipeline) Close() error {
+	var errs []error
+	for _, r := range []*SplitReader{p.unl, p.lab, p.test} {
+		if r != nil {
+			errs = append(errs, r.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
