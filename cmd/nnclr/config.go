@@ -51,6 +51,7 @@ type Config struct {
 	Source      string
 	DownloadURL string
 	SHA256      string
+	Overwrite   bool
 }
 
 // usageError is a bad flag or flag value; the process exits with code 2.
@@ -104,8 +105,9 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	fs.StringVar(&c.TestSplit, "test-split", "test", "split for validation")
 	fs.StringVar(&c.Source, "source", "", "prepare: STL-10 binary dir (stl10_binary) or Fashion-MNIST IDX dir")
 	fs.IntVar(&c.MaxExamples, "limit", 0, "prepare: import at most N examples per split (0: all)")
-	fs.StringVar(&c.DownloadURL, "download-url", "", "prepare: STL-10 archive URL used when --source is absent")
-	fs.StringVar(&c.SHA256, "sha256", "", "prepare: expected SHA-256 of the downloaded archive")
+	fs.StringVar(&c.DownloadURL, "download-url", "", "prepare: STL-10 archive URL used when --source is absent (default: the official release)")
+	fs.StringVar(&c.SHA256, "sha256", "", "prepare: expected SHA-256 of the downloaded archive (default: the official one)")
+	fs.BoolVar(&c.Overwrite, "overwrite", false, "prepare: replace an existing dataset version directory")
 	help := fs.BoolP("help", "h", false, "show this help")
 	usage := func() {
 		fmt.Fprintf(out, "Usage: nnclr --mode %s [flags]\n\nFlags:\n", strings.Join(modes, "|"))
