@@ -32,6 +32,9 @@ type Options struct {
 	// Output is the shape of the images returned (zero: the dataset's shape); images are
 	// converted with Resize, e.g. Fashion-MNIST's 28×28×1 to 96×96×3.
 	Output Shape
+	// UnlabelledBatch and LabelledBatch override the derived batch sizes (0: split size /
+	// StepsPerEpoch). An epoch of StepsPerEpoch batches must fit in the split.
+	UnlabelledBatch, LabelledBatch int
 }
 
 // DefaultOptions returns the Keras NNCLR example's settings: 50 steps per epoch, a shuffle
@@ -91,6 +94,25 @@ func NewPipeline(ds *Dataset, opts Options) (*Pipeline, error) {
 	}
 	p.UnlabelledBatch = p.unl.Len() / opts.StepsPerEpoch
 	p.LabelledBatch = p.lab.Len() / opts.StepsPerEpoch
+	for _, o := range []struct {
+		name     string
+		override int
+		batch    *int
+		n        int
+	}{{opts.UnlabelledSplit, opts.UnlabelledBatch, &p.UnlabelledBatch, p.unl.Len()}, {opts.LabelledSplit, opts.LabelledBatch, &p.LabelledBatch, p.lab.Len()}} {
+		if o.override < 0 {
+			p.Close()
+			return nil, fmt.Errorf("loader: split %s: batch size %d: want > 0", o.name, o.override)
+		}
+		if o.override > 0 {
+			if o.override*opts.StepsPerEpoch > o.n {
+				p.Close()
+				return nil, fmt.Errorf("loader: split %s: %d steps of %d examples need %d, the split has %d: the batch size does not divide the split into %d steps",
+					o.name, opts.StepsPerEpoch, o.override, o.override*opts.StepsPerEpoch, o.n, opts.StepsPerEpoch)
+			}
+			*o.batch = o.override
+		}
+	}
 	p.TestBatch = p.UnlabelledBatch + p.LabelledBatch
 	if p.UnlabelledBatch == 0 || p.LabelledBatch == 0 {
 		p.Close()

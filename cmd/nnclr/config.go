@@ -43,6 +43,8 @@ type Config struct {
 	Cache           bool
 	MaxExamples     int
 
+	UnlabelledBatch int
+	LabelledBatch   int
 	UnlabelledSplit string
 	LabelledSplit   string
 	TestSplit       string
@@ -99,6 +101,8 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	fs.IntVar(&c.KeepCheckpoints, "keep-checkpoints", 3, "checkpoints kept in RUN_DIR/checkpoints (0: all)")
 	fs.IntVar(&c.CheckpointEvery, "checkpoint-every", 0, "also checkpoint every N steps (0: at epoch ends only)")
 	fs.IntVar(&c.Workers, "workers", 0, "decoding and augmentation workers (0: one per core)")
+	fs.IntVar(&c.UnlabelledBatch, "unlabelled-batch", 0, "unlabelled images per step (0: unlabelled split size / steps)")
+	fs.IntVar(&c.LabelledBatch, "labelled-batch", 0, "labelled images per step (0: labelled split size / steps)")
 	fs.BoolVar(&c.Cache, "cache", false, "keep decoded images in memory after the first epoch")
 	fs.StringVar(&c.UnlabelledSplit, "unlabelled-split", "", "split of unlabelled images (default: unlabelled if the dataset has it, else the labelled split)")
 	fs.StringVar(&c.LabelledSplit, "labelled-split", "train", "split of labelled images for the probe")
@@ -155,7 +159,8 @@ func (c Config) Validate() error {
 		name string
 		v    int
 	}{{"--shuffle-buffer", c.ShuffleBuffer}, {"--channels", c.Channels}, {"--keep-checkpoints", c.KeepCheckpoints},
-		{"--checkpoint-every", c.CheckpointEvery}, {"--workers", c.Workers}}
+		{"--checkpoint-every", c.CheckpointEvery}, {"--workers", c.Workers},
+		{"--unlabelled-batch", c.UnlabelledBatch}, {"--labelled-batch", c.LabelledBatch}}
 	for _, p := range nonNegative {
 		if p.v < 0 {
 			return &usageError{fmt.Errorf("%s %d: want >= 0", p.name, p.v)}

@@ -96,6 +96,7 @@ func newSetup(c Config) (_ *setup, err error) {
 		opts.Workers = c.Workers
 	}
 	opts.LabelledSplit, opts.TestSplit = c.LabelledSplit, c.TestSplit
+	opts.UnlabelledBatch, opts.LabelledBatch = c.UnlabelledBatch, c.LabelledBatch
 	opts.UnlabelledSplit = c.UnlabelledSplit
 	if opts.UnlabelledSplit == "" {
 		opts.UnlabelledSplit = c.LabelledSplit
@@ -256,6 +257,7 @@ func checkResumeFlags(c Config) error {
 		{"--image-size", c.ImageSize, prev.ImageSize}, {"--channels", c.Channels, prev.Channels},
 		{"--width", c.Width, prev.Width}, {"--queue-size", c.QueueSize, prev.QueueSize},
 		{"--temperature", c.Temperature, prev.Temperature}, {"--learning-rate", c.LearningRate, prev.LearningRate},
+		{"--unlabelled-batch", c.UnlabelledBatch, prev.UnlabelledBatch}, {"--labelled-batch", c.LabelledBatch, prev.LabelledBatch},
 		{"--unlabelled-split", c.UnlabelledSplit, prev.UnlabelledSplit}, {"--labelled-split", c.LabelledSplit, prev.LabelledSplit},
 	} {
 		if f.now != f.then {

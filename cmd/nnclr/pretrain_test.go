@@ -100,6 +100,8 @@ func TestPretrainBadInput(t *testing.T) {
 		{"unknown dataset", []string{"--dataset", "cifar10", "--run-dir", t.TempDir()}, "known datasets: [stl10 fashion_mnist]"},
 		{"queue smaller than batch", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--queue-size", "10", "--steps-per-epoch", "2"}, "--queue-size 10 is smaller than the contrastive batch 80"},
 		{"batches empty", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--steps-per-epoch", "1000"}, "empty batch at 1000 steps per epoch"},
+		{"batch does not divide", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--steps-per-epoch", "2", "--labelled-batch", "50"},
+			"split train: 2 steps of 50 examples need 100, the split has 80"},
 		{"no run dir", []string{"--dataset", "fashion_mnist"}, "needs --run-dir"},
 		{"resume without checkpoint", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--resume"}, "no checkpoint"},
 	} {
@@ -109,5 +111,19 @@ func TestPretrainBadInput(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestPretrainBatchOverrides(t *testing.T) {
+	dataDir := smallFashion(t, 80)
+	var out bytes.Buffer
+	err := run([]string{"--mode", "pretrain", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--run-dir", t.TempDir(),
+		"--image-size", "32", "--width", "8", "--queue-size", "64", "--epochs", "1", "--steps-per-epoch", "2",
+		"--unlabelled-batch", "24", "--labelled-batch", "8", "--quiet"}, &out, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "batches 24 unlabelled + 8 labelled, test 32") {
+		t.Fatalf("overrides not used:\n%s", out.String())
 	}
 }
