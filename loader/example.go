@@ -162,6 +162,18 @@ func toHWC(img image.Image, shape Shape, dst []byte) error {
 			}
 			return nil
 		}
+	case *image.RGBA:
+		// image/png decodes 8-bit truecolour without alpha to opaque RGBA: copy R, G, B.
+		if c == 3 && m.Opaque() {
+			for y := range h {
+				row := m.Pix[y*m.Stride : y*m.Stride+4*w]
+				o := dst[y*w*3 : (y+1)*w*3]
+				for x := range w {
+					o[3*x], o[3*x+1], o[3*x+2] = row[4*x], row[4*x+1], row[4*x+2]
+				}
+			}
+			return nil
+		}
 	case *image.Gray16:
 		for y := range h {
 			for x := range w {
