@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	tf "github.com/wamuir/graft/tensorflow"
+	"github.com/wamuir/graft/tensorflow/op"
 )
 
 // Checkpoints are TensorFlow's own format: SaveV2 writes PREFIX.index and
@@ -194,4 +195,61 @@ func (m *Model) GlobalStep() (int64, error) {
 		return 0, err
 	}
 	return w["global_step"].Int[0], nil
+}
+
+// ReadCheckpoint returns the named float32 tensors of the checkpoint at prefix (for instance a
+// run's weights, for export) without building a model. A missing name is an error naming it.
+func ReadCheckpoint(prefix string, names []string) (map[string]Array, error) {
+	if _, err := os.Stat(prefix + ".index"); err != nil {
+		return nil, fmt.Errorf("tfgraph: checkpoint %s: %w", prefix, err)
+	}
+	s := op.NewScope()
+	p := op.Placeholder(s.SubScope("prefix"), tf.String, op.PlaceholderShape(tf.ScalarShape()))
+	dtypes := make([]tf.DataType, len(names))
+	for i := range dtypes {
+		dtypes[i] = tf.Float
+	}
+	outs := op.RestoreV2(s.SubScope("restore"), p, op.Const(s.SubScope("names"), names),
+		op.Const(s.SubScope("slices"), make([]string, len(names))), dtypes)
+	g, err := s.Finalize()
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: checkpoint %s: %w", prefix, err)
+	}
+	sess, err := NewSession(g, SessionConfig{Device: DeviceChoice{Kind: DeviceCPU}})
+	if err != nil {
+		return nil, err
+	}
+	defer sess.Close()
+	pt, err := tf.NewTensor(prefix)
+	if err != nil {
+		return nil, err
+	}
+	res, err := sess.Run(map[tf.Output]*tf.Tensor{p: pt}, outs, nil)
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: reading checkpoint %s: %w", prefix, err)
+	}
+	out := map[string]Array{}
+	for i, n := range names {
+		a, err := toArray(res[i])
+		if err != nil {
+			return nil, fmt.Errorf("tfgraph: checkpoint %s: %s: %w", prefix, n, err)
+		}
+		out[n] = a
+	}
+	return out, nil
+}
+
+// ModelFromCheckpoint completes cfg's channel count, width and class count from the shapes of
+// the checkpoint's first conv kernel and probe kernel.
+func ModelFromCheckpoint(cfg ModelConfig, prefix string) (ModelConfig, error) {
+	w, err := ReadCheckpoint(prefix, []string{"enc/conv0/kernel", "probe/kernel"})
+	if err != nil {
+		return cfg, err
+	}
+	k, p := w["enc/conv0/kernel"].Shape, w["probe/kernel"].Shape
+	if len(k) != 4 || len(p) != 2 {
+		return cfg, fmt.Errorf("tfgraph: checkpoint %s: conv kernel %v and probe kernel %v are not an NNCLR model's", prefix, k, p)
+	}
+	cfg.Channels, cfg.ModelWidth, cfg.NumClasses = int(k[2]), int(k[3]), int(p[1])
+	return cfg, nil
 }

@@ -54,6 +54,10 @@ type Config struct {
 	DownloadURL string
 	SHA256      string
 	Overwrite   bool
+
+	// export, embed, evaluate
+	Out        string
+	Checkpoint string
 }
 
 // usageError is a bad flag or flag value; the process exits with code 2.
@@ -111,7 +115,9 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	fs.IntVar(&c.MaxExamples, "limit", 0, "prepare: import at most N examples per split (0: all)")
 	fs.StringVar(&c.DownloadURL, "download-url", "", "prepare: STL-10 archive URL used when --source is absent (default: the official release)")
 	fs.StringVar(&c.SHA256, "sha256", "", "prepare: expected SHA-256 of the downloaded archive (default: the official one)")
-	fs.BoolVar(&c.Overwrite, "overwrite", false, "prepare: replace an existing dataset version directory")
+	fs.BoolVar(&c.Overwrite, "overwrite", false, "prepare, export: replace an existing dataset version or output directory")
+	fs.StringVar(&c.Out, "out", "", "export: SavedModel directory to write; embed, evaluate: output file")
+	fs.StringVar(&c.Checkpoint, "checkpoint", "", "export, embed, evaluate: checkpoint prefix (default: the run dir's latest)")
 	help := fs.BoolP("help", "h", false, "show this help")
 	usage := func() {
 		fmt.Fprintf(out, "Usage: nnclr --mode %s [flags]\n\nFlags:\n", strings.Join(modes, "|"))

@@ -21,6 +21,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	switch cfg.Mode {
 	case "info":
 		return runInfo(cfg, stdout)
+	case "export":
+		return runExport(cfg, stdout)
 	case "prepare":
 		return runPrepare(cfg, stdout, stderr)
 	case "pretrain":
