@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	tf "github.com/wamuir/graft/tensorflow"
+	corepb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
+	"google.golang.org/protobuf/proto"
 )
 
 // LoadedModel is a SavedModel loaded through libtensorflow (TF_LoadSessionFromSavedModel): a
@@ -38,7 +40,149 @@ func LoadSavedModel(dir string, tags []string, sc SessionConfig) (*LoadedModel, 
 	if err != nil {
 		return nil, fmt.Errorf("tfgraph: loading SavedModel %s with tags %v: %w", dir, tags, err)
 	}
-	return &LoadedModel{dir: dir, sm: sm}, nil
+	m := &LoadedModel{dir: dir, sm: sm}
+	if err := m.restoreUntracked(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// restoreUntracked assigns variables that TensorFlow's TF1-style loader left uninitialised.
+// Keras 3 models written with tf.saved_model.save track each variable twice; the SaverDef
+// restores one copy while the signature functions read the other, so TensorFlow's own loader
+// (saved_model_cli run, TF Serving) fails with "Could not find variable". The checkpoint's
+// object graph names every variable (full_name) and its checkpoint key: each uninitialised
+// VarHandleOp whose shared_name is such a name gets the checkpoint's value.
+func (m *LoadedModel) restoreUntracked() error {
+	prefix := filepath.Join(m.dir, "variables", "variables")
+	if _, err := os.Stat(prefix + ".index"); err != nil {
+		return nil // no variables
+	}
+	g := m.sm.Graph
+	tmp := func(typ, name string, in []tf.Input, attrs map[string]any) (*tf.Operation, error) {
+		return g.AddOperation(tf.OpSpec{Type: typ, Name: fmt.Sprintf("nnclr_repair_%d/%s", len(g.Operations()), name), Input: in, Attrs: attrs})
+	}
+	pref, err := tmp("Const", "prefix", nil, map[string]any{"value": mustTensor(prefix), "dtype": tf.String})
+	if err != nil {
+		return err
+	}
+	keyOp, err := tmp("Const", "key", nil, map[string]any{"value": mustTensor([]string{"_CHECKPOINTABLE_OBJECT_GRAPH"}), "dtype": tf.String})
+	if err != nil {
+		return err
+	}
+	slOp, err := tmp("Const", "slice", nil, map[string]any{"value": mustTensor([]string{""}), "dtype": tf.String})
+	if err != nil {
+		return err
+	}
+	rd, err := tmp("RestoreV2", "graph", []tf.Input{pref.Output(0), keyOp.Output(0), slOp.Output(0)}, map[string]any{"dtypes": []tf.DataType{tf.String}})
+	if err != nil {
+		return err
+	}
+	res, err := m.sm.Session.Run(nil, []tf.Output{rd.Output(0)}, nil)
+	if err != nil {
+		return nil // a TF1 checkpoint without an object graph: nothing to repair
+	}
+	var raw string
+	switch v := res[0].Value().(type) {
+	case string:
+		raw = v
+	case []string:
+		if len(v) != 1 {
+			return nil
+		}
+		raw = v[0]
+	default:
+		return nil
+	}
+	var og corepb.TrackableObjectGraph
+	if err := proto.Unmarshal([]byte(raw), &og); err != nil {
+		return fmt.Errorf("tfgraph: SavedModel %s: checkpoint object graph: %w", m.dir, err)
+	}
+	keys := map[string]string{}
+	for _, n := range og.Nodes {
+		for _, a := range n.Attributes {
+			if a.Name == "VARIABLE_VALUE" && a.FullName != "" {
+				keys[a.FullName] = a.CheckpointKey
+			}
+		}
+	}
+	type cand struct {
+		op  *tf.Operation
+		key string
+		dt  tf.DataType
+	}
+	var cands []cand
+	var checks []tf.Output
+	for _, op := range g.Operations() {
+		o := &op
+		if o.Type() != "VarHandleOp" {
+			continue
+		}
+		sn, err := o.Attr("shared_name")
+		if err != nil {
+			continue
+		}
+		key, ok := keys[fmt.Sprint(sn)]
+		if !ok {
+			continue
+		}
+		dt, err := o.Attr("dtype")
+		if err != nil {
+			continue
+		}
+		chk, err := tmp("VarIsInitializedOp", "check", []tf.Input{o.Output(0)}, nil)
+		if err != nil {
+			return err
+		}
+		cands = append(cands, cand{o, key, dt.(tf.DataType)})
+		checks = append(checks, chk.Output(0))
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	init, err := m.sm.Session.Run(nil, checks, nil)
+	if err != nil {
+		return fmt.Errorf("tfgraph: SavedModel %s: checking variables: %w", m.dir, err)
+	}
+	var missing []cand
+	for i, c := range cands {
+		if !init[i].Value().(bool) {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	names := make([]string, len(missing))
+	dts := make([]tf.DataType, len(missing))
+	for i, c := range missing {
+		names[i], dts[i] = c.key, c.dt
+	}
+	nOp, err := tmp("Const", "names", nil, map[string]any{"value": mustTensor(names), "dtype": tf.String})
+	if err != nil {
+		return err
+	}
+	sOp, err := tmp("Const", "slices", nil, map[string]any{"value": mustTensor(make([]string, len(names))), "dtype": tf.String})
+	if err != nil {
+		return err
+	}
+	rv, err := tmp("RestoreV2", "values", []tf.Input{pref.Output(0), nOp.Output(0), sOp.Output(0)}, map[string]any{"dtypes": dts})
+	if err != nil {
+		return err
+	}
+	var assigns []*tf.Operation
+	for i, c := range missing {
+		a, err := tmp("AssignVariableOp", "assign", []tf.Input{c.op.Output(0), rv.Output(i)}, map[string]any{"dtype": c.dt})
+		if err != nil {
+			return err
+		}
+		assigns = append(assigns, a)
+	}
+	if _, err := m.sm.Session.Run(nil, nil, assigns); err != nil {
+		return fmt.Errorf("tfgraph: SavedModel %s: restoring variables its loader left uninitialised: %w", m.dir, err)
+	}
+	return nil
 }
 
 // Close releases the session.
@@ -164,4 +308,64 @@ func outputByName(g *tf.Graph, name string) (tf.Output, error) {
 		return tf.Output{}, fmt.Errorf("tfgraph: op %q has no output %d", opName, idx)
 	}
 	return o.Output(idx), nil
+}
+
+// LoadedVariable is a resource variable of a loaded SavedModel's graph.
+type LoadedVariable struct {
+	Name  string // VarHandleOp name
+	Shape []int64
+}
+
+// Variables lists the float32 resource variables of the loaded graph (its top-level VarHandleOp
+// nodes), in graph order.
+func (m *LoadedModel) Variables() []LoadedVariable {
+	var out []LoadedVariable
+	for _, o := range m.sm.Graph.Operations() {
+		if o.Type() != "VarHandleOp" {
+			continue
+		}
+		dt, err := o.Attr("dtype")
+		if err != nil || dt != tf.Float {
+			continue
+		}
+		v := LoadedVariable{Name: o.Name()}
+		if sh, err := o.Attr("shape"); err == nil {
+			if s, ok := sh.(tf.Shape); ok {
+				v.Shape, _ = s.ToSlice()
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// ReadVariables returns the current values of the named variables of the loaded model (as
+// restored from its variables directory).
+func (m *LoadedModel) ReadVariables(names []string) (map[string]Array, error) {
+	var fetch []tf.Output
+	for _, n := range names {
+		h := m.sm.Graph.Operation(n)
+		if h == nil || h.Type() != "VarHandleOp" {
+			return nil, fmt.Errorf("tfgraph: SavedModel %s has no variable %q", m.dir, n)
+		}
+		rd, err := m.sm.Graph.AddOperation(tf.OpSpec{Type: "ReadVariableOp", Name: fmt.Sprintf("nnclr_read_%d/%s", len(fetch), n),
+			Input: []tf.Input{h.Output(0)}, Attrs: map[string]any{"dtype": tf.Float}})
+		if err != nil {
+			return nil, fmt.Errorf("tfgraph: reading variable %s of %s: %w", n, m.dir, err)
+		}
+		fetch = append(fetch, rd.Output(0))
+	}
+	res, err := m.sm.Session.Run(nil, fetch, nil)
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: reading variables of %s: %w", m.dir, err)
+	}
+	out := map[string]Array{}
+	for i, n := range names {
+		a, err := toArray(res[i])
+		if err != nil {
+			return nil, fmt.Errorf("tfgraph: variable %s of %s: %w", n, m.dir, err)
+		}
+		out[n] = a
+	}
+	return out, nil
 }

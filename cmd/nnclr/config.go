@@ -58,6 +58,13 @@ type Config struct {
 	// export, embed, evaluate
 	Out        string
 	Checkpoint string
+	Split      string
+	Signature  string
+	InputKey   string
+	OutputKey  string
+	InputMax   float64
+	BatchSize  int
+	InitFrom   string
 }
 
 // usageError is a bad flag or flag value; the process exits with code 2.
@@ -117,6 +124,13 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	fs.StringVar(&c.SHA256, "sha256", "", "prepare: expected SHA-256 of the downloaded archive (default: the official one)")
 	fs.BoolVar(&c.Overwrite, "overwrite", false, "prepare, export: replace an existing dataset version or output directory")
 	fs.StringVar(&c.Out, "out", "", "export: SavedModel directory to write; embed, evaluate: output file")
+	fs.StringVar(&c.Split, "split", "test", "embed: dataset split to embed")
+	fs.StringVar(&c.Signature, "signature", "serving_default", "embed, evaluate: SavedModel signature to run")
+	fs.StringVar(&c.InputKey, "input-key", "", "embed, evaluate: signature input key (default: its only input)")
+	fs.StringVar(&c.OutputKey, "output-key", "", "embed, evaluate: signature output key (default: embedding, else its only output)")
+	fs.Float64Var(&c.InputMax, "input-max", 1, "embed, evaluate: value of a white pixel for float signature inputs (1 or 255)")
+	fs.IntVar(&c.BatchSize, "batch-size", 256, "embed, evaluate: images per session run")
+	fs.StringVar(&c.InitFrom, "init-from", "", "pretrain: SavedModel of a Keras NNCLR encoder (and head) to start from")
 	fs.StringVar(&c.Checkpoint, "checkpoint", "", "export, embed, evaluate: checkpoint prefix (default: the run dir's latest)")
 	help := fs.BoolP("help", "h", false, "show this help")
 	usage := func() {
@@ -177,6 +191,12 @@ func (c Config) Validate() error {
 	}
 	if !(c.LearningRate > 0) {
 		return &usageError{fmt.Errorf("--learning-rate %v: want > 0", c.LearningRate)}
+	}
+	if c.InputMax != 1 && c.InputMax != 255 {
+		return &usageError{fmt.Errorf("--input-max %v: want 1 or 255", c.InputMax)}
+	}
+	if c.BatchSize <= 0 {
+		return &usageError{fmt.Errorf("--batch-size %d: want > 0", c.BatchSize)}
 	}
 	if c.Channels != 0 && c.Channels != 1 && c.Channels != 3 {
 		return &usageError{fmt.Errorf("--channels %d: want 0 (the dataset's), 1 or 3", c.Channels)}

@@ -54,6 +54,7 @@ type setup struct {
 	trainer *train.Trainer
 	loop    train.Config
 	runDir  string
+	log     io.Writer // where set-up notes go (the --init-from mapping)
 }
 
 func (s *setup) Close() error {
@@ -69,7 +70,7 @@ func (s *setup) Close() error {
 
 // newSetup validates the flags against the dataset and builds the pipeline, model and trainer.
 // The model's variables are initialised from --seed, or restored with --resume.
-func newSetup(c Config) (_ *setup, err error) {
+func newSetup(c Config, log io.Writer) (_ *setup, err error) {
 	if c.RunDir == "" {
 		return nil, &usageError{errors.New("--mode pretrain needs --run-dir")}
 	}
@@ -108,7 +109,7 @@ func newSetup(c Config) (_ *setup, err error) {
 	if out != shape {
 		opts.Output = out
 	}
-	s := &setup{runDir: c.RunDir}
+	s := &setup{runDir: c.RunDir, log: log}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -147,6 +148,11 @@ func newSetup(c Config) (_ *setup, err error) {
 		if err = s.model.Init(seeds.model); err != nil {
 			return nil, err
 		}
+		if c.InitFrom != "" {
+			if err = initFrom(s.model, c.InitFrom, sc, s.log); err != nil {
+				return nil, err
+			}
+		}
 	}
 	aug := func(ac augment.Config) (*augment.Augmenter, error) {
 		ac.Workers = c.Workers
@@ -168,7 +174,7 @@ func newSetup(c Config) (_ *setup, err error) {
 }
 
 func runPretrain(c Config, stdout, stderr io.Writer) error {
-	s, err := newSetup(c)
+	s, err := newSetup(c, stdout)
 	if err != nil {
 		return err
 	}

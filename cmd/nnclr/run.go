@@ -4,6 +4,12 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"strconv"
+	"strings"
+
+	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
+
+	"github.com/nnclr/nnclr/savedmodel"
 
 	"github.com/nnclr/nnclr/tfgraph"
 )
@@ -21,6 +27,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	switch cfg.Mode {
 	case "info":
 		return runInfo(cfg, stdout)
+	case "embed":
+		return runEmbed(cfg, stdout)
 	case "export":
 		return runExport(cfg, stdout)
 	case "prepare":
@@ -41,6 +49,9 @@ func (c Config) sessionConfig() (tfgraph.SessionConfig, error) {
 }
 
 func runInfo(c Config, w io.Writer) error {
+	if c.Model != "" {
+		return modelInfo(c.Model, w)
+	}
 	sc, err := c.sessionConfig()
 	if err != nil {
 		return err
@@ -78,4 +89,57 @@ func moduleVersion(path string) string {
 		}
 	}
 	return "unknown"
+}
+
+// modelInfo prints a SavedModel's tags, signatures and variables from its saved_model.pb.
+func modelInfo(dir string, w io.Writer) error {
+	infos, err := savedmodel.Read(dir)
+	if err != nil {
+		return err
+	}
+	for _, in := range infos {
+		fmt.Fprintf(w, "MetaGraph tags %v\n", in.Tags)
+		for _, s := range in.Signatures {
+			fmt.Fprintf(w, "  signature %q (%s)\n", s.Key, s.Method)
+			for _, side := range []struct {
+				what string
+				ts   []savedmodel.NamedTensor
+			}{{"input", s.Inputs}, {"output", s.Outputs}} {
+				for _, t := range side.ts {
+					fmt.Fprintf(w, "    %-6s %-16s %-8s %-16s tensor %s\n", side.what, t.Key, dtypeName(t.DType), shapeString(t.Shape), t.Name)
+				}
+			}
+		}
+		params := int64(0)
+		for _, v := range in.Variables {
+			n := int64(1)
+			for _, d := range v.Shape {
+				n *= d
+			}
+			params += n
+		}
+		fmt.Fprintf(w, "  variables: %d, %d parameters\n", len(in.Variables), params)
+		for _, v := range in.Variables {
+			fmt.Fprintf(w, "    %-48s %s\n", v.Name, shapeString(v.Shape))
+		}
+	}
+	return nil
+}
+
+func dtypeName(t typespb.DataType) string {
+	return strings.ToLower(strings.TrimPrefix(t.String(), "DT_"))
+}
+
+func shapeString(s []int64) string {
+	if s == nil {
+		return "unknown"
+	}
+	parts := make([]string, len(s))
+	for i, d := range s {
+		parts[i] = strconv.FormatInt(d, 10)
+		if d < 0 {
+			parts[i] = "?"
+		}
+	}
+	return "[" + strings.Join(parts, ",") + "]"
 }
