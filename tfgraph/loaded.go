@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	tf "github.com/wamuir/graft/tensorflow"
+	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 	corepb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/proto"
 )
@@ -229,7 +230,7 @@ func (m *LoadedModel) Run(key string, inputs map[string]*tf.Tensor, outputs ...s
 			return nil, fmt.Errorf("tfgraph: signature %s: %w: no input %q", key, ErrSignature, k)
 		}
 		if t.DataType() != ti.DType {
-			return nil, fmt.Errorf("tfgraph: signature %s input %s: %w: dtype %v given, signature declares %v", key, k, ErrSignature, t.DataType(), ti.DType)
+			return nil, fmt.Errorf("tfgraph: signature %s input %s: %w: dtype %s given, signature declares %s", key, k, ErrSignature, DTypeName(t.DataType()), DTypeName(ti.DType))
 		}
 		if err := shapeAccepts(ti.Shape, t.Shape()); err != nil {
 			return nil, fmt.Errorf("tfgraph: signature %s input %s: %w: %v", key, k, ErrSignature, err)
@@ -368,4 +369,9 @@ func (m *LoadedModel) ReadVariables(names []string) (map[string]Array, error) {
 		out[n] = a
 	}
 	return out, nil
+}
+
+// DTypeName returns TensorFlow's name of dt in lower case, e.g. "uint8", "float".
+func DTypeName(dt tf.DataType) string {
+	return strings.ToLower(strings.TrimPrefix(typespb.DataType(dt).String(), "DT_"))
 }

@@ -84,7 +84,7 @@ func newSavedModelEmbedder(c Config, sc tfgraph.SessionConfig) (*savedModelEmbed
 	case tf.Float:
 		e.scale = float32(c.InputMax) / 255
 	default:
-		return fail(fmt.Errorf("signature %s input %s has dtype %v: want uint8 or float32 images", c.Signature, e.in, ti.DType))
+		return fail(fmt.Errorf("signature %s input %s has dtype %s: want uint8 or float32 images", c.Signature, e.in, tfgraph.DTypeName(ti.DType)))
 	}
 	e.dtype = ti.DType
 	return e, nil
