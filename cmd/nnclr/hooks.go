@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
+	"strings"
 	"sync"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/nnclr/nnclr/tboard"
 	"github.com/nnclr/nnclr/train"
 )
 
@@ -124,4 +127,64 @@ func (b *epochBar) finish() {
 		b.bar.Finish()
 		b.bar = nil
 	}
+}
+
+// tbLog writes the run's metrics as TensorBoard scalars: train/<metric> per step and
+// val/<metric> per epoch, at the global step.
+type tbLog struct {
+	w   *tboard.Writer
+	err error
+}
+
+func (t *tbLog) scalar(tag string, step int64, v float64) {
+	if t.err == nil {
+		t.err = t.w.Scalar(tag, step, v)
+	}
+}
+
+func (t *tbLog) onStep(s train.StepInfo) {
+	m := s.Metrics
+	for _, kv := range []struct {
+		tag string
+		v   float64
+	}{{"train/c_loss", m.CLoss}, {"train/c_acc", m.CAcc}, {"train/r_acc", m.RAcc}, {"train/p_loss", m.PLoss},
+		{"train/p_acc", m.PAcc}, {"train/images_per_second", float64(s.Images) / s.Duration.Seconds()}} {
+		t.scalar(kv.tag, s.GlobalStep, kv.v)
+	}
+}
+
+func (t *tbLog) onValidation(v train.Validation) {
+	t.scalar("val/p_loss", v.GlobalStep, v.Loss)
+	t.scalar("val/p_acc", v.GlobalStep, v.Acc)
+}
+
+// Close closes the event file and reports the first write error.
+func (t *tbLog) Close() error {
+	if t == nil || t.w == nil {
+		return nil
+	}
+	err := t.w.Close()
+	t.w = nil
+	if t.err != nil {
+		return fmt.Errorf("tensorboard: %w", t.err)
+	}
+	return err
+}
+
+// flagsMarkdown renders the run's flags as a Markdown table for TensorBoard's text plugin.
+func flagsMarkdown(c Config) string {
+	b, _ := json.Marshal(c)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var sb strings.Builder
+	sb.WriteString("| flag | value |\n|---|---|\n")
+	for _, k := range keys {
+		fmt.Fprintf(&sb, "| %s | %v |\n", k, m[k])
+	}
+	return sb.String()
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nnclr/nnclr/augment"
 	"github.com/nnclr/nnclr/loader"
+	"github.com/nnclr/nnclr/tboard"
 	"github.com/nnclr/nnclr/tfgraph"
 	"github.com/nnclr/nnclr/train"
 )
@@ -190,6 +191,16 @@ func runPretrain(c Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer log.Close()
+	tw, err := tboard.NewWriter(c.RunDir)
+	if err != nil {
+		return err
+	}
+	tb := &tbLog{w: tw}
+	defer tb.Close()
+	start0, _ := s.model.GlobalStep()
+	if err := tw.Text("flags", start0, flagsMarkdown(c)); err != nil {
+		return err
+	}
 	bar := &epochBar{w: stderr, epochs: c.Epochs, steps: c.StepsPerEpoch}
 	showBar := !c.Quiet && isTerminal(stderr)
 	var last train.StepInfo
@@ -199,6 +210,7 @@ func runPretrain(c Config, stdout, stderr io.Writer) error {
 	hooks := train.Hooks{
 		OnStep: func(si train.StepInfo) {
 			log.onStep(si)
+			tb.onStep(si)
 			if showBar {
 				bar.onStep(si)
 			}
@@ -206,6 +218,7 @@ func runPretrain(c Config, stdout, stderr io.Writer) error {
 		},
 		OnValidation: func(v train.Validation) {
 			log.onValidation(v)
+			tb.onValidation(v)
 			if showBar {
 				bar.finish()
 			}
@@ -239,6 +252,9 @@ func runPretrain(c Config, stdout, stderr io.Writer) error {
 	}
 	if p, err := tfgraph.LatestCheckpoint(s.loop.CheckpointDir); err == nil {
 		fmt.Fprintf(stdout, "checkpoint: %s\n", p)
+	}
+	if err := tb.Close(); err != nil {
+		return err
 	}
 	return log.Close()
 }

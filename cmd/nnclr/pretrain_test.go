@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/nnclr/nnclr/internal/testpy"
 
 	"github.com/nnclr/nnclr/loader"
 )
@@ -86,6 +89,67 @@ func TestPretrainSmallRunAndResume(t *testing.T) {
 	recs = readJSONL(t, filepath.Join(runDir, "metrics.jsonl"))
 	if len(recs) != 10 || recs[8]["global_step"] != 8.0 {
 		t.Fatalf("after resume, metrics.jsonl has %d records: %v", len(recs), recs)
+	}
+	checkTensorBoard(t, runDir, recs)
+}
+
+// checkTensorBoard reads the run dir's event files with TensorBoard's own data provider and
+// compares every train/ and val/ scalar with metrics.jsonl, and finds the flags text.
+func checkTensorBoard(t *testing.T, runDir string, recs []map[string]any) {
+	t.Helper()
+	raw := testpy.Run(t, "../../tboard/testdata/read_events.py", runDir)
+	var all map[string]struct {
+		DataProvider struct {
+			Scalars map[string][]struct {
+				Step  int64  `json:"step"`
+				Value string `json:"value"`
+			} `json:"scalars"`
+			Text map[string][]struct {
+				Step    int64    `json:"step"`
+				Strings []string `json:"strings"`
+			} `json:"text"`
+		} `json:"data_provider"`
+	}
+	if err := json.Unmarshal(raw, &all); err != nil {
+		t.Fatalf("read_events output: %v\n%s", err, raw)
+	}
+	dp := all[runDir].DataProvider
+	want := map[string]map[int64]float64{}
+	for _, r := range recs {
+		step := int64(r["global_step"].(float64))
+		pre, keys := "train/", []string{"c_loss", "c_acc", "r_acc", "p_loss", "p_acc"}
+		if r["type"] == "validation" {
+			pre, keys = "val/", []string{"p_loss", "p_acc"}
+		}
+		for _, k := range keys {
+			jk := k
+			if pre == "val/" {
+				jk = "val_" + k
+			}
+			if want[pre+k] == nil {
+				want[pre+k] = map[int64]float64{}
+			}
+			want[pre+k][step] = r[jk].(float64)
+		}
+	}
+	for tag, steps := range want {
+		got := dp.Scalars[tag]
+		if len(got) != len(steps) {
+			t.Errorf("TensorBoard has %d points of %s, metrics.jsonl %d", len(got), tag, len(steps))
+			continue
+		}
+		for _, p := range got {
+			v, err := strconv.ParseFloat(p.Value, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w, ok := steps[p.Step]; !ok || float32(w) != float32(v) {
+				t.Errorf("%s step %d: TensorBoard %v, metrics.jsonl %v", tag, p.Step, v, w)
+			}
+		}
+	}
+	if txt := dp.Text["flags"]; len(txt) == 0 || !strings.Contains(strings.Join(txt[0].Strings, ""), "| Seed | 3 |") {
+		t.Errorf("flags text: %+v", dp.Text)
 	}
 }
 
