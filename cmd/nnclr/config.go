@@ -65,6 +65,13 @@ type Config struct {
 	InputMax   float64
 	BatchSize  int
 	InitFrom   string
+
+	// evaluate
+	KNNK           int
+	KNNTemperature float64
+	LinearEpochs   int
+	Protocols      string
+	TrainSplit     string
 }
 
 // usageError is a bad flag or flag value; the process exits with code 2.
@@ -130,6 +137,11 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	fs.StringVar(&c.OutputKey, "output-key", "", "embed, evaluate: signature output key (default: embedding, else its only output)")
 	fs.Float64Var(&c.InputMax, "input-max", 1, "embed, evaluate: value of a white pixel for float signature inputs (1 or 255)")
 	fs.IntVar(&c.BatchSize, "batch-size", 256, "embed, evaluate: images per session run")
+	fs.StringVar(&c.Protocols, "protocols", "linear,knn", "evaluate: protocols to run (linear, knn or both)")
+	fs.IntVar(&c.KNNK, "k", 20, "evaluate: neighbours of the kNN vote")
+	fs.Float64Var(&c.KNNTemperature, "knn-temperature", 0.07, "evaluate: temperature T of the kNN vote weights exp(sim/T)")
+	fs.IntVar(&c.LinearEpochs, "linear-epochs", 100, "evaluate: epochs of the linear classifier (Adam, batch 256)")
+	fs.StringVar(&c.TrainSplit, "train-split", "train", "evaluate: labelled split the classifiers are fitted on")
 	fs.StringVar(&c.InitFrom, "init-from", "", "pretrain: SavedModel of a Keras NNCLR encoder (and head) to start from")
 	fs.StringVar(&c.Checkpoint, "checkpoint", "", "export, embed, evaluate: checkpoint prefix (default: the run dir's latest)")
 	help := fs.BoolP("help", "h", false, "show this help")

@@ -27,6 +27,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	switch cfg.Mode {
 	case "info":
 		return runInfo(cfg, stdout)
+	case "evaluate":
+		return runEvaluate(cfg, stdout)
 	case "embed":
 		return runEmbed(cfg, stdout)
 	case "export":
