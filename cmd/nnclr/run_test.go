@@ -89,4 +89,3 @@ func TestInfo(t *testing.T) {
 		}
 	}
 }
-
