@@ -9,21 +9,28 @@ PY := $(CURDIR)/$(VENV)/bin/python
 -include $(TF_DIR)/cgo.mk
 export NNCLR_PYTHON := $(PY)
 
-.PHONY: setup apt provision deps goenv build test fmt-check vet gotest pytest bench clean check-provisioned
+# Debian packages make setup installs (the Docker build, on Ubuntu, passes its own list).
+APT_PACKAGES ?= binutils python3-venv dataset-fashion-mnist
+# Alternative requirements for the virtualenv, and an existing libtensorflow (see provision.sh).
+NNCLR_PY_REQUIREMENTS ?=
+NNCLR_TF_PREFIX ?=
+
+.PHONY: setup apt provision deps goenv build test fmt-check vet gotest docker-check bench clean check-provisioned
 
 ## setup: apt packages, libtensorflow + pinned Python tools, Go modules, bin/nnclr
 setup: apt provision deps
 	$(MAKE) goenv build
 
 apt:
-	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq binutils python3-venv dataset-fashion-mnist >/dev/null; \
+	@if [ -z "$(strip $(APT_PACKAGES))" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
 	else \
-	  echo "setup: not root or no apt-get: install binutils, python3-venv and dataset-fashion-mnist yourself"; \
+	  echo "setup: not root or no apt-get: install $(APT_PACKAGES) yourself"; \
 	fi
 
 provision:
-	$(TF_DIR)/provision.sh
+	NNCLR_PY_REQUIREMENTS="$(NNCLR_PY_REQUIREMENTS)" NNCLR_TF_PREFIX="$(NNCLR_TF_PREFIX)" $(TF_DIR)/provision.sh
 
 deps:
 	$(GO) mod download
@@ -41,7 +48,7 @@ build: check-provisioned
 	CGO_ENABLED=0 $(GO) build -o bin/nnclr ./cmd/nnclr-launcher
 
 ## test: formatting, vet, Go tests (including the cross-checks that run the pinned Python tools)
-test: check-provisioned fmt-check vet gotest
+test: check-provisioned fmt-check vet gotest docker-check
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.venv/*')); \
@@ -53,7 +60,15 @@ vet:
 gotest:
 	$(GO) test $(GOTESTFLAGS) ./...
 
-## bench: throughput benchmarks against the Python/Keras reference
+# The Dockerfile cannot be built here (no Docker engine): lint it, and run the runtime-collection
+# script it uses, then start the collected launcher.
+docker-check:
+	$(CURDIR)/$(VENV)/bin/hadolint Dockerfile
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(TF_DIR)/collect-runtime.sh "$$tmp" && \
+	LD_LIBRARY_PATH="$$tmp/lib" "$$tmp/bin/nnclr" --mode info --device cpu | grep -q '^tensorflow *2\.18\.' && \
+	echo "docker-check: hadolint clean; collected runtime starts and reports TensorFlow 2.18"
+
 ## bench: figures and ratios against TF / Keras measured in the same run (see each Benchmark's doc)
 BENCHTIME ?= 5x
 bench: check-provisioned

@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"errors"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/nnclr/nnclr/tfgraph"
 )
 
 func TestRunBadInput(t *testing.T) {
@@ -87,5 +90,34 @@ func TestInfo(t *testing.T) {
 		if !regexp.MustCompile(re).MatchString(text) {
 			t.Errorf("info output does not match %s:\n%s", re, text)
 		}
+	}
+}
+
+// TestDeviceFlag: every mode that opens a session honours --device; asking for a GPU where the
+// runtime sees none is a clear error.
+func TestDeviceFlag(t *testing.T) {
+	devs, err := tfgraph.ListDevices(tfgraph.DefaultSessionConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range devs {
+		if d.Type == "GPU" {
+			t.Skip("this host has a GPU: the no-GPU error cannot be provoked")
+		}
+	}
+	_, runDir := smallRun(t)
+	for _, args := range [][]string{
+		{"--mode", "info"},
+		{"--mode", "export", "--run-dir", runDir, "--out", filepath.Join(t.TempDir(), "m")},
+		{"--mode", "embed", "--run-dir", runDir, "--dataset", "fashion_mnist", "--data-dir", filepath.Join(runDir, ".."), "--out", filepath.Join(t.TempDir(), "e.npz")},
+	} {
+		err := run(append(args, "--device", "gpu:0"), &bytes.Buffer{}, &bytes.Buffer{})
+		if !errors.Is(err, tfgraph.ErrNoGPU) || !strings.Contains(err.Error(), "--device gpu:0") {
+			t.Errorf("%v --device gpu:0: %v", args, err)
+		}
+	}
+	var out bytes.Buffer
+	if err := run([]string{"--mode", "info", "--device", "cpu"}, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "--device cpu") {
+		t.Errorf("--device cpu: %v\n%s", err, out.String())
 	}
 }

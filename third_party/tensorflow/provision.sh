@@ -95,9 +95,12 @@ ln -s "$src_include" "$incdir"
 
 cat > "$here/cgo.mk" <<MK
 # Written by third_party/tensorflow/provision.sh; do not edit.
+# RPATH (make RPATH=DIR) is where the built binaries look for libtensorflow at run time.
 NNCLR_TF_LIB := $lib
+NNCLR_TF_LIBDIR := $libdir
+RPATH ?= \$(NNCLR_TF_LIBDIR)
 export CGO_CFLAGS := -I$incdir
-export CGO_LDFLAGS := -L$libdir -Wl,-rpath,$libdir
+export CGO_LDFLAGS := -L\$(NNCLR_TF_LIBDIR) -Wl,-rpath,\$(RPATH)
 MK
 
 echo "provision: libtensorflow $lib"
