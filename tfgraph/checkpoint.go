@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/nnclr/nnclr/internal/atomicfile"
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
 )
@@ -84,22 +86,12 @@ func writeState(dir string, all []string) error {
 	for _, c := range all {
 		fmt.Fprintf(&b, "all_model_checkpoint_paths: %s\n", strconv.Quote(c))
 	}
-	f, err := os.CreateTemp(dir, ".checkpoint.tmp*")
+	err := atomicfile.Write(filepath.Join(dir, stateFile), func(w io.Writer) error {
+		_, err := io.WriteString(w, b.String())
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("tfgraph: checkpoint state: %w", err)
-	}
-	if _, err := f.WriteString(b.String()); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), filepath.Join(dir, stateFile))
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("tfgraph: checkpoint state in %s: %w", dir, err)
 	}
 	return nil
 }

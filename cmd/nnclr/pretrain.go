@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nnclr/nnclr/augment"
+	"github.com/nnclr/nnclr/internal/atomicfile"
 	"github.com/nnclr/nnclr/loader"
 	"github.com/nnclr/nnclr/tboard"
 	"github.com/nnclr/nnclr/tfgraph"
@@ -290,26 +291,11 @@ func checkResumeFlags(c Config) error {
 	return nil
 }
 
-// writeJSONAtomic writes v as indented JSON to path through a temporary file and a rename.
+// writeJSONAtomic writes v as indented JSON to path, atomically.
 func writeJSONAtomic(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(append(b, '\n'))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, func(w io.Writer) error { _, err := w.Write(append(b, '\n')); return err })
 }

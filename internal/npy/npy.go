@@ -9,12 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/nnclr/nnclr/internal/atomicfile"
 )
 
 // Array is an n-dimensional array in C order. Data is one of []float32, []float64, []int64,
@@ -183,44 +183,26 @@ func Decode(r io.Reader) (Array, error) {
 // WriteNPZ writes arrays to path as an uncompressed .npz, atomically (a temporary file renamed
 // into place).
 func WriteNPZ(path string, arrays map[string]Array) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("npy: %s: %w", path, err)
-	}
-	zw := zip.NewWriter(f)
 	names := make([]string, 0, len(arrays))
 	for n := range arrays {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	for _, n := range names {
-		if err = func() error {
+	err := atomicfile.Write(path, func(out io.Writer) error {
+		zw := zip.NewWriter(out)
+		for _, n := range names {
 			w, err := zw.CreateHeader(&zip.FileHeader{Name: n + ".npy", Method: zip.Store})
 			if err != nil {
 				return err
 			}
-			return Encode(w, arrays[n])
-		}(); err != nil {
-			err = fmt.Errorf("npy: %s: array %s: %w", path, n, err)
-			break
+			if err := Encode(w, arrays[n]); err != nil {
+				return fmt.Errorf("array %s: %w", n, err)
+			}
 		}
-	}
-	if err == nil {
-		err = zw.Close()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
+		return zw.Close()
+	})
 	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("npy: writing %s: %w", path, err)
+		return fmt.Errorf("npy: %w", err)
 	}
 	return nil
 }
