@@ -71,6 +71,10 @@ type SessionConfig struct {
 	// (one thread per core).
 	IntraOpThreads int
 	InterOpThreads int
+	// XLA turns on TensorFlow's global JIT compilation (auto-clustering) in the session. On CPU it
+	// also needs TF_XLA_FLAGS="--tf_xla_cpu_global_jit" in the environment before libtensorflow
+	// loads; bin/nnclr sets that for --xla.
+	XLA bool
 }
 
 // DefaultSessionConfig returns the automatic device choice and TensorFlow's own thread counts.
@@ -94,6 +98,9 @@ func (c SessionConfig) configProto() ([]byte, error) {
 		InterOpParallelismThreads: int32(c.InterOpThreads),
 		AllowSoftPlacement:        true,
 		GpuOptions:                &configpb.GPUOptions{AllowGrowth: true},
+	}
+	if c.XLA {
+		cp.GraphOptions = &configpb.GraphOptions{OptimizerOptions: &configpb.OptimizerOptions{GlobalJitLevel: configpb.OptimizerOptions_ON_2}}
 	}
 	switch c.Device.Kind {
 	case DeviceCPU:

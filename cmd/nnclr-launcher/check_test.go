@@ -27,7 +27,9 @@ func buildFake(t *testing.T, libDir, binDir, rpath string) {
 int TF_Version_fake(void);
 int main(int argc, char **argv) {
   const char *lvl = getenv("TF_CPP_MIN_LOG_LEVEL");
+  const char *xla = getenv("TF_XLA_FLAGS");
   printf("fake %d level=%s", TF_Version_fake(), lvl ? lvl : "unset");
+  if (xla) printf(" xla=[%s]", xla);
   for (int i = 1; i < argc; i++) printf(" %s", argv[i]);
   printf("\n");
   return 0;
@@ -120,8 +122,8 @@ func TestLauncherEndToEnd(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	run := func(env ...string) (string, string, int) {
-		cmd := exec.Command(launcher, "--mode", "info")
+	runArgs := func(args []string, env ...string) (string, string, int) {
+		cmd := exec.Command(launcher, args...)
 		cmd.Env = append(os.Environ(), env...)
 		var so, se strings.Builder
 		cmd.Stdout, cmd.Stderr = &so, &se
@@ -134,12 +136,20 @@ func TestLauncherEndToEnd(t *testing.T) {
 		}
 		return so.String(), se.String(), code
 	}
+	run := func(env ...string) (string, string, int) { return runArgs([]string{"--mode", "info"}, env...) }
 	os.Unsetenv("TF_CPP_MIN_LOG_LEVEL")
+	os.Unsetenv("TF_XLA_FLAGS")
 	if out, _, code := run(); code != 0 || out != "fake 218 level=1 --mode info\n" {
 		t.Fatalf("launcher: exit %d, stdout %q", code, out)
 	}
 	if out, _, _ := run("TF_CPP_MIN_LOG_LEVEL=0"); out != "fake 218 level=0 --mode info\n" {
 		t.Fatalf("explicit log level not kept: %q", out)
+	}
+	if out, _, _ := runArgs([]string{"--mode", "pretrain", "--xla"}); out != "fake 218 level=1 xla=[--tf_xla_cpu_global_jit --tf_xla_auto_jit=2] --mode pretrain --xla\n" {
+		t.Fatalf("--xla: %q", out)
+	}
+	if out, _, _ := runArgs([]string{"--xla"}, "TF_XLA_FLAGS=--mine"); out != "fake 218 level=1 xla=[--mine] --xla\n" {
+		t.Fatalf("explicit TF_XLA_FLAGS not kept: %q", out)
 	}
 	if err := os.Remove(filepath.Join(lib, "libtensorflow_fake.so.2")); err != nil {
 		t.Fatal(err)

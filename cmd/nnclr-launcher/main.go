@@ -4,13 +4,15 @@
 // sets TF_CPP_MIN_LOG_LEVEL=1 (TensorFlow's start-up INFO lines) unless the environment sets it,
 // since that variable must be in place before the library loads.
 //
-// It has no cgo and no dependency on TensorFlow.
+// With --xla it also sets TF_XLA_FLAGS for XLA's CPU auto-clustering, unless the environment
+// sets it. It has no cgo and no dependency on TensorFlow.
 package main
 
 import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -28,11 +30,30 @@ func main() {
 		fmt.Fprintln(os.Stderr, "nnclr:", err)
 		os.Exit(1)
 	}
-	env := os.Environ()
-	if _, ok := os.LookupEnv("TF_CPP_MIN_LOG_LEVEL"); !ok {
-		env = append(env, "TF_CPP_MIN_LOG_LEVEL=1")
-	}
+	env := launchEnv(os.Environ(), os.Args[1:])
 	err = syscall.Exec(core, append([]string{os.Args[0]}, os.Args[1:]...), env)
 	fmt.Fprintf(os.Stderr, "nnclr: start %s: %v\n", core, err)
 	os.Exit(1)
+}
+
+// launchEnv adds the TensorFlow variables that must be set before the library loads.
+func launchEnv(env, args []string) []string {
+	has := func(name string) bool {
+		for _, e := range env {
+			if strings.HasPrefix(e, name+"=") {
+				return true
+			}
+		}
+		return false
+	}
+	if !has("TF_CPP_MIN_LOG_LEVEL") {
+		env = append(env, "TF_CPP_MIN_LOG_LEVEL=1")
+	}
+	for _, a := range args {
+		if (a == "--xla" || a == "--xla=true") && !has("TF_XLA_FLAGS") {
+			env = append(env, "TF_XLA_FLAGS=--tf_xla_cpu_global_jit --tf_xla_auto_jit=2")
+			break
+		}
+	}
+	return env
 }

@@ -25,6 +25,7 @@ type Config struct {
 
 	IntraOpThreads int
 	InterOpThreads int
+	XLA            bool
 
 	// pretrain
 	Temperature     float64
@@ -101,6 +102,7 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	fs.StringVar(&c.Device, "device", "auto", "device for TensorFlow: auto, cpu, gpu or gpu:N")
 	fs.IntVar(&c.IntraOpThreads, "intra-op-threads", 0, "TensorFlow intra-op threads (0: one per core)")
 	fs.IntVar(&c.InterOpThreads, "inter-op-threads", 0, "TensorFlow inter-op threads (0: TensorFlow's choice)")
+	fs.BoolVar(&c.XLA, "xla", false, "compile the TensorFlow graph with XLA (global JIT; bin/nnclr sets TF_XLA_FLAGS for CPU)")
 	fs.StringVar(&c.DataDir, "data-dir", "", "tfds data dir (default $TFDS_DATA_DIR, else ~/tensorflow_datasets)")
 	fs.StringVar(&c.Dataset, "dataset", "stl10", "dataset name, optionally with version (stl10:1.0.0)")
 	fs.StringVar(&c.RunDir, "run-dir", "", "run directory: checkpoints, metrics.jsonl, TensorBoard files")

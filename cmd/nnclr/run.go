@@ -47,7 +47,7 @@ func (c Config) sessionConfig() (tfgraph.SessionConfig, error) {
 	if err != nil {
 		return tfgraph.SessionConfig{}, &usageError{fmt.Errorf("--device: %w", err)}
 	}
-	return tfgraph.SessionConfig{Device: dev, IntraOpThreads: c.IntraOpThreads, InterOpThreads: c.InterOpThreads}, nil
+	return tfgraph.SessionConfig{Device: dev, IntraOpThreads: c.IntraOpThreads, InterOpThreads: c.InterOpThreads, XLA: c.XLA}, nil
 }
 
 func runInfo(c Config, w io.Writer) error {
