@@ -74,6 +74,7 @@ BENCHTIME ?= 5x
 bench: check-provisioned
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./augment/
 	$(GO) test -run '^$$' -bench . -benchtime 2x ./loader/
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./tfgraph/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/nnclr/
 
 clean:

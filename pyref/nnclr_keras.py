@@ -444,29 +444,45 @@ def cmd_train(a):
     set_threads(a.intra_op_threads, a.inter_op_threads)  # before anything runs
     if a.seed is not None:
         keras.utils.set_random_seed(a.seed)
-    x = np.load(a.images_npy)
-    y = np.load(a.labels_npy).astype(np.int64)
-    u = np.load(a.unlabelled_npy)
-    if x.ndim == 3:
-        x = x[..., None]
-    if u.ndim == 3:
-        u = u[..., None]
-    if x.shape[1:] != u.shape[1:] or len(x) != len(y):
-        raise SystemExit(f"shapes: images {x.shape} labels {y.shape} unlabelled {u.shape}")
-    shape = tuple(int(d) for d in x.shape[1:])
+    if a.tfds_dir:
+        # The example's input pipeline: a tfds dataset read (and PNG-decoded) every epoch.
+        import tensorflow_datasets as tfds
+        builder = tfds.builder_from_directory(a.tfds_dir)
+        shape = tuple(int(d) for d in builder.info.features["image"].shape)
+        n_u = builder.info.splits["unlabelled"].num_examples
+        n_l = builder.info.splits["train"].num_examples
+        num_classes = a.classes or builder.info.features["label"].num_classes
+    else:
+        x = np.load(a.images_npy)
+        y = np.load(a.labels_npy).astype(np.int64)
+        u = np.load(a.unlabelled_npy)
+        if x.ndim == 3:
+            x = x[..., None]
+        if u.ndim == 3:
+            u = u[..., None]
+        if x.shape[1:] != u.shape[1:] or len(x) != len(y):
+            raise SystemExit(f"shapes: images {x.shape} labels {y.shape} unlabelled {u.shape}")
+        shape = tuple(int(d) for d in x.shape[1:])
+        n_u, n_l = len(u), len(x)
+        num_classes = a.classes or int(y.max()) + 1
     flat_size(shape[0], shape[1], a.width)
     s = a.steps_per_epoch
-    bu, bl = len(u) // s, len(x) // s
+    bu, bl = n_u // s, n_l // s
     if bu < 1 or bl < 1:
         raise SystemExit(f"too few images for {s} steps per epoch")
     if a.queue < bu + bl:
         raise SystemExit(f"queue {a.queue} smaller than the batch {bu + bl}")
-    num_classes = a.classes or int(y.max()) + 1
 
-    unl = (tf.data.Dataset.from_tensor_slices((u, np.full([len(u)], -1, np.int64)))
-           .shuffle(a.shuffle_buffer).batch(bu, drop_remainder=True))
-    lab = (tf.data.Dataset.from_tensor_slices((x, y))
-           .shuffle(a.shuffle_buffer).batch(bl, drop_remainder=True))
+    if a.tfds_dir:
+        unl = (builder.as_dataset(split="unlabelled", shuffle_files=True, as_supervised=True)
+               .shuffle(a.shuffle_buffer).batch(bu, drop_remainder=True))
+        lab = (builder.as_dataset(split="train", shuffle_files=True, as_supervised=True)
+               .shuffle(a.shuffle_buffer).batch(bl, drop_remainder=True))
+    else:
+        unl = (tf.data.Dataset.from_tensor_slices((u, np.full([len(u)], -1, np.int64)))
+               .shuffle(a.shuffle_buffer).batch(bu, drop_remainder=True))
+        lab = (tf.data.Dataset.from_tensor_slices((x, y))
+               .shuffle(a.shuffle_buffer).batch(bl, drop_remainder=True))
     train_ds = tf.data.Dataset.zip((unl, lab)).prefetch(tf.data.AUTOTUNE)
 
     model = NNCLR(shape, a.width, num_classes, a.queue, a.temperature)
@@ -541,9 +557,11 @@ def main(argv=None):
                         help="intra- and inter-op threads (0: TensorFlow's default)")
 
     pt = sub.add_parser("train", help="full Keras NNCLR with augmentation (benchmark)")
-    pt.add_argument("--images-npy", required=True)
-    pt.add_argument("--labels-npy", required=True)
-    pt.add_argument("--unlabelled-npy", required=True)
+    pt.add_argument("--images-npy", help="labelled images (uint8 NHWC .npy); or use --tfds-dir")
+    pt.add_argument("--labels-npy")
+    pt.add_argument("--unlabelled-npy")
+    pt.add_argument("--tfds-dir", help="tfds dataset version dir with splits unlabelled, train (read and "
+                    "decoded every epoch, as the example does)")
     pt.add_argument("--epochs", type=int, default=5)
     pt.add_argument("--steps-per-epoch", type=int, default=50)
     pt.add_argument("--width", type=int, default=128)

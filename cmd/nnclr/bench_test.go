@@ -15,15 +15,14 @@ import (
 	"time"
 
 	"github.com/nnclr/nnclr/augment"
-	"github.com/nnclr/nnclr/internal/npy"
 	"github.com/nnclr/nnclr/internal/testpy"
 	"github.com/nnclr/nnclr/loader"
 	"github.com/nnclr/nnclr/tfgraph"
 )
 
-// benchData writes STL-10-shaped random images (96×96×3) as a tfds stl10 dataset for nnclr and
-// as .npy files for the Keras reference.
-func benchData(b *testing.B, dir string, nu, nl, nt int) (dataDir string, npyFiles [3]string) {
+// benchData writes STL-10-shaped random images (96×96×3) as a tfds stl10 dataset, read by both
+// nnclr and the Keras reference.
+func benchData(b *testing.B, dir string, nu, nl, nt int) (dataDir string) {
 	b.Helper()
 	r := rand.New(rand.NewPCG(1, 1))
 	shape := loader.Shape{Height: 96, Width: 96, Channels: 3}
@@ -54,25 +53,7 @@ func benchData(b *testing.B, dir string, nu, nl, nt int) (dataDir string, npyFil
 	if err := w.Close(); err != nil {
 		b.Fatal(err)
 	}
-	write := func(name string, a npy.Array) string {
-		p := filepath.Join(dir, name)
-		f, err := os.Create(p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer f.Close()
-		if err := npy.Encode(f, a); err != nil {
-			b.Fatal(err)
-		}
-		return p
-	}
-	img := func(m *loader.MemorySource) npy.Array {
-		return npy.Array{Shape: []int{len(m.Labels), 96, 96, 3}, Data: m.Images}
-	}
-	npyFiles[0] = write("U.npy", img(u))
-	npyFiles[1] = write("X.npy", img(l))
-	npyFiles[2] = write("Y.npy", npy.Array{Shape: []int{nl}, Data: l.Labels})
-	return dataDir, npyFiles
+	return dataDir
 }
 
 // augmentRate times the contrastive augmenter on n random 96×96×3 images (median of 5).
@@ -107,14 +88,15 @@ func peakRSSMiB(ps *os.ProcessState) float64 {
 }
 
 // BenchmarkPretrainVsKeras trains nnclr (the built binary, a separate process) and the Keras
-// reference on the same STL-10-shaped data with the same configuration and thread settings, and
+// reference on the same STL-10-shaped data (one tfds directory, read and decoded every epoch by
+// both, as in the example) with the same configuration and thread settings, and
 // reports both throughputs (images/s, the two views counted once per image; median step after
 // the first), their ratio, the GFLOP/s nnclr achieves against this machine's measured float32
 // matmul peak through TensorFlow, and both peak resident memories.
 func BenchmarkPretrainVsKeras(b *testing.B) {
 	const nu, nl, nt, steps, threads = 1000, 250, 250, 5, 2
 	dir := b.TempDir()
-	dataDir, files := benchData(b, dir, nu, nl, nt)
+	dataDir := benchData(b, dir, nu, nl, nt)
 	bin := filepath.Join(dir, "nnclr-tf")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
@@ -149,7 +131,7 @@ func BenchmarkPretrainVsKeras(b *testing.B) {
 
 		out := filepath.Join(dir, fmt.Sprintf("keras%d.json", i))
 		kcmd := exec.Command(testpy.Interpreter(b), "../../pyref/nnclr_keras.py", "train",
-			"--unlabelled-npy", files[0], "--images-npy", files[1], "--labels-npy", files[2],
+			"--tfds-dir", filepath.Join(dataDir, "stl10", "1.0.0"),
 			"--epochs", "1", "--steps-per-epoch", strconv.Itoa(steps), "--width", "128", "--queue", "10000",
 			"--temperature", "0.1", "--intra-op-threads", strconv.Itoa(threads), "--inter-op-threads", strconv.Itoa(threads),
 			"--json", out)

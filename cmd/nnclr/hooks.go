@@ -69,6 +69,7 @@ type stepRecord struct {
 	PLoss           float64 `json:"p_loss"`
 	PAcc            float64 `json:"p_acc"`
 	Seconds         float64 `json:"seconds"`
+	SessionSeconds  float64 `json:"session_seconds"`
 	ImagesPerSecond float64 `json:"images_per_second"`
 }
 
@@ -85,7 +86,7 @@ func (l *jsonlLog) onStep(s train.StepInfo) {
 	sec := s.Duration.Seconds()
 	l.write(stepRecord{Type: "step", Epoch: s.Epoch + 1, Step: s.Step, GlobalStep: s.GlobalStep,
 		CLoss: s.Metrics.CLoss, CAcc: s.Metrics.CAcc, RAcc: s.Metrics.RAcc, PLoss: s.Metrics.PLoss, PAcc: s.Metrics.PAcc,
-		Seconds: sec, ImagesPerSecond: float64(s.Images) / sec})
+		Seconds: sec, SessionSeconds: s.SessionRunTime.Seconds(), ImagesPerSecond: float64(s.Images) / sec})
 }
 
 func (l *jsonlLog) onValidation(v train.Validation) {
