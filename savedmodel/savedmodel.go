@@ -196,8 +196,8 @@ type NamedTensor struct {
 type Info struct {
 	Tags       []string
 	Signatures []Signature
-	// Variables lists the variables of the graph (VarHandleOp and VariableV2 nodes, including
-	// those inside functions of TF2 SavedModels) with their shapes.
+	// Variables lists the model's variables with their shapes: from the object graph of a TF2
+	// SavedModel (each name once), else the graph's VarHandleOp and VariableV2 nodes.
 	Variables []VariableInfo
 }
 
@@ -252,9 +252,20 @@ func Read(dir string) ([]Info, error) {
 				}
 			}
 		}
-		addVars(mg.GetGraphDef().GetNode())
-		for _, f := range mg.GetGraphDef().GetLibrary().GetFunction() {
-			addVars(f.NodeDef)
+		// TF2 SavedModels describe their variables in the object graph (Keras 3 models list some
+		// twice: keep each name once); TF1 ones only as graph nodes.
+		for _, n := range mg.GetObjectGraphDef().GetNodes() {
+			if v := n.GetVariable(); v != nil && !seen[v.Name] {
+				seen[v.Name] = true
+				vi := VariableInfo{Name: v.Name}
+				for _, d := range v.GetShape().GetDim() {
+					vi.Shape = append(vi.Shape, d.Size)
+				}
+				info.Variables = append(info.Variables, vi)
+			}
+		}
+		if len(info.Variables) == 0 {
+			addVars(mg.GetGraphDef().GetNode())
 		}
 		out = append(out, info)
 	}

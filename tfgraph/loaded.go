@@ -60,6 +60,12 @@ func (m *LoadedModel) restoreUntracked() error {
 	if _, err := os.Stat(prefix + ".index"); err != nil {
 		return nil // no variables
 	}
+	if raw, err := os.ReadFile(filepath.Join(m.dir, "saved_model.pb")); err == nil {
+		var sm corepb.SavedModel
+		if proto.Unmarshal(raw, &sm) == nil && len(sm.MetaGraphs) > 0 && sm.MetaGraphs[0].ObjectGraphDef == nil {
+			return nil // a TF1 SavedModel: its SaverDef restores every variable
+		}
+	}
 	g := m.sm.Graph
 	tmp := func(typ, name string, in []tf.Input, attrs map[string]any) (*tf.Operation, error) {
 		return g.AddOperation(tf.OpSpec{Type: typ, Name: fmt.Sprintf("nnclr_repair_%d/%s", len(g.Operations()), name), Input: in, Attrs: attrs})

@@ -197,3 +197,49 @@ func TestPretrainInitFrom(t *testing.T) {
 		t.Fatalf("pretrain --init-from did not print the mapping:\n%s", out.String())
 	}
 }
+
+// TestInfoModel lists a Python SavedModel's signature and counts its variables once each (Keras 3
+// tracks some twice): the encoder at 40×40×3, width 16, has 4·(3·3·C·16+16) + 16·16+16 = 7,680
+// parameters in 10 variables.
+func TestInfoModel(t *testing.T) {
+	fx := getFixture(t)
+	var out bytes.Buffer
+	if err := run([]string{"--mode", "info", "--model", filepath.Join(fx.dir, "export")}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`signature "serving_default" (tensorflow/serving/predict)`, "output output_0         float    [?,16]",
+		"variables: 10, 7680 parameters", "encoder/conv2d_3/kernel"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("info lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestEmbedExportedModelEqualsRun: embedding a split through the exported SavedModel (uint8
+// input, scaling in the graph) gives the run's own embeddings.
+func TestEmbedExportedModelEqualsRun(t *testing.T) {
+	dataDir, runDir := smallRun(t)
+	model := filepath.Join(t.TempDir(), "m")
+	if err := run([]string{"--mode", "export", "--run-dir", runDir, "--out", model}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	emb := func(args ...string) npy.Array {
+		out := filepath.Join(t.TempDir(), "e.npz")
+		base := []string{"--mode", "embed", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--split", "test", "--out", out, "--batch-size", "32"}
+		if err := run(append(base, args...), &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+			t.Fatal(err)
+		}
+		a, err := npy.ReadNPZ(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a["embeddings"]
+	}
+	fromModel, fromRun := emb("--model", model), emb("--run-dir", runDir)
+	if !slices.Equal(fromModel.Shape, []int{80, 8}) || !slices.Equal(fromModel.Shape, fromRun.Shape) {
+		t.Fatalf("shapes %v and %v", fromModel.Shape, fromRun.Shape)
+	}
+	if r := maxRel(fromModel.Data.([]float32), fromRun.Data.([]float32)); r > 1e-5 {
+		t.Fatalf("SavedModel and run embeddings differ: %.3g", r)
+	}
+}
