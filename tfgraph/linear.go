@@ -3,7 +3,6 @@ package tfgraph
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	tf "github.com/wamuir/graft/tensorflow"
@@ -87,7 +86,6 @@ func TrainLinear(features []float32, labels []int64, d, k int, cfg LinearConfig,
 	mdl := &Model{g: b.g, sess: l.sess}
 	vals := map[string]Array{}
 	r := rand.New(rand.NewPCG(cfg.Seed, 0x11ea7))
-	limit := math.Sqrt(6 / float64(d+k))
 	for _, vr := range b.g.vars {
 		a := Array{Shape: vr.spec.Shape}
 		if vr.dtype == tf.Int64 {
@@ -95,9 +93,7 @@ func TrainLinear(features []float32, labels []int64, d, k int, cfg LinearConfig,
 		} else {
 			a.Float = make([]float32, a.size())
 			if vr == l.w {
-				for i := range a.Float {
-					a.Float[i] = float32(-limit + 2*limit*r.Float64())
-				}
+				glorotUniform(r, vr.spec.Shape, a.Float)
 			}
 		}
 		vals[vr.spec.Name] = a

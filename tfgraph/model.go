@@ -112,11 +112,7 @@ func (m *Model) Init(seed uint64) error {
 				}
 			}
 		case isKernel(sp.Name):
-			fanIn, fanOut := fans(sp.Shape)
-			limit := math.Sqrt(6 / float64(fanIn+fanOut))
-			for j := range a.Float {
-				a.Float[j] = float32(-limit + 2*limit*r.Float64())
-			}
+			glorotUniform(r, sp.Shape, a.Float)
 		}
 		vals[sp.Name] = a
 	}
@@ -125,6 +121,16 @@ func (m *Model) Init(seed uint64) error {
 
 func isKernel(name string) bool {
 	return len(name) > 7 && name[len(name)-7:] == "/kernel" && name[:5] != "adam_"
+}
+
+// glorotUniform fills dst with Keras's default kernel initialisation for shape:
+// U(−l, l) with l = √(6 / (fan_in + fan_out)).
+func glorotUniform(r *rand.Rand, shape []int64, dst []float32) {
+	fanIn, fanOut := fans(shape)
+	limit := math.Sqrt(6 / float64(fanIn+fanOut))
+	for j := range dst {
+		dst[j] = float32(-limit + 2*limit*r.Float64())
+	}
 }
 
 // fans returns Keras's fan-in and fan-out of a kernel: for a conv kernel [kh, kw, in, out] the

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"path/filepath"
 	"testing"
 	"time"
@@ -13,50 +11,17 @@ import (
 	"github.com/nnclr/nnclr/tfgraph"
 )
 
-// splitFeatures runs the encoder over a whole split in file order (evaluation path: ÷255).
+// splitFeatures runs the encoder over a whole split in file order (evaluation path: ÷255),
+// through the same code as --mode embed with --run-dir.
 func splitFeatures(t *testing.T, m *tfgraph.Model, ds *loader.Dataset, split string, size int) ([]float32, []int64) {
 	t.Helper()
-	s, err := ds.Split(split)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := s.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	cfg := m.Config()
-	it, err := loader.NewBatchIterator(r, loader.BatchConfig{BatchSize: 500, Output: loader.Shape{Height: size, Width: size, Channels: cfg.Channels}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer it.Close()
 	eval, err := augment.New(augment.EvalConfig(size, size), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var feats []float32
-	var labels []int64
-	for {
-		b, err := it.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		x, err := tfgraph.NewFloatTensor([]int64{int64(b.Len()), int64(size), int64(size), int64(cfg.Channels)}, func(dst []float32) error {
-			return eval.Apply(dst, images(b), 0, 0)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, _, _, err := m.Forward(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		feats = append(feats, f...)
-		labels = append(labels, b.Labels...)
+	feats, labels, _, err := embedSplit(&runEmbedder{m: m, eval: eval}, ds, split, 500)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return feats, labels
 }
