@@ -29,15 +29,15 @@ type nnclrGraph struct {
 	trainFetch                   []tf.Output // c_loss, c_acc, r_acc, p_loss, p_acc
 	trainOp                      *tf.Operation
 	// test step and forward pass
-	testX, testY         tf.Output
-	testFetch            []tf.Output // p_loss, p_acc, correct count
-	fwdX                 tf.Output
-	fwdFetch             []tf.Output // features, projections, logits
-	saveDir, saveNames   tf.Output
-	saveOp               *tf.Operation
-	restoreFetch         []tf.Output
-	restorePrefix        tf.Output
-	restoreNames, slices tf.Output
+	testX, testY       tf.Output
+	testFetch          []tf.Output // p_loss, p_acc, correct count
+	fwdX               tf.Output
+	fwdFetch           []tf.Output // features, projections, logits
+	saveDir, saveNames tf.Output
+	saveOp             *tf.Operation
+	restoreFetch       []tf.Output
+	restorePrefix      tf.Output
+	slices             tf.Output
 }
 
 // metric names in the order of trainFetch.

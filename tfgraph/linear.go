@@ -31,7 +31,6 @@ type LinearClassifier struct {
 	loss  tf.Output
 	train *tf.Operation
 	logit tf.Output
-	init  []*tf.Operation
 	w, b  *variable
 }
 
