@@ -91,7 +91,7 @@ func peakRSSMiB(ps *os.ProcessState) float64 {
 // reference on the same STL-10-shaped data (one tfds directory, read and decoded every epoch by
 // both, as in the example) with the same configuration and thread settings, and
 // reports both throughputs (images/s, the two views counted once per image; median step after
-// the first), their ratio, the GFLOP/s nnclr achieves against this machine's measured float32
+// the first), their ratio, both processes' wall times (start-up included), the GFLOP/s nnclr achieves against this machine's measured float32
 // matmul peak through TensorFlow, and both peak resident memories.
 func BenchmarkPretrainVsKeras(b *testing.B) {
 	const nu, nl, nt, steps, threads = 1000, 250, 250, 5, 2
@@ -107,9 +107,11 @@ func BenchmarkPretrainVsKeras(b *testing.B) {
 			"--epochs", "1", "--steps-per-epoch", strconv.Itoa(steps), "--quiet",
 			"--intra-op-threads", strconv.Itoa(threads), "--inter-op-threads", strconv.Itoa(threads))
 		cmd.Env = append(os.Environ(), "TF_CPP_MIN_LOG_LEVEL=2")
+		t0 := time.Now()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("nnclr pretrain: %v\n%s", err, out)
 		}
+		goWall := time.Since(t0).Seconds()
 		goRSS := peakRSSMiB(cmd.ProcessState)
 		var secs []float64
 		f, err := os.Open(filepath.Join(runDir, "metrics.jsonl"))
@@ -136,9 +138,11 @@ func BenchmarkPretrainVsKeras(b *testing.B) {
 			"--temperature", "0.1", "--intra-op-threads", strconv.Itoa(threads), "--inter-op-threads", strconv.Itoa(threads),
 			"--json", out)
 		kcmd.Env = append(os.Environ(), "TF_CPP_MIN_LOG_LEVEL=2", "CUDA_VISIBLE_DEVICES=")
+		t0 = time.Now()
 		if o, err := kcmd.CombinedOutput(); err != nil {
 			b.Fatalf("keras reference: %v\n%s", err, o)
 		}
+		kerasWall := time.Since(t0).Seconds()
 		var kr struct {
 			ImagesPerSecond float64 `json:"images_per_second"`
 			PeakRSS         float64 `json:"peak_rss_mib"`
@@ -163,6 +167,10 @@ func BenchmarkPretrainVsKeras(b *testing.B) {
 		b.ReportMetric(gflops, "go-GFLOP/s")
 		b.ReportMetric(peak, "matmul-peak-GFLOP/s")
 		b.ReportMetric(gflops/peak, "of-peak")
+		// Whole processes, start-up included (nnclr also validates on the test split and checkpoints).
+		b.ReportMetric(goWall, "go-wall-s")
+		b.ReportMetric(kerasWall, "keras-wall-s")
+		b.ReportMetric(kerasWall/goWall, "keras/go-wall")
 		b.ReportMetric(goRSS, "go-peak-RSS-MiB")
 		// Augmentation headroom: Go's augmentation rate on this step's images against what the
 		// step consumes (two contrastive views of the batch and the probe view of the labelled part).
