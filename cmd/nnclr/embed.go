@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 
+	"github.com/schollz/progressbar/v3"
 	tf "github.com/wamuir/graft/tensorflow"
 
 	"github.com/nnclr/nnclr/augment"
@@ -184,7 +185,8 @@ func newEmbedder(c Config) (embedder, error) {
 }
 
 // embedSplit embeds every image of split (file order) and returns embeddings [N, D] and labels.
-func embedSplit(e embedder, ds *loader.Dataset, split string, batch int) ([]float32, []int64, int, error) {
+// progress, when not nil, is told the images done and the split's size after each batch.
+func embedSplit(e embedder, ds *loader.Dataset, split string, batch int, progress func(done, total int)) ([]float32, []int64, int, error) {
 	sp, err := ds.Split(split)
 	if err != nil {
 		return nil, nil, 0, err
@@ -217,11 +219,35 @@ func embedSplit(e embedder, ds *loader.Dataset, split string, batch int) ([]floa
 		dim = d
 		emb = append(emb, v...)
 		labels = append(labels, b.Labels...)
+		if progress != nil {
+			progress(len(labels), r.Len())
+		}
 	}
 	return emb, labels, dim, nil
 }
 
-func runEmbed(c Config, stdout io.Writer) error {
+// splitBar returns a progress callback drawing a bar on stderr when it is a terminal and --quiet
+// is not set, and a function that finishes the bar; both are no-ops otherwise.
+func splitBar(c Config, stderr io.Writer, what string) (func(done, total int), func()) {
+	if c.Quiet || !isTerminal(stderr) {
+		return nil, func() {}
+	}
+	var bar *progressbar.ProgressBar
+	return func(done, total int) {
+			if bar == nil {
+				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr), progressbar.OptionShowCount(),
+					progressbar.OptionSetDescription(what), progressbar.OptionSetWidth(30),
+					progressbar.OptionOnCompletion(func() { fmt.Fprintln(stderr) }))
+			}
+			bar.Set(done)
+		}, func() {
+			if bar != nil {
+				bar.Finish()
+			}
+		}
+}
+
+func runEmbed(c Config, stdout, stderr io.Writer) error {
 	if c.Out == "" {
 		return &usageError{errors.New("--mode embed needs --out (the .npz file to write)")}
 	}
@@ -234,7 +260,9 @@ func runEmbed(c Config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	emb, labels, dim, err := embedSplit(e, ds, c.Split, c.BatchSize)
+	progress, done := splitBar(c, stderr, "embedding "+c.Split)
+	emb, labels, dim, err := embedSplit(e, ds, c.Split, c.BatchSize, progress)
+	done()
 	if err != nil {
 		return err
 	}

@@ -12,12 +12,14 @@ import (
 )
 
 // labelledSplit embeds a split and refuses one without labels (an unlabelled split has -1).
-func labelledSplit(e embedder, c Config, name string) (evaluate.Split, error) {
+func labelledSplit(e embedder, c Config, name string, stderr io.Writer) (evaluate.Split, error) {
 	ds, err := openDataset(c)
 	if err != nil {
 		return evaluate.Split{}, err
 	}
-	emb, labels, dim, err := embedSplit(e, ds, name, c.BatchSize)
+	progress, done := splitBar(c, stderr, "features of "+name)
+	emb, labels, dim, err := embedSplit(e, ds, name, c.BatchSize, progress)
+	done()
 	if err != nil {
 		return evaluate.Split{}, err
 	}
@@ -29,7 +31,7 @@ func labelledSplit(e embedder, c Config, name string) (evaluate.Split, error) {
 	return evaluate.Split{Features: emb, Labels: labels, Dim: dim}, nil
 }
 
-func runEvaluate(c Config, stdout io.Writer) error {
+func runEvaluate(c Config, stdout, stderr io.Writer) error {
 	cfg := evaluate.DefaultConfig()
 	cfg.RunKNN, cfg.RunLinear = false, false
 	for _, p := range strings.Split(c.Protocols, ",") {
@@ -58,11 +60,11 @@ func runEvaluate(c Config, stdout io.Writer) error {
 		return err
 	}
 	defer e.Close()
-	train, err := labelledSplit(e, c, c.TrainSplit)
+	train, err := labelledSplit(e, c, c.TrainSplit, stderr)
 	if err != nil {
 		return err
 	}
-	test, err := labelledSplit(e, c, c.TestSplit)
+	test, err := labelledSplit(e, c, c.TestSplit, stderr)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ func splitFeatures(t *testing.T, m *tfgraph.Model, ds *loader.Dataset, split str
 	if err != nil {
 		t.Fatal(err)
 	}
-	feats, labels, _, err := embedSplit(&runEmbedder{m: m, eval: eval}, ds, split, 500)
+	feats, labels, _, err := embedSplit(&runEmbedder{m: m, eval: eval}, ds, split, 500, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,9 +28,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "info":
 		return runInfo(cfg, stdout)
 	case "evaluate":
-		return runEvaluate(cfg, stdout)
+		return runEvaluate(cfg, stdout, stderr)
 	case "embed":
-		return runEmbed(cfg, stdout)
+		return runEmbed(cfg, stdout, stderr)
 	case "export":
 		return runExport(cfg, stdout)
 	case "prepare":
