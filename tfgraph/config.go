@@ -27,8 +27,14 @@ func DefaultModelConfig() ModelConfig {
 		Temperature: 0.1, QueueSize: 10000, LearningRate: 1e-3, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7}
 }
 
-// convOut is the output size of a 3×3, stride-2, valid-padding convolution on n pixels.
-func convOut(n int) int { return (n-3)/2 + 1 }
+// convOut is the output size of a 3×3, stride-2, valid-padding convolution on n pixels (0 when
+// n < 3: the kernel does not fit).
+func convOut(n int) int {
+	if n < 3 {
+		return 0
+	}
+	return (n-3)/2 + 1
+}
 
 // FeatureMapSize returns the spatial size of the last conv layer's output (5×5 at 96×96).
 func (c ModelConfig) FeatureMapSize() (h, w int) {

@@ -1,0 +1,52 @@
+package tfgraph
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestModelConfigValidate(t *testing.T) {
+	good := DefaultModelConfig()
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if h, w := good.FeatureMapSize(); h != 5 || w != 5 {
+		t.Fatalf("feature map at 96x96: %dx%d, want 5x5", h, w)
+	}
+	if enc, _ := good.ForwardFLOPs(); enc < 2e8 || enc > 2.3e8 {
+		t.Fatalf("encoder forward FLOPs at 96x96: %.3g", enc)
+	}
+	mod := func(f func(*ModelConfig)) ModelConfig { c := good; f(&c); return c }
+	for _, tc := range []struct {
+		name string
+		cfg  ModelConfig
+		want string
+	}{
+		{"too small", mod(func(c *ModelConfig) { c.Height, c.Width = 30, 30 }), "input 30×30: too small"},
+		{"one class", mod(func(c *ModelConfig) { c.NumClasses = 1 }), "NumClasses = 1"},
+		{"no channels", mod(func(c *ModelConfig) { c.Channels = 0 }), "Channels = 0"},
+		{"zero width", mod(func(c *ModelConfig) { c.ModelWidth = 0 }), "ModelWidth = 0"},
+		{"temperature", mod(func(c *ModelConfig) { c.Temperature = 0 }), "Temperature = 0"},
+		{"NaN learning rate", mod(func(c *ModelConfig) { c.LearningRate = math.NaN() }), "LearningRate = NaN"},
+		{"beta1", mod(func(c *ModelConfig) { c.Beta1 = 1 }), "Beta1 = 1"},
+		{"queue", mod(func(c *ModelConfig) { c.QueueSize = 0 }), "QueueSize = 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.cfg.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if _, err := NewModel(tc.cfg, DefaultSessionConfig()); err == nil {
+				t.Fatal("NewModel accepted an invalid config")
+			}
+		})
+	}
+	// The smallest input that works builds a model.
+	m, err := NewModel(mod(func(c *ModelConfig) { c.Height, c.Width, c.ModelWidth, c.QueueSize = 31, 31, 4, 8 }), DefaultSessionConfig())
+	if err != nil {
+		t.Fatalf("31x31: %v", err)
+	}
+	m.Close()
+	m.Close() // Close is idempotent
+}
