@@ -206,7 +206,7 @@ func runPretrain(c Config, stdout, stderr io.Writer) error {
 	showBar := !c.Quiet && isTerminal(stderr)
 	var last train.StepInfo
 	var lastVal *train.Validation
-	var images int
+	var images, steps int
 	var busy time.Duration
 	hooks := train.Hooks{
 		OnStep: func(si train.StepInfo) {
@@ -214,6 +214,11 @@ func runPretrain(c Config, stdout, stderr io.Writer) error {
 			tb.onStep(si)
 			if showBar {
 				bar.onStep(si)
+			}
+			// The first step of a process warms TensorFlow up; the rate leaves it out when there
+			// are others.
+			if steps++; steps == 2 {
+				images, busy = 0, 0
 			}
 			last, images, busy = si, images+si.Images, busy+si.Duration
 		},
@@ -245,8 +250,12 @@ func runPretrain(c Config, stdout, stderr io.Writer) error {
 	}
 	if images > 0 {
 		m := last.Metrics
-		fmt.Fprintf(stdout, "done: step %d c_loss %.4f c_acc %.4f r_acc %.4f p_loss %.4f p_acc %.4f; %.1f images/s\n",
-			last.GlobalStep, m.CLoss, m.CAcc, m.RAcc, m.PLoss, m.PAcc, float64(images)/busy.Seconds())
+		rate := "images/s after the first step"
+		if steps == 1 {
+			rate = "images/s (one step, warm-up included)"
+		}
+		fmt.Fprintf(stdout, "done: step %d c_loss %.4f c_acc %.4f r_acc %.4f p_loss %.4f p_acc %.4f; %.1f %s\n",
+			last.GlobalStep, m.CLoss, m.CAcc, m.RAcc, m.PLoss, m.PAcc, float64(images)/busy.Seconds(), rate)
 	}
 	if lastVal != nil {
 		fmt.Fprintf(stdout, "validation: p_loss %.4f p_acc %.4f\n", lastVal.Loss, lastVal.Acc)
