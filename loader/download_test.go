@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -73,14 +72,7 @@ func (s *archiveServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func serve(t *testing.T, s *archiveServer) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(s)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
+	srv := httptest.NewServer(s) // listens on 127.0.0.1
 	t.Cleanup(srv.Close)
 	return srv.URL + "/stl10_binary.tar.gz"
 }

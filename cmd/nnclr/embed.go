@@ -235,9 +235,7 @@ func splitBar(c Config, stderr io.Writer, what string) (func(done, total int), f
 	var bar *progressbar.ProgressBar
 	return func(done, total int) {
 			if bar == nil {
-				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr), progressbar.OptionShowCount(),
-					progressbar.OptionSetDescription(what), progressbar.OptionSetWidth(30),
-					progressbar.OptionOnCompletion(func() { fmt.Fprintln(stderr) }))
+				bar = newBar(stderr, int64(total), what, 30, false)
 			}
 			bar.Set(done)
 		}, func() {

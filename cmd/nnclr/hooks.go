@@ -93,6 +93,14 @@ func (l *jsonlLog) onValidation(v train.Validation) {
 	l.write(validationRecord{Type: "validation", Epoch: v.Epoch + 1, GlobalStep: v.GlobalStep, PLoss: v.Loss, PAcc: v.Acc, Examples: v.Examples})
 }
 
+// newBar returns a progress bar on w for total units (bytes when bytes is set) that ends its line
+// when complete; all of nnclr's bars look alike.
+func newBar(w io.Writer, total int64, desc string, width int, bytes bool) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowCount(), progressbar.OptionShowBytes(bytes), progressbar.OptionSetWidth(width),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }))
+}
+
 // epochBar is a progress bar per epoch on stderr showing the running metrics.
 type epochBar struct {
 	w      io.Writer
@@ -108,13 +116,7 @@ func (b *epochBar) onStep(s train.StepInfo) {
 			b.bar.Finish()
 		}
 		b.epoch = s.Epoch
-		b.bar = progressbar.NewOptions(b.steps,
-			progressbar.OptionSetWriter(b.w),
-			progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", s.Epoch+1, b.epochs)),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetWidth(20),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(b.w) }),
-		)
+		b.bar = newBar(b.w, int64(b.steps), fmt.Sprintf("epoch %d/%d", s.Epoch+1, b.epochs), 20, false)
 		b.bar.Set(s.Step - 1)
 	}
 	m := s.Metrics

@@ -30,9 +30,7 @@ func (p *splitProgress) Progress(split string, done, total int) {
 	if p.bar == nil || split != p.split {
 		p.finish()
 		p.split = split
-		p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(p.w), progressbar.OptionShowCount(),
-			progressbar.OptionSetDescription("writing "+split), progressbar.OptionSetWidth(30),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.w) }))
+		p.bar = newBar(p.w, int64(total), "writing "+split, 30, false)
 	}
 	p.bar.Set(done)
 }
@@ -127,9 +125,7 @@ func stl10Binary(c Config, dataDir string, stderr io.Writer, show bool) (string,
 	if show {
 		opts.Progress = func(done, total int64) {
 			if bar == nil {
-				bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(stderr), progressbar.OptionShowBytes(true),
-					progressbar.OptionSetDescription("downloading STL-10"), progressbar.OptionSetWidth(30),
-					progressbar.OptionOnCompletion(func() { fmt.Fprintln(stderr) }))
+				bar = newBar(stderr, total, "downloading STL-10", 30, true)
 			}
 			bar.Set64(done)
 		}

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -83,20 +82,6 @@ func TestPrepareFashionMNISTReadByTFDS(t *testing.T) {
 	}
 }
 
-func localServer(t *testing.T, h http.Handler) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
 // TestPrepareSTL10Download: with no STL-10 on disk, prepare downloads the archive from a server
 // on 127.0.0.1, verifies its checksum, extracts it and writes the tfds layout; a second prepare
 // reuses the download. A wrong checksum and a truncated archive fail with clear errors.
@@ -106,7 +91,7 @@ func TestPrepareSTL10Download(t *testing.T) {
 		t.Fatal(err)
 	}
 	var requests atomic.Int32
-	url := localServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
 		body := archive
 		if strings.HasSuffix(r.URL.Path, "/truncated.tar.gz") {
@@ -114,6 +99,8 @@ func TestPrepareSTL10Download(t *testing.T) {
 		}
 		http.ServeContent(w, r, "a.tar.gz", time.Unix(0, 0), bytes.NewReader(body))
 	}))
+	defer srv.Close()
+	url := srv.URL // httptest listens on 127.0.0.1
 	dataDir := t.TempDir()
 	args := []string{"--mode", "prepare", "--dataset", "stl10", "--data-dir", dataDir, "--quiet",
 		"--download-url", url + "/stl10_binary.tar.gz", "--sha256", shaHex(archive)}
