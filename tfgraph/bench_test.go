@@ -25,7 +25,7 @@ func BenchmarkTrainStep96(b *testing.B) {
 		b.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(1, 1))
-	batch := Batch{View1: randTensor(b, r, bsz, 96, 96, 3), View2: randTensor(b, r, bsz, 96, 96, 3),
+	batch := Batch{Views: randTensor(b, r, 2*bsz, 96, 96, 3),
 		ProbeX: randTensor(b, r, bl, 96, 96, 3), ProbeY: labelTensor(b, r, bl, 10)}
 	if _, err := m.TrainStep(batch); err != nil { // warm-up
 		b.Fatal(err)

@@ -14,7 +14,7 @@ import (
 func stepBatch(t *testing.T, cfg ModelConfig, i int) Batch {
 	r := rand.New(rand.NewPCG(99, uint64(i)))
 	h, w, c := int64(cfg.Height), int64(cfg.Width), int64(cfg.Channels)
-	return Batch{View1: randTensor(t, r, 8, h, w, c), View2: randTensor(t, r, 8, h, w, c),
+	return Batch{Views: randTensor(t, r, 16, h, w, c),
 		ProbeX: randTensor(t, r, 4, h, w, c), ProbeY: labelTensor(t, r, 4, cfg.NumClasses)}
 }
 

@@ -25,9 +25,9 @@ type nnclrGraph struct {
 	byNam map[string]*variable
 
 	// train step
-	view1, view2, probeX, probeY tf.Output
-	trainFetch                   []tf.Output // c_loss, c_acc, r_acc, p_loss, p_acc
-	trainOp                      *tf.Operation
+	views, probeX, probeY tf.Output   // views: view 1 of the batch, then view 2
+	trainFetch            []tf.Output // c_loss, c_acc, r_acc, p_loss, p_acc
+	trainOp               *tf.Operation
 	// test step and forward pass
 	testX, testY       tf.Output
 	testFetch          []tf.Output // p_loss, p_acc, correct count
@@ -71,15 +71,57 @@ func (b *gb) i32(s *op.Scope, v ...int32) tf.Output {
 
 // encoder applies the conv encoder with weights w (kernel, bias pairs in EncoderVars order).
 func (b *gb) encoder(s *op.Scope, x tf.Output, w []tf.Output) tf.Output {
+	return b.encoderFwd(s, x, w).f
+}
+
+// encoderActs holds one application of the encoder with what its backward pass needs.
+type encoderActs struct {
+	in   [4]tf.Output // inputs of the four convolutions
+	act  [4]tf.Output // their ReLU outputs
+	flat tf.Output    // flattened feature map
+	f    tf.Output    // features (after the dense layer's ReLU)
+}
+
+// encoderFwd applies the encoder and keeps the activations encoderBwd needs.
+func (b *gb) encoderFwd(s *op.Scope, x tf.Output, w []tf.Output) encoderActs {
+	var e encoderActs
 	h := x
 	for i := 0; i < 4; i++ {
 		ls := s.SubScope(fmt.Sprintf("conv%d", i))
+		e.in[i] = h
 		h = op.Relu(ls.SubScope("Relu"), op.BiasAdd(ls.SubScope("BiasAdd"), op.Conv2D(ls.SubScope("Conv2D"), h, w[2*i], []int64{1, 2, 2, 1}, "VALID"), w[2*i+1]))
+		e.act[i] = h
 	}
 	fh, fw := b.cfg.FeatureMapSize()
 	ds := s.SubScope("dense")
-	h = op.Reshape(ds.SubScope("Reshape"), h, b.i32(ds.SubScope("shape"), -1, int32(fh*fw*b.cfg.ModelWidth)))
-	return op.Relu(ds.SubScope("Relu"), op.BiasAdd(ds.SubScope("BiasAdd"), op.MatMul(ds.SubScope("MatMul"), h, w[8]), w[9]))
+	e.flat = op.Reshape(ds.SubScope("Reshape"), h, b.i32(ds.SubScope("shape"), -1, int32(fh*fw*b.cfg.ModelWidth)))
+	e.f = op.Relu(ds.SubScope("Relu"), op.BiasAdd(ds.SubScope("BiasAdd"), op.MatMul(ds.SubScope("MatMul"), e.flat, w[8]), w[9]))
+	return e
+}
+
+// encoderBwd is the encoder's backward pass: given dL/df it returns dL/dw in EncoderVars order.
+// It is what the gradient registry builds, except that ReluGrad reads each ReLU's output (as
+// TensorFlow's Python gradient does) instead of its input: the mask is the same, and the
+// pre-activation then has no other consumer, so Grappler fuses Conv2D+BiasAdd+Relu.
+func (b *gb) encoderBwd(s *op.Scope, e encoderActs, gf tf.Output, w []tf.Output) []tf.Output {
+	grads := make([]tf.Output, 10)
+	ds := s.SubScope("dense")
+	gz := op.ReluGrad(ds.SubScope("ReluGrad"), gf, e.f)
+	grads[8] = op.MatMul(ds.SubScope("MatMul"), e.flat, gz, op.MatMulTransposeA(true))
+	grads[9] = op.BiasAddGrad(ds.SubScope("BiasAddGrad"), gz)
+	gflat := op.MatMul(ds.SubScope("MatMul"), gz, w[8], op.MatMulTransposeB(true))
+	gh := op.Reshape(ds.SubScope("Reshape"), gflat, op.Shape(ds.SubScope("Shape"), e.act[3]))
+	strides := []int64{1, 2, 2, 1}
+	for i := 3; i >= 0; i-- {
+		ls := s.SubScope(fmt.Sprintf("conv%d", i))
+		g := op.ReluGrad(ls.SubScope("ReluGrad"), gh, e.act[i])
+		grads[2*i+1] = op.BiasAddGrad(ls.SubScope("BiasAddGrad"), g)
+		grads[2*i] = op.Conv2DBackpropFilter(ls.SubScope("Conv2DBackpropFilter"), e.in[i], op.Shape(ls.SubScope("Shape"), w[2*i]), g, strides, "VALID")
+		if i > 0 {
+			gh = op.Conv2DBackpropInput(ls.SubScope("Conv2DBackpropInput"), op.Shape(ls.SubScope("Shape"), e.in[i]), w[2*i], g, strides, "VALID")
+		}
+	}
+	return grads
 }
 
 // head applies the projection head with weights w (HeadVars order).
@@ -203,16 +245,18 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 
 	img := tf.MakeShape(-1, int64(cfg.Height), int64(cfg.Width), int64(cfg.Channels))
 	ts := root.SubScope("train")
-	g.view1 = op.Placeholder(ts.SubScope("view1"), tf.Float, op.PlaceholderShape(img))
-	g.view2 = op.Placeholder(ts.SubScope("view2"), tf.Float, op.PlaceholderShape(img))
+	g.views = op.Placeholder(ts.SubScope("views"), tf.Float, op.PlaceholderShape(img))
 	g.probeX = op.Placeholder(ts.SubScope("probe_x"), tf.Float, op.PlaceholderShape(img))
 	g.probeY = op.Placeholder(ts.SubScope("probe_y"), tf.Int64, op.PlaceholderShape(tf.MakeShape(-1)))
 
 	// Contrastive step.
 	cs := ts.SubScope("contrastive")
 	encW, headW := reads(enc), reads(head)
-	f1 := b.encoder(cs.SubScope("encoder1"), g.view1, encW)
-	f2 := b.encoder(cs.SubScope("encoder2"), g.view2, encW)
+	// Both views go through the encoder as one batch (one convolution per layer instead of two;
+	// per image the same arithmetic), then split back into the two views' features.
+	e := b.encoderFwd(cs.SubScope("encoder"), g.views, encW)
+	views := op.Split(cs.SubScope("Split"), b.i32(cs.SubScope("saxis"), 0), e.f, 2)
+	f1, f2 := views[0], views[1]
 	p1 := b.l2normalize(cs.SubScope("norm1"), b.head(cs.SubScope("head1"), f1, headW))
 	p2 := b.l2normalize(cs.SubScope("norm2"), b.head(cs.SubScope("head2"), f2, headW))
 	q := queue.read
@@ -233,9 +277,15 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 	onehot := op.OneHot(lossScope.SubScope("OneHot"), labels4, bsz, b.f32(lossScope.SubScope("on"), 1), b.f32(lossScope.SubScope("off"), 0))
 	xent, _ := op.SoftmaxCrossEntropyWithLogits(lossScope.SubScope("SoftmaxCrossEntropyWithLogits"), logits, onehot)
 	cLoss := op.Mean(lossScope.SubScope("Mean"), xent, b.i32(lossScope.SubScope("axis"), 0))
-	grads := op.Gradients(root.SubScope("contrastive_grad"), []tf.Output{cLoss}, append(append([]tf.Output{}, encW...), headW...))
+	// The registry differentiates the loss down to the features; the encoder's backward pass is
+	// built by encoderBwd.
+	gs := op.Gradients(root.SubScope("contrastive_grad"), []tf.Output{cLoss}, append([]tf.Output{e.f}, headW...))
 	if err := root.Err(); err != nil {
 		return nil, fmt.Errorf("tfgraph: contrastive gradients: %w", err)
+	}
+	grads := append(b.encoderBwd(root.SubScope("encoder_grad"), e, gs[0], encW), gs[1:]...)
+	if err := root.Err(); err != nil {
+		return nil, fmt.Errorf("tfgraph: encoder gradients: %w", err)
 	}
 	// Reads that must happen before any update of this step.
 	before := []*tf.Operation{queue.read.Op}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/nnclr/nnclr/internal/npy"
@@ -187,8 +188,7 @@ func TestMatchesKerasReference(t *testing.T) {
 	}
 	for i := 0; i < k; i++ {
 		met, err := m.TrainStep(Batch{
-			View1:  floatTensor(t, steps.v1[i], int64(b), int64(h), int64(w), int64(c)),
-			View2:  floatTensor(t, steps.v2[i], int64(b), int64(h), int64(w), int64(c)),
+			Views:  floatTensor(t, slices.Concat(steps.v1[i], steps.v2[i]), 2*int64(b), int64(h), int64(w), int64(c)),
 			ProbeX: floatTensor(t, steps.px[i], int64(bl), int64(h), int64(w), int64(c)),
 			ProbeY: func() *tf.Tensor { y, _ := tf.NewTensor(steps.py[i]); return y }(),
 		})

@@ -247,25 +247,31 @@ func toArray(t *tf.Tensor) (Array, error) {
 	return a, fmt.Errorf("unsupported dtype %v", t.DataType())
 }
 
-// Batch is the input of one training step: two augmented contrastive views of the same images
-// (unlabelled then labelled), the probe's classification view of the labelled images and their
-// labels. Tensors are float32 NHWC in [0, 1]; ProbeY is int64.
+// Batch is the input of one training step. Views holds the two augmented contrastive views of
+// the same n images (unlabelled then labelled) as one tensor of 2n images: view 1 of all n, then
+// view 2 of all n (the graph runs both through the encoder as one batch). ProbeX is the probe's
+// classification view of the labelled images and ProbeY their labels. Tensors are float32 NHWC in
+// [0, 1]; ProbeY is int64.
 type Batch struct {
-	View1, View2, ProbeX *tf.Tensor
-	ProbeY               *tf.Tensor
+	Views, ProbeX *tf.Tensor
+	ProbeY        *tf.Tensor
 }
 
 // TrainStep runs one contrastive step and one probe step in a single session run and returns
 // the step's metrics. Batches larger than the queue are refused.
 func (m *Model) TrainStep(b Batch) (Metrics, error) {
-	if b.View1 == nil || b.View2 == nil || b.ProbeX == nil || b.ProbeY == nil {
+	if b.Views == nil || b.ProbeX == nil || b.ProbeY == nil {
 		return Metrics{}, errors.New("tfgraph: train step: batch has a nil tensor")
 	}
-	if n := b.View1.Shape()[0]; n > int64(m.cfg.QueueSize) {
+	shp := b.Views.Shape()
+	if len(shp) != 4 || shp[0]%2 != 0 {
+		return Metrics{}, fmt.Errorf("tfgraph: train step: views tensor of shape %v, want [2n, height, width, channels] (view 1 of n images, then view 2)", shp)
+	}
+	if n := shp[0] / 2; n > int64(m.cfg.QueueSize) {
 		return Metrics{}, fmt.Errorf("tfgraph: train step: contrastive batch of %d images exceeds the queue size %d", n, m.cfg.QueueSize)
 	}
 	out, err := m.sess.Run(map[tf.Output]*tf.Tensor{
-		m.g.view1: b.View1, m.g.view2: b.View2, m.g.probeX: b.ProbeX, m.g.probeY: b.ProbeY,
+		m.g.views: b.Views, m.g.probeX: b.ProbeX, m.g.probeY: b.ProbeY,
 	}, m.g.trainFetch, []*tf.Operation{m.g.trainOp})
 	if err != nil {
 		return Metrics{}, fmt.Errorf("tfgraph: train step: %w", err)

@@ -131,13 +131,15 @@ func TestNonFiniteLossStops(t *testing.T) {
 			return
 		}
 		poisoned = true
-		w, err := tr.Model.Weights("enc/dense/bias")
+		// The projection head's last bias: no ReLU follows it (a ReLU fused into its matmul or
+		// convolution, as Grappler fuses them, turns NaN into 0), so the NaN reaches the loss.
+		w, err := tr.Model.Weights("head/dense1/bias")
 		if err != nil {
 			t.Fatal(err)
 		}
-		k := w["enc/dense/bias"]
+		k := w["head/dense1/bias"]
 		k.Float[0] = float32(math.NaN())
-		if err := tr.Model.SetWeights(map[string]tfgraph.Array{"enc/dense/bias": k}); err != nil {
+		if err := tr.Model.SetWeights(map[string]tfgraph.Array{"head/dense1/bias": k}); err != nil {
 			t.Fatal(err)
 		}
 	}})
