@@ -57,7 +57,7 @@ func TestTrainStepRuns(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
 	for i := 0; i < 3; i++ {
 		met, err := m.TrainStep(Batch{
-			Views: randTensor(t, r, 16, 32, 32, 3),
+			Views:  randTensor(t, r, 16, 32, 32, 3),
 			ProbeX: randTensor(t, r, 4, 32, 32, 3), ProbeY: labelTensor(t, r, 4, 4),
 		})
 		if err != nil {
