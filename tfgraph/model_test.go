@@ -3,6 +3,7 @@ package tfgraph
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	tf "github.com/wamuir/graft/tensorflow"
@@ -76,5 +77,44 @@ func TestTrainStepRuns(t *testing.T) {
 		if a.Int[0] != 3 {
 			t.Errorf("%s = %d after 3 steps", n, a.Int[0])
 		}
+	}
+}
+
+// TestTrainStepRefusesBadBatches: a views tensor that does not hold two views of the same number
+// of images, a batch larger than the queue and a missing tensor are errors naming the problem,
+// and a refused batch leaves the model untouched.
+func TestTrainStepRefusesBadBatches(t *testing.T) {
+	cfg := smallConfig() // queue 32
+	m, err := NewModel(cfg, DefaultSessionConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Init(1); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	px, py := randTensor(t, r, 4, 32, 32, 3), labelTensor(t, r, 4, 4)
+	for _, c := range []struct {
+		name  string
+		batch Batch
+		want  string
+	}{
+		{"odd views", Batch{Views: randTensor(t, r, 15, 32, 32, 3), ProbeX: px, ProbeY: py}, "views tensor of shape [15 32 32 3], want [2n, height, width, channels]"},
+		{"views of rank 3", Batch{Views: randTensor(t, r, 16, 32, 32), ProbeX: px, ProbeY: py}, "views tensor of shape [16 32 32]"},
+		{"larger than the queue", Batch{Views: randTensor(t, r, 66, 32, 32, 3), ProbeX: px, ProbeY: py}, "contrastive batch of 33 images exceeds the queue size 32"},
+		{"no probe labels", Batch{Views: randTensor(t, r, 16, 32, 32, 3), ProbeX: px}, "batch has a nil tensor"},
+	} {
+		_, err := m.TrainStep(c.batch)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want it to contain %q", c.name, err, c.want)
+		}
+	}
+	w, err := m.Weights("global_step")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w["global_step"].Int[0] != 0 {
+		t.Errorf("global_step = %d after refused batches", w["global_step"].Int[0])
 	}
 }
