@@ -28,6 +28,8 @@ type nnclrGraph struct {
 	views, probeX, probeY tf.Output   // views: view 1 of the batch, then view 2
 	trainFetch            []tf.Output // c_loss, c_acc, r_acc, p_loss, p_acc
 	trainOp               *tf.Operation
+	finite                tf.Output // bool per trained weight, after the step's updates
+	finiteNames           []string  // the weights of finite, in order
 	// test step and forward pass
 	testX, testY       tf.Output
 	testFetch          []tf.Output // p_loss, p_acc, correct count
@@ -328,6 +330,17 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 	stepInc := op.AssignAddVariableOp(ts.SubScope("step").WithControlDependencies(cDone, pDone, qAssign), step.handle, op.Const(ts.SubScope("one64"), int64(1)))
 	g.trainOp = op.NoOp(ts.WithControlDependencies(cDone, qAssign, pDone, stepInc).SubScope("done"))
 	g.trainFetch = []tf.Output{cLoss, cAcc, rAcc, pLoss, pAcc}
+	// Whether each trained weight is finite after the updates. A NaN does not always reach the
+	// losses: a ReLU fused into its convolution or matmul (as Grappler fuses them, also in Keras's
+	// graph) maps NaN to 0, so a NaN encoder weight can leave the loss finite.
+	fin := ts.SubScope("finite").WithControlDependencies(cDone, pDone)
+	var finite []tf.Output
+	for _, v := range append(append([]*variable{}, contrastive...), probe...) {
+		flat := op.Reshape(fin.SubScope("Reshape"), op.ReadVariableOp(fin.SubScope("read"), v.handle, tf.Float), op.Const(fin.SubScope("shape"), []int32{-1}))
+		finite = append(finite, op.All(fin.SubScope("All"), op.IsFinite(fin.SubScope("IsFinite"), flat), b.i32(fin.SubScope("axis"), 0)))
+		g.finiteNames = append(g.finiteNames, v.spec.Name)
+	}
+	g.finite = op.Pack(fin.SubScope("Pack"), finite)
 
 	// Test step (evaluation of the probe on float32 inputs already scaled to [0, 1]).
 	es := root.SubScope("test")

@@ -13,6 +13,9 @@ import (
 // Metrics are the values of one training step (not running means).
 type Metrics struct {
 	CLoss, CAcc, RAcc, PLoss, PAcc float64
+	// NonFinite names the trained weights holding a NaN or Inf after the step's updates (none in
+	// a healthy step).
+	NonFinite []string
 }
 
 // Model is the NNCLR graph of the Keras example in a libtensorflow session: encoder, projection
@@ -272,15 +275,22 @@ func (m *Model) TrainStep(b Batch) (Metrics, error) {
 	}
 	out, err := m.sess.Run(map[tf.Output]*tf.Tensor{
 		m.g.views: b.Views, m.g.probeX: b.ProbeX, m.g.probeY: b.ProbeY,
-	}, m.g.trainFetch, []*tf.Operation{m.g.trainOp})
+	}, append(slices.Clip(m.g.trainFetch), m.g.finite), []*tf.Operation{m.g.trainOp})
 	if err != nil {
 		return Metrics{}, fmt.Errorf("tfgraph: train step: %w", err)
 	}
-	v := make([]float64, len(out))
-	for i, t := range out {
+	n := len(m.g.trainFetch)
+	v := make([]float64, n)
+	for i, t := range out[:n] {
 		v[i] = float64(t.Value().(float32))
 	}
-	return Metrics{CLoss: v[0], CAcc: v[1], RAcc: v[2], PLoss: v[3], PAcc: v[4]}, nil
+	met := Metrics{CLoss: v[0], CAcc: v[1], RAcc: v[2], PLoss: v[3], PAcc: v[4]}
+	for i, ok := range out[n].Value().([]bool) {
+		if !ok {
+			met.NonFinite = append(met.NonFinite, m.g.finiteNames[i])
+		}
+	}
+	return met, nil
 }
 
 // TestStep evaluates the probe on x (float32 NHWC in [0, 1]) with labels y and returns the mean

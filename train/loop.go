@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/nnclr/nnclr/augment"
@@ -287,6 +288,9 @@ func (t *Trainer) runEpoch(ctx context.Context, cfg Config, data Data, epoch, sk
 			if math.IsNaN(v.x) || math.IsInf(v.x, 0) {
 				return fmt.Errorf("train: epoch %d step %d (global step %d): %s is %v: %w", epoch+1, s+1, global, v.name, v.x, ErrNonFinite)
 			}
+		}
+		if len(m.NonFinite) > 0 {
+			return fmt.Errorf("train: epoch %d step %d (global step %d): NaN or Inf in %s after the update: %w", epoch+1, s+1, global, strings.Join(m.NonFinite, ", "), ErrNonFinite)
 		}
 		now := time.Now()
 		if hooks.OnStep != nil {

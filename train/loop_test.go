@@ -119,36 +119,45 @@ func TestInterruptedRunResumesExactly(t *testing.T) {
 	}
 }
 
-// TestNonFiniteLossStops: a model whose weights make the loss NaN stops with ErrNonFinite
-// naming the step, and the last good checkpoint stays the latest.
-func TestNonFiniteLossStops(t *testing.T) {
-	dir := t.TempDir()
-	tr := newTrainer(t, 2)
-	cfg := Config{Epochs: 3, StepsPerEpoch: 2, CheckpointDir: dir, SkipValidation: true}
-	poisoned := false
-	err := tr.Run(context.Background(), cfg, testData(), Hooks{OnCheckpoint: func(p string, step int64) {
-		if poisoned {
-			return
-		}
-		poisoned = true
-		// The projection head's last bias: no ReLU follows it (a ReLU fused into its matmul or
-		// convolution, as Grappler fuses them, turns NaN into 0), so the NaN reaches the loss.
-		w, err := tr.Model.Weights("head/dense1/bias")
-		if err != nil {
-			t.Fatal(err)
-		}
-		k := w["head/dense1/bias"]
-		k.Float[0] = float32(math.NaN())
-		if err := tr.Model.SetWeights(map[string]tfgraph.Array{"head/dense1/bias": k}); err != nil {
-			t.Fatal(err)
-		}
-	}})
-	if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "global step 3") {
-		t.Fatalf("err = %v, want ErrNonFinite at global step 3", err)
-	}
-	latest, err := tfgraph.LatestCheckpoint(dir)
-	if err != nil || filepath.Base(latest) != "ckpt-2" {
-		t.Fatalf("latest %s, %v; want ckpt-2", latest, err)
+// TestNonFiniteStops: a weight made NaN after the step-2 checkpoint stops the run at global step 3
+// with ErrNonFinite, naming the step and what went non-finite, and the last good checkpoint stays
+// the latest. The projection head's last bias makes the loss NaN (no ReLU follows it); an encoder
+// bias does not reach the loss (a ReLU fused into its matmul, as Grappler fuses them, maps NaN to
+// 0), so the check of the weights after the update catches it.
+func TestNonFiniteStops(t *testing.T) {
+	for _, c := range []struct{ weight, want string }{
+		{"head/dense1/bias", "contrastive loss is NaN"},
+		{"enc/dense/bias", "NaN or Inf in enc/dense/bias after the update"},
+		{"enc/conv0/kernel", "NaN or Inf in enc/conv0/kernel after the update"},
+	} {
+		t.Run(c.weight, func(t *testing.T) {
+			dir := t.TempDir()
+			tr := newTrainer(t, 2)
+			cfg := Config{Epochs: 3, StepsPerEpoch: 2, CheckpointDir: dir, SkipValidation: true}
+			poisoned := false
+			err := tr.Run(context.Background(), cfg, testData(), Hooks{OnCheckpoint: func(p string, step int64) {
+				if poisoned {
+					return
+				}
+				poisoned = true
+				w, err := tr.Model.Weights(c.weight)
+				if err != nil {
+					t.Fatal(err)
+				}
+				k := w[c.weight]
+				k.Float[0] = float32(math.NaN())
+				if err := tr.Model.SetWeights(map[string]tfgraph.Array{c.weight: k}); err != nil {
+					t.Fatal(err)
+				}
+			}})
+			if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "global step 3") || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want ErrNonFinite at global step 3 saying %q", err, c.want)
+			}
+			latest, err := tfgraph.LatestCheckpoint(dir)
+			if err != nil || filepath.Base(latest) != "ckpt-2" {
+				t.Fatalf("latest %s, %v; want ckpt-2", latest, err)
+			}
+		})
 	}
 }
 
