@@ -9,12 +9,72 @@ import (
 )
 
 // Draw is what one image's random stream decided.
+//
+// The fields after Delta belong to the paper's optional augmentations (see Config). They are
+// drawn only when one of JitterProb, GrayscaleProb, BlurProb is > 0, and otherwise stay zero.
+// Their values are drawn and recorded whether or not the image is jittered or blurred; Apply
+// uses them only when Jitter or Blur is set, and skips a jitter step whose strength in the Config
+// is 0.
 type Draw struct {
 	Flip   bool
 	Area   float32 // crop area fraction a
 	Aspect float32 // aspect ratio r
 	Box    Box     // crop box derived from a, r and the two offsets
 	Delta  float32 // brightness δ (already times the value range width, 1)
+
+	Jitter           bool       // apply the colour jitter
+	JitterBrightness float32    // brightness δ ~ U(−b, b)
+	JitterContrast   float32    // contrast factor ~ U(max(0, 1−c), 1+c)
+	JitterSaturation float32    // saturation factor ~ U(max(0, 1−s), 1+s)
+	JitterHue        float32    // hue δ ~ U(−h, h)
+	JitterOrder      [4]ColorOp // the order of the four jitter steps
+	Grayscale        bool       // convert to grayscale
+	Blur             bool       // apply the Gaussian blur
+	BlurSigma        float32    // blur σ ~ U(BlurSigmaLo, BlurSigmaHi)
+}
+
+// ColorOp names one step of the colour jitter.
+type ColorOp uint8
+
+// The colour jitter's steps; JitterOrders lists their orders.
+const (
+	OpBrightness ColorOp = iota
+	OpContrast
+	OpSaturation
+	OpHue
+)
+
+// String returns the step's name.
+func (o ColorOp) String() string {
+	switch o {
+	case OpBrightness:
+		return "brightness"
+	case OpContrast:
+		return "contrast"
+	case OpSaturation:
+		return "saturation"
+	case OpHue:
+		return "hue"
+	}
+	return fmt.Sprintf("ColorOp(%d)", uint8(o))
+}
+
+// JitterOrder returns order k (0 ≤ k < 24) of the four jitter steps: k written in the factorial
+// number system (k = 6·d0 + 2·d1 + d2) picks element d0, then d1, then d2 of the steps not yet
+// taken, in the order brightness, contrast, saturation, hue; k = 0 is that order itself. Other
+// k are taken modulo 24.
+func JitterOrder(k int) [4]ColorOp {
+	k = (k%24 + 24) % 24
+	left := []ColorOp{OpBrightness, OpContrast, OpSaturation, OpHue}
+	var o [4]ColorOp
+	for i, radix := range [3]int{6, 2, 1} {
+		j := k / radix
+		o[i] = left[j]
+		left = append(left[:j], left[j+1:]...)
+		k %= radix
+	}
+	o[3] = left[0]
+	return o
 }
 
 // Augmenter applies one Config to batches. It holds no mutable state: Apply may be called from
@@ -71,7 +131,27 @@ func (a *Augmenter) Draw(stream, step uint64, index int) Draw {
 	x1 := float32(r.Float64()) * (1 - w)
 	d.Box = Box{Y1: y1, X1: x1, Y2: y1 + h, X2: x1 + w}
 	d.Delta = float32(-c.Brightness + 2*c.Brightness*r.Float64())
+	if !c.extras() {
+		return d
+	}
+	// The paper's options: nine more values, after the six above and always all nine, in this
+	// order, so that no option's draws depend on which others are on.
+	d.Jitter = r.Float64() < c.JitterProb
+	d.JitterBrightness = float32(-c.JitterBrightness + 2*c.JitterBrightness*r.Float64())
+	d.JitterContrast = uniformFactor(c.JitterContrast, r.Float64())
+	d.JitterSaturation = uniformFactor(c.JitterSaturation, r.Float64())
+	d.JitterHue = float32(-c.JitterHue + 2*c.JitterHue*r.Float64())
+	d.JitterOrder = JitterOrder(min(int(24*r.Float64()), 23))
+	d.Grayscale = r.Float64() < c.GrayscaleProb
+	d.Blur = r.Float64() < c.BlurProb
+	d.BlurSigma = float32(c.BlurSigmaLo + (c.BlurSigmaHi-c.BlurSigmaLo)*r.Float64())
 	return d
+}
+
+// uniformFactor maps u ~ U(0, 1) to U(max(0, 1−s), 1+s).
+func uniformFactor(s, u float64) float32 {
+	lo := max(0, 1-s)
+	return float32(lo + (1+s-lo)*u)
 }
 
 func clip01(v float32) float32 {
@@ -109,16 +189,23 @@ func (a *Augmenter) ApplyFrom(dst []float32, src Images, stream, step uint64, ba
 		return fmt.Errorf("augment: output has %d values for %d images of %d×%d×%d: want %d",
 			len(dst), src.N, a.cfg.Height, a.cfg.Width, src.C, want)
 	}
+	if field, v := a.cfg.needsRGB(); field != "" && src.C != 3 {
+		return fmt.Errorf("augment: %s = %v needs 3-channel images: these have %d channel(s)", field, v, src.C)
+	}
 	in := src.H * src.W * src.C
 	out := a.cfg.Height * a.cfg.Width * src.C
-	one := func(i int, sc *cropScratch) {
+	one := func(i int, sc *scratch) {
 		d := a.Draw(stream, step, base+i)
-		cropResize(dst[i*out:(i+1)*out], src.Pix[i*in:(i+1)*in], src.H, src.W, src.C, a.lut,
-			d.Box, d.Flip, a.cfg.Height, a.cfg.Width, d.Delta, a.cfg.Random, sc)
+		img := dst[i*out : (i+1)*out]
+		cropResize(img, src.Pix[i*in:(i+1)*in], src.H, src.W, src.C, a.lut,
+			d.Box, d.Flip, a.cfg.Height, a.cfg.Width, d.Delta, a.cfg.Random, &sc.crop)
+		if d.Jitter || d.Grayscale || d.Blur {
+			a.paperOps(img, src.C, &d, &sc.extra)
+		}
 	}
 	workers := min(a.cfg.workers(), src.N)
 	if workers <= 1 {
-		var sc cropScratch
+		var sc scratch
 		for i := 0; i < src.N; i++ {
 			one(i, &sc)
 		}
@@ -130,7 +217,7 @@ func (a *Augmenter) ApplyFrom(dst []float32, src Images, stream, step uint64, ba
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var sc cropScratch
+			var sc scratch
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= src.N {

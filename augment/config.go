@@ -26,6 +26,60 @@ type Config struct {
 	// Workers is the number of goroutines that augment a batch; 0 means one per core. Results do
 	// not depend on it.
 	Workers int
+
+	// The options below are augmentations of the NNCLR paper (SimCLR's colour distortion and
+	// blur) that the Keras example leaves out. Each is off at its zero value, so the presets
+	// above and their outputs are unchanged. Like the fields above they only act when Random is
+	// set; they run after the brightness step, in the order jitter → grayscale → blur.
+
+	// JitterProb is the probability of SimCLR's colour jitter: brightness, contrast, saturation
+	// and hue adjustments in a random order drawn per image (each of the 24 orders equally
+	// likely), each followed by a clip to [0, 1]. An adjustment whose strength is 0 is skipped.
+	JitterProb float64
+	// JitterBrightness is b: δ ~ U(−b, b) added to all channels (tf.image.adjust_brightness).
+	// In [0, 1].
+	JitterBrightness float64
+	// JitterContrast is c: factor ~ U(max(0, 1−c), 1+c), x ← mean + factor·(x − mean) with the
+	// per-channel mean over the image (tf.image.adjust_contrast). Finite, >= 0.
+	JitterContrast float64
+	// JitterSaturation is s: factor ~ U(max(0, 1−s), 1+s) multiplying the HSV saturation, which
+	// is then clipped to [0, 1] (tf.image.adjust_saturation). Finite, >= 0. Needs 3 channels.
+	JitterSaturation float64
+	// JitterHue is h: δ ~ U(−h, h) added to the hue, taken modulo 1 (tf.image.adjust_hue).
+	// In [0, 0.5]. Needs 3 channels.
+	JitterHue float64
+	// GrayscaleProb is the probability of replacing the three channels by their luma
+	// 0.2989·R + 0.5870·G + 0.1140·B (tf.image.rgb_to_grayscale). Needs 3 channels.
+	GrayscaleProb float64
+	// BlurProb is the probability of SimCLR's Gaussian blur: σ ~ U(BlurSigmaLo, BlurSigmaHi),
+	// kernel of 2·r+1 taps with r = (Height/10)/2 (integer divisions; r = 0 is the identity),
+	// weights exp(−x²/(2σ²)) normalised to sum 1, applied horizontally then vertically per
+	// channel with zero padding outside the image, then clipped to [0, 1] (which only removes
+	// rounding overshoot).
+	BlurProb float64
+	// BlurSigmaLo and BlurSigmaHi bound the blur's σ; the paper (and SimCLR) use 0.1 and 2.0.
+	// Checked only when BlurProb > 0: 0 < BlurSigmaLo <= BlurSigmaHi.
+	BlurSigmaLo, BlurSigmaHi float64
+}
+
+// extras reports whether any of the paper's optional augmentations can happen.
+func (c Config) extras() bool {
+	return c.Random && (c.JitterProb > 0 || c.GrayscaleProb > 0 || c.BlurProb > 0)
+}
+
+// needsRGB names the first enabled option that only works on 3-channel images, or "".
+func (c Config) needsRGB() (string, float64) {
+	switch {
+	case !c.Random:
+		return "", 0
+	case c.JitterProb > 0 && c.JitterSaturation > 0:
+		return "JitterSaturation", c.JitterSaturation
+	case c.JitterProb > 0 && c.JitterHue > 0:
+		return "JitterHue", c.JitterHue
+	case c.GrayscaleProb > 0:
+		return "GrayscaleProb", c.GrayscaleProb
+	}
+	return "", 0
 }
 
 // ContrastiveConfig returns the Keras example's contrastive augmenter: flip, crop area 0.2–1.0,
@@ -89,6 +143,30 @@ func (c Config) Validate() error {
 		return bad("AspectHi", c.AspectHi, "want an aspect ratio > 0")
 	case c.AspectLo > c.AspectHi:
 		return fmt.Errorf("augment: AspectLo = %v > AspectHi = %v: empty aspect ratio range", c.AspectLo, c.AspectHi)
+	case !finite(c.JitterProb) || c.JitterProb < 0 || c.JitterProb > 1:
+		return bad("JitterProb", c.JitterProb, "want a probability in [0, 1]")
+	case !finite(c.JitterBrightness) || c.JitterBrightness < 0 || c.JitterBrightness > 1:
+		return bad("JitterBrightness", c.JitterBrightness, "want a strength in [0, 1]")
+	case !finite(c.JitterContrast) || c.JitterContrast < 0:
+		return bad("JitterContrast", c.JitterContrast, "want a finite strength >= 0")
+	case !finite(c.JitterSaturation) || c.JitterSaturation < 0:
+		return bad("JitterSaturation", c.JitterSaturation, "want a finite strength >= 0")
+	case !finite(c.JitterHue) || c.JitterHue < 0 || c.JitterHue > 0.5:
+		return bad("JitterHue", c.JitterHue, "want a strength in [0, 0.5]")
+	case !finite(c.GrayscaleProb) || c.GrayscaleProb < 0 || c.GrayscaleProb > 1:
+		return bad("GrayscaleProb", c.GrayscaleProb, "want a probability in [0, 1]")
+	case !finite(c.BlurProb) || c.BlurProb < 0 || c.BlurProb > 1:
+		return bad("BlurProb", c.BlurProb, "want a probability in [0, 1]")
+	}
+	if c.BlurProb > 0 {
+		switch {
+		case !finite(c.BlurSigmaLo) || c.BlurSigmaLo <= 0:
+			return bad("BlurSigmaLo", c.BlurSigmaLo, "want a finite sigma > 0 when BlurProb > 0")
+		case !finite(c.BlurSigmaHi) || c.BlurSigmaHi <= 0:
+			return bad("BlurSigmaHi", c.BlurSigmaHi, "want a finite sigma > 0 when BlurProb > 0")
+		case c.BlurSigmaLo > c.BlurSigmaHi:
+			return fmt.Errorf("augment: BlurSigmaLo = %v > BlurSigmaHi = %v: empty blur sigma range", c.BlurSigmaLo, c.BlurSigmaHi)
+		}
 	}
 	return nil
 }

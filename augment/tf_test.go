@@ -3,6 +3,7 @@ package augment
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -16,31 +17,42 @@ import (
 // its float32 output. Values of spec that are slices of uint8, float32 or int32 become files.
 func tfReference(t *testing.T, spec map[string]any, wantLen int) []float32 {
 	t.Helper()
+	return tfReferenceJobs(t, []map[string]any{spec}, []int{wantLen})[0]
+}
+
+// tfReferenceJobs is tfReference for several specs in one Python process (TensorFlow's start-up
+// takes seconds); it returns one output per spec.
+func tfReferenceJobs(t *testing.T, specs []map[string]any, wantLens []int) [][]float32 {
+	t.Helper()
 	dir := t.TempDir()
-	js := map[string]any{}
-	for k, v := range spec {
-		var data []byte
-		switch a := v.(type) {
-		case []uint8:
-			data = a
-		case []float32, []int32:
-			var err error
-			data, err = binary.Append(nil, binary.LittleEndian, a)
-			if err != nil {
+	var jobs []map[string]any
+	for j, spec := range specs {
+		js := map[string]any{}
+		for k, v := range spec {
+			var data []byte
+			switch a := v.(type) {
+			case []uint8:
+				data = a
+			case []float32, []int32:
+				var err error
+				data, err = binary.Append(nil, binary.LittleEndian, a)
+				if err != nil {
+					t.Fatal(err)
+				}
+			default:
+				js[k] = v
+				continue
+			}
+			p := filepath.Join(dir, fmt.Sprintf("%d-%s.raw", j, k))
+			if err := os.WriteFile(p, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-		default:
-			js[k] = v
-			continue
+			js[k] = p
 		}
-		p := filepath.Join(dir, k+".raw")
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		js[k] = p
+		js["out"] = filepath.Join(dir, fmt.Sprintf("%d-out.raw", j))
+		jobs = append(jobs, js)
 	}
-	js["out"] = filepath.Join(dir, "out.raw")
-	b, err := json.Marshal(js)
+	b, err := json.Marshal(map[string]any{"jobs": jobs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,18 +61,22 @@ func tfReference(t *testing.T, spec map[string]any, wantLen int) []float32 {
 		t.Fatal(err)
 	}
 	testpy.Run(t, "testdata/tf_reference.py", specPath)
-	raw, err := os.ReadFile(js["out"].(string))
-	if err != nil {
-		t.Fatal(err)
+	outs := make([][]float32, len(jobs))
+	for j, js := range jobs {
+		raw, err := os.ReadFile(js["out"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]float32, len(raw)/4)
+		if _, err := binary.Decode(raw, binary.LittleEndian, out); err != nil {
+			t.Fatal(err)
+		}
+		if len(out) != wantLens[j] {
+			t.Fatalf("reference job %d (%v) returned %d values, want %d", j, js["mode"], len(out), wantLens[j])
+		}
+		outs[j] = out
 	}
-	out := make([]float32, len(raw)/4)
-	if _, err := binary.Decode(raw, binary.LittleEndian, out); err != nil {
-		t.Fatal(err)
-	}
-	if len(out) != wantLen {
-		t.Fatalf("reference returned %d values, want %d", len(out), wantLen)
-	}
-	return out
+	return outs
 }
 
 func randomImages(seed uint64, n, h, w, c int) Images {
