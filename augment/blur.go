@@ -28,8 +28,9 @@ func blurKernel(k []float64, sigma float32) {
 // to [0, 1]. Each output is the sum over the taps in order, every step a fused multiply-add
 // rounded to float32: the arithmetic of tf.nn.depthwise_conv2d on x86 CPUs, where TensorFlow runs
 // it with oneDNN (with TF_ENABLE_ONEDNN_OPTS=0 TensorFlow rounds each product, a last-bit
-// difference). A float32 product is exact in float64, so float64 multiply-add rounded to float32
-// is that fused operation.
+// difference). Taps outside the image are skipped, which is adding 0. The loops run over a whole
+// row per tap, so that consecutive steps are independent; each output still sees its taps in
+// order. Intermediate values are float32 values held in float64, converted once per pass.
 func gaussianBlur(img []float32, h, w, c int, sigma float32, r int, sc *extraScratch) {
 	if r <= 0 {
 		return
@@ -40,34 +41,51 @@ func gaussianBlur(img []float32, h, w, c int, sigma float32, r int, sc *extraScr
 	}
 	k := sc.kernel[:n]
 	blurKernel(k, sigma)
-	sc.blur = grow32(sc.blur, len(img))
-	tmp := sc.blur
 	row := w * c
-	// Horizontal pass into tmp: taps t with 0 <= x+t−r < w.
+	sc.blur = grow64(sc.blur, len(img)+row)
+	tmp, line := sc.blur[:len(img)], sc.blur[len(img):]
+	clear(tmp)
+	// Horizontal pass into tmp: output x takes tap t from column x+t−r when that is inside.
 	for y := 0; y < h; y++ {
-		in, out := img[y*row:(y+1)*row], tmp[y*row:(y+1)*row]
-		for x := 0; x < w; x++ {
-			t0, t1 := max(0, r-x), min(n-1, w-1-x+r)
-			for ch := 0; ch < c; ch++ {
-				base := (x-r)*c + ch
-				acc := 0.0
-				for t := t0; t <= t1; t++ {
-					acc = float64(float32(float64(in[base+t*c])*k[t] + acc))
-				}
-				out[x*c+ch] = float32(acc)
+		for i, v := range img[y*row : (y+1)*row] {
+			line[i] = float64(v)
+		}
+		out := tmp[y*row : (y+1)*row]
+		for t := 0; t < n; t++ {
+			x0, x1 := max(0, r-t), min(w, w+r-t) // outputs whose column x+t−r is inside
+			if x0 >= x1 {
+				continue
 			}
+			off := (t - r) * c
+			fmaRow(out[x0*c:x1*c], line[x0*c+off:x1*c+off], k[t])
 		}
 	}
-	// Vertical pass back into img: taps t with 0 <= y+t−r < h.
+	// Vertical pass back into img: output row y takes tap t from row y+t−r when that is inside.
 	for y := 0; y < h; y++ {
-		t0, t1 := max(0, r-y), min(n-1, h-1-y+r)
+		clear(line)
+		for t := max(0, r-y); t < min(n, h+r-y); t++ {
+			src := y + t - r
+			fmaRow(line, tmp[src*row:(src+1)*row], k[t])
+		}
 		out := img[y*row : (y+1)*row]
-		for i := range out {
-			acc := 0.0
-			for t := t0; t <= t1; t++ {
-				acc = float64(float32(float64(tmp[(y-r+t)*row+i])*k[t] + acc))
-			}
-			out[i] = clip01(float32(acc))
+		for i, v := range line {
+			out[i] = clip01(float32(v))
 		}
 	}
+}
+
+// fmaRow sets acc[j] to src[j]·wt + acc[j] rounded once to float32 (all three hold float32
+// values): a fused multiply-add, because the product of two float32 values is exact in float64.
+func fmaRow(acc, src []float64, wt float64) {
+	src = src[:len(acc)]
+	for j, a := range acc {
+		acc[j] = float64(float32(src[j]*wt + a))
+	}
+}
+
+func grow64(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n)
+	}
+	return s[:n]
 }

@@ -14,7 +14,7 @@ type scratch struct {
 // extraScratch holds one worker's buffers for the paper's options.
 type extraScratch struct {
 	sum    []float32 // contrast: the halving sums
-	blur   []float32 // blur: the horizontal pass
+	blur   []float64 // blur: the horizontal pass and one row
 	kernel []float64 // blur: the weights (float32 values)
 }
 
