@@ -36,7 +36,7 @@ type Draw struct {
 // ColorOp names one step of the colour jitter.
 type ColorOp uint8
 
-// The colour jitter's steps; JitterOrders lists their orders.
+// The colour jitter's steps; JitterOrder lists their 24 orders.
 const (
 	OpBrightness ColorOp = iota
 	OpContrast
@@ -171,6 +171,8 @@ func (a *Augmenter) OutputLen(n, c int) int { return n * a.cfg.Height * a.cfg.Wi
 // [src.N, Height, Width, src.C] with values in [0, 1]. Image i of batch step uses the stream
 // Draw(stream, step, i), so the output depends only on the seed, stream, step and pixels — not
 // on the number of workers. dst belongs to the caller; it may be the memory of a TF tensor.
+// Images of other than 3 channels are refused when Config turns on saturation, hue or
+// grayscale.
 func (a *Augmenter) Apply(dst []float32, src Images, stream, step uint64) error {
 	return a.ApplyFrom(dst, src, stream, step, 0)
 }
