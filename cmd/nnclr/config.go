@@ -4,10 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
+
+	"github.com/nnclr/nnclr/augment"
 
 	"github.com/spf13/pflag"
 )
+
+// The paper's colour jitter strengths (brightness, contrast, saturation, hue) and blur σ range.
+var defaultJitter, defaultBlurSigma = []float64{0.4, 0.4, 0.2, 0.1}, []float64{0.1, 2.0}
 
 // Modes lists the values of --mode, in the order --help shows them.
 var modes = []string{"info", "prepare", "pretrain", "evaluate", "embed", "export"}
@@ -43,6 +49,13 @@ type Config struct {
 	Workers         int
 	Cache           bool
 	MaxExamples     int
+
+	// the paper's optional augmentations of the contrastive views (off by default)
+	JitterProb    float64
+	Jitter        []float64 // brightness, contrast, saturation, hue strengths
+	GrayscaleProb float64
+	BlurProb      float64
+	BlurSigma     []float64 // σ range
 
 	UnlabelledBatch int
 	LabelledBatch   int
@@ -121,6 +134,11 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	fs.IntVar(&c.KeepCheckpoints, "keep-checkpoints", 3, "checkpoints kept in RUN_DIR/checkpoints (0: all)")
 	fs.IntVar(&c.CheckpointEvery, "checkpoint-every", 0, "also checkpoint every N steps (0: at epoch ends only)")
 	fs.IntVar(&c.Workers, "workers", 0, "decoding and augmentation workers (0: one per core)")
+	fs.Float64Var(&c.JitterProb, "jitter-prob", 0, "pretrain: probability of the NNCLR paper's colour jitter on each contrastive view (0: off, as in the Keras example; the paper: 0.8)")
+	fs.Float64SliceVar(&c.Jitter, "jitter", defaultJitter, "pretrain: colour jitter strengths brightness,contrast,saturation,hue (the paper's)")
+	fs.Float64Var(&c.GrayscaleProb, "grayscale-prob", 0, "pretrain: probability of grayscale on each contrastive view (0: off; the paper: 0.2; needs 3 channels)")
+	fs.Float64Var(&c.BlurProb, "blur-prob", 0, "pretrain: probability of Gaussian blur on each contrastive view (0: off; the paper: 1.0 on one view, 0.1 on the other)")
+	fs.Float64SliceVar(&c.BlurSigma, "blur-sigma", defaultBlurSigma, "pretrain: range lo,hi of the blur's sigma in pixels")
 	fs.IntVar(&c.UnlabelledBatch, "unlabelled-batch", 0, "unlabelled images per step (0: unlabelled split size / steps)")
 	fs.IntVar(&c.LabelledBatch, "labelled-batch", 0, "labelled images per step (0: labelled split size / steps)")
 	fs.BoolVar(&c.Cache, "cache", false, "keep decoded images in memory after the first epoch")
@@ -212,6 +230,9 @@ func (c Config) Validate() error {
 	if c.BatchSize <= 0 {
 		return &usageError{fmt.Errorf("--batch-size %d: want > 0", c.BatchSize)}
 	}
+	if err := c.validateAugment(); err != nil {
+		return err
+	}
 	if c.Channels != 0 && c.Channels != 1 && c.Channels != 3 {
 		return &usageError{fmt.Errorf("--channels %d: want 0 (the dataset's), 1 or 3", c.Channels)}
 	}
@@ -231,4 +252,62 @@ func writeFlagUsages(w io.Writer, fs *pflag.FlagSet) {
 		}
 		fmt.Fprintf(w, "  %-28s %s (default %q)\n", strings.TrimSpace(name+" "+typ), f.Usage, f.DefValue)
 	})
+}
+
+// validateAugment checks the flags of the paper's optional augmentations.
+func (c Config) validateAugment() error {
+	bad := func(flag string, v any, want string) error {
+		return &usageError{fmt.Errorf("%s %v: %s", flag, v, want)}
+	}
+	for _, p := range []struct {
+		flag string
+		v    float64
+	}{{"--jitter-prob", c.JitterProb}, {"--grayscale-prob", c.GrayscaleProb}, {"--blur-prob", c.BlurProb}} {
+		if !(p.v >= 0 && p.v <= 1) {
+			return bad(p.flag, p.v, "want a probability in [0, 1]")
+		}
+	}
+	if len(c.Jitter) != 4 {
+		return bad("--jitter", c.Jitter, "want 4 strengths: brightness,contrast,saturation,hue")
+	}
+	b, ct, sat, hue := c.Jitter[0], c.Jitter[1], c.Jitter[2], c.Jitter[3]
+	switch {
+	case !(b >= 0 && b <= 1):
+		return bad("--jitter", c.Jitter, "want a brightness strength in [0, 1]")
+	case !(ct >= 0 && ct <= math.MaxFloat64):
+		return bad("--jitter", c.Jitter, "want a finite contrast strength >= 0")
+	case !(sat >= 0 && sat <= math.MaxFloat64):
+		return bad("--jitter", c.Jitter, "want a finite saturation strength >= 0")
+	case !(hue >= 0 && hue <= 0.5):
+		return bad("--jitter", c.Jitter, "want a hue strength in [0, 0.5]")
+	}
+	if len(c.BlurSigma) != 2 || !(c.BlurSigma[0] > 0 && c.BlurSigma[0] <= c.BlurSigma[1] && c.BlurSigma[1] <= math.MaxFloat64) {
+		return bad("--blur-sigma", c.BlurSigma, "want lo,hi with 0 < lo <= hi")
+	}
+	return nil
+}
+
+// contrastiveAugment is the Keras example's contrastive augmenter with the paper's optional
+// augmentations the flags turn on.
+func (c Config) contrastiveAugment(size int) augment.Config {
+	ac := augment.ContrastiveConfig(size, size)
+	ac.JitterProb = c.JitterProb
+	ac.JitterBrightness, ac.JitterContrast, ac.JitterSaturation, ac.JitterHue = c.Jitter[0], c.Jitter[1], c.Jitter[2], c.Jitter[3]
+	ac.GrayscaleProb = c.GrayscaleProb
+	ac.BlurProb = c.BlurProb
+	ac.BlurSigmaLo, ac.BlurSigmaHi = c.BlurSigma[0], c.BlurSigma[1]
+	return ac
+}
+
+// colourFlag names the first enabled augmentation flag that needs 3-channel images, or "".
+func (c Config) colourFlag() string {
+	switch {
+	case c.JitterProb > 0 && c.Jitter[2] > 0:
+		return "--jitter-prob with a saturation strength"
+	case c.JitterProb > 0 && c.Jitter[3] > 0:
+		return "--jitter-prob with a hue strength"
+	case c.GrayscaleProb > 0:
+		return "--grayscale-prob"
+	}
+	return ""
 }

@@ -89,6 +89,10 @@ func newSetup(c Config, log io.Writer) (_ *setup, err error) {
 	if channels == 0 {
 		channels = shape.Channels
 	}
+	if f := c.colourFlag(); f != "" && channels != 3 {
+		return nil, &usageError{fmt.Errorf("%s needs 3-channel images, but the model takes %d (dataset %s has %d): add --channels 3 or turn it off",
+			f, channels, c.Dataset, shape.Channels)}
+	}
 	seeds := deriveSeeds(c.Seed)
 	opts := loader.DefaultOptions()
 	opts.Seed = seeds.data
@@ -161,7 +165,7 @@ func newSetup(c Config, log io.Writer) (_ *setup, err error) {
 		return augment.New(ac, seeds.augment)
 	}
 	s.trainer = &train.Trainer{Model: s.model}
-	if s.trainer.Contrastive, err = aug(augment.ContrastiveConfig(c.ImageSize, c.ImageSize)); err != nil {
+	if s.trainer.Contrastive, err = aug(c.contrastiveAugment(c.ImageSize)); err != nil {
 		return nil, err
 	}
 	if s.trainer.Classification, err = aug(augment.ClassificationConfig(c.ImageSize, c.ImageSize)); err != nil {
@@ -280,6 +284,14 @@ func checkResumeFlags(c Config) error {
 	if err := json.Unmarshal(raw, &prev); err != nil {
 		return fmt.Errorf("--resume: %s: %w", filepath.Join(c.RunDir, "flags.json"), err)
 	}
+	// Runs written before the optional augmentations existed have no jitter or blur settings:
+	// they ran with the options off, which the defaults describe.
+	if prev.Jitter == nil {
+		prev.Jitter = defaultJitter
+	}
+	if prev.BlurSigma == nil {
+		prev.BlurSigma = defaultBlurSigma
+	}
 	for _, f := range []struct {
 		flag      string
 		now, then any
@@ -291,6 +303,9 @@ func checkResumeFlags(c Config) error {
 		{"--temperature", c.Temperature, prev.Temperature}, {"--learning-rate", c.LearningRate, prev.LearningRate},
 		{"--unlabelled-batch", c.UnlabelledBatch, prev.UnlabelledBatch}, {"--labelled-batch", c.LabelledBatch, prev.LabelledBatch},
 		{"--unlabelled-split", c.UnlabelledSplit, prev.UnlabelledSplit}, {"--labelled-split", c.LabelledSplit, prev.LabelledSplit},
+		{"--jitter-prob", c.JitterProb, prev.JitterProb}, {"--jitter", fmt.Sprint(c.Jitter), fmt.Sprint(prev.Jitter)},
+		{"--grayscale-prob", c.GrayscaleProb, prev.GrayscaleProb}, {"--blur-prob", c.BlurProb, prev.BlurProb},
+		{"--blur-sigma", fmt.Sprint(c.BlurSigma), fmt.Sprint(prev.BlurSigma)},
 	} {
 		if f.now != f.then {
 			return &usageError{fmt.Errorf("--resume: %s %v differs from the run's %v (%s): resume with the run's settings",

@@ -168,6 +168,15 @@ func TestPretrainBadInput(t *testing.T) {
 			"split train: 2 steps of 50 examples need 100, the split has 80"},
 		{"no run dir", []string{"--dataset", "fashion_mnist"}, "needs --run-dir"},
 		{"resume without checkpoint", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--resume"}, "no checkpoint"},
+		{"grayscale on 1 channel", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--grayscale-prob", "0.2"},
+			"--grayscale-prob needs 3-channel images, but the model takes 1 (dataset fashion_mnist has 1): add --channels 3"},
+		{"hue jitter on 1 channel", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--jitter-prob", "0.8", "--jitter", "0.4,0.4,0,0.1"},
+			"--jitter-prob with a hue strength needs 3-channel images"},
+		{"jitter probability", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--jitter-prob", "1.5"}, "--jitter-prob 1.5: want a probability in [0, 1]"},
+		{"jitter of 3 values", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--jitter", "0.4,0.4,0.2"}, "--jitter [0.4 0.4 0.2]: want 4 strengths"},
+		{"hue strength", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--jitter", "0.4,0.4,0.2,0.6"}, "want a hue strength in [0, 0.5]"},
+		{"blur sigma range", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--blur-sigma", "2,1"}, "--blur-sigma [2 1]: want lo,hi with 0 < lo <= hi"},
+		{"blur probability", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--blur-prob", "-0.1"}, "--blur-prob -0.1: want a probability in [0, 1]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := run(append(append([]string{}, base...), tc.args...), &bytes.Buffer{}, &bytes.Buffer{})
@@ -189,5 +198,51 @@ func TestPretrainBatchOverrides(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "batches 24 unlabelled + 8 labelled, test 32") {
 		t.Fatalf("overrides not used:\n%s", out.String())
+	}
+}
+
+// TestPretrainPaperAugmentations: the paper's optional augmentations, turned on by flags on a
+// 3-channel model, change what the first step sees (same seed, data and weights: another
+// contrastive loss), are recorded in flags.json, and a resume with other settings is refused.
+func TestPretrainPaperAugmentations(t *testing.T) {
+	dataDir := smallFashion(t, 80)
+	base := []string{"--mode", "pretrain", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--image-size", "32",
+		"--channels", "3", "--width", "8", "--queue-size", "96", "--epochs", "1", "--steps-per-epoch", "2",
+		"--shuffle-buffer", "32", "--seed", "5", "--quiet"}
+	firstLoss := func(runDir string, extra ...string) float64 {
+		t.Helper()
+		if err := run(append(append(append([]string{}, base...), "--run-dir", runDir), extra...), &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+			t.Fatalf("pretrain %v: %v", extra, err)
+		}
+		return readJSONL(t, filepath.Join(runDir, "metrics.jsonl"))[0]["c_loss"].(float64)
+	}
+	plainA := firstLoss(filepath.Join(t.TempDir(), "a"))
+	plainB := firstLoss(filepath.Join(t.TempDir(), "b"))
+	if plainA != plainB {
+		t.Fatalf("two runs with the same seed: first c_loss %v and %v", plainA, plainB)
+	}
+	paperDir := filepath.Join(t.TempDir(), "paper")
+	opts := []string{"--jitter-prob", "1", "--jitter", "0.4,0.4,0.2,0.1", "--grayscale-prob", "0.5", "--blur-prob", "1", "--blur-sigma", "0.5,2"}
+	paper := firstLoss(paperDir, opts...)
+	if paper == plainA {
+		t.Fatalf("first c_loss %v with the paper's augmentations, the same as without", paper)
+	}
+	t.Logf("first c_loss: %v plain, %v with jitter, grayscale and blur", plainA, paper)
+	raw, err := os.ReadFile(filepath.Join(paperDir, "flags.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flags Config
+	if err := json.Unmarshal(raw, &flags); err != nil {
+		t.Fatal(err)
+	}
+	if flags.JitterProb != 1 || flags.GrayscaleProb != 0.5 || flags.BlurProb != 1 || flags.BlurSigma[0] != 0.5 || flags.Jitter[3] != 0.1 {
+		t.Errorf("flags.json: %+v", flags)
+	}
+	resume := append(append(append([]string{}, base...), "--run-dir", paperDir, "--resume", "--epochs", "2"), opts...)
+	resume[len(resume)-5] = "0.2" // --grayscale-prob
+	err = run(resume, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "--grayscale-prob 0.2 differs from the run's 0.5") {
+		t.Fatalf("resume with another --grayscale-prob: %v", err)
 	}
 }
