@@ -84,15 +84,7 @@ func TestTrainStepRuns(t *testing.T) {
 // of images, a batch larger than the queue and a missing tensor are errors naming the problem,
 // and a refused batch leaves the model untouched.
 func TestTrainStepRefusesBadBatches(t *testing.T) {
-	cfg := smallConfig() // queue 32
-	m, err := NewModel(cfg, DefaultSessionConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if err := m.Init(1); err != nil {
-		t.Fatal(err)
-	}
+	m := newInitModel(t, smallConfig(), 1) // queue 32
 	r := rand.New(rand.NewPCG(1, 1))
 	px, py := randTensor(t, r, 4, 32, 32, 3), labelTensor(t, r, 4, 4)
 	for _, c := range []struct {
