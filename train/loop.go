@@ -272,9 +272,10 @@ func (t *Trainer) runEpoch(ctx context.Context, cfg Config, data Data, epoch, sk
 		m, err := t.Model.TrainStep(p.batch)
 		run := time.Since(t0)
 		// The step's input tensors live in TensorFlow's allocator, which Go's collector does not
-		// see: without a collection here they pile up for several steps, the allocator keeps
-		// growing and the next steps pay for fresh memory (measured: steps 2-3 of a run took
-		// 0.3-0.7 s longer). A collection of the Go heap costs milliseconds.
+		// see: without a collection here they pile up for several steps and the allocator keeps
+		// growing into fresh memory. Measured with fresh 96×96 inputs every step: steps 2-3 took
+		// 1.79-1.84 s instead of 1.50-1.56 s without it, all steps 1.50-1.53 s with it, and the
+		// run's peak RSS fell by 0.2 GiB. A collection of the Go heap costs milliseconds.
 		p.batch = tfgraph.Batch{}
 		runtime.GC()
 		if err != nil {
