@@ -11,7 +11,8 @@ import (
 // Draw is what one image's random stream decided.
 //
 // The fields after Delta belong to the paper's optional augmentations (see Config). They are
-// drawn only when one of JitterProb, GrayscaleProb, BlurProb is > 0, and otherwise stay zero.
+// drawn only when one of JitterProb, GrayscaleProb, BlurProb, SolarizeProb is > 0, and otherwise
+// stay zero.
 // Their values are drawn and recorded whether or not the image is jittered or blurred; Apply
 // uses them only when Jitter or Blur is set, and skips a jitter step whose strength in the Config
 // is 0.
@@ -31,6 +32,7 @@ type Draw struct {
 	Grayscale        bool       // convert to grayscale
 	Blur             bool       // apply the Gaussian blur
 	BlurSigma        float32    // blur σ ~ U(BlurSigmaLo, BlurSigmaHi)
+	Solarize         bool       // solarize after the blur
 }
 
 // ColorOp names one step of the colour jitter.
@@ -134,7 +136,7 @@ func (a *Augmenter) Draw(stream, step uint64, index int) Draw {
 	if !c.extras() {
 		return d
 	}
-	// The paper's options: nine more values, after the six above and always all nine, in this
+	// The paper's options: ten more values, after the six above and always all ten, in this
 	// order, so that no option's draws depend on which others are on.
 	d.Jitter = r.Float64() < c.JitterProb
 	d.JitterBrightness = float32(-c.JitterBrightness + 2*c.JitterBrightness*r.Float64())
@@ -145,6 +147,7 @@ func (a *Augmenter) Draw(stream, step uint64, index int) Draw {
 	d.Grayscale = r.Float64() < c.GrayscaleProb
 	d.Blur = r.Float64() < c.BlurProb
 	d.BlurSigma = float32(c.BlurSigmaLo + (c.BlurSigmaHi-c.BlurSigmaLo)*r.Float64())
+	d.Solarize = r.Float64() < c.SolarizeProb
 	return d
 }
 
@@ -201,7 +204,7 @@ func (a *Augmenter) ApplyFrom(dst []float32, src Images, stream, step uint64, ba
 		img := dst[i*out : (i+1)*out]
 		cropResize(img, src.Pix[i*in:(i+1)*in], src.H, src.W, src.C, a.lut,
 			d.Box, d.Flip, a.cfg.Height, a.cfg.Width, d.Delta, a.cfg.Random, &sc.crop)
-		if d.Jitter || d.Grayscale || d.Blur {
+		if d.Jitter || d.Grayscale || d.Blur || d.Solarize {
 			a.paperOps(img, src.C, &d, &sc.extra)
 		}
 	}

@@ -26,7 +26,7 @@ func grow32(s []float32, n int) []float32 {
 }
 
 // paperOps applies the drawn optional augmentations to one Height×Width×c output image in
-// place: jitter, grayscale, blur, as drawn.
+// place: jitter, grayscale, blur, solarization, as drawn.
 func (a *Augmenter) paperOps(img []float32, c int, d *Draw, sc *extraScratch) {
 	h, w := a.cfg.Height, a.cfg.Width
 	if d.Jitter {
@@ -37,6 +37,18 @@ func (a *Augmenter) paperOps(img []float32, c int, d *Draw, sc *extraScratch) {
 	}
 	if d.Blur {
 		gaussianBlur(img, h, w, c, d.BlurSigma, blurRadius(h), sc)
+	}
+	if d.Solarize {
+		solarize(img)
+	}
+}
+
+// solarize is BYOL's solarization of a [0, 1] image: tf.where(x < 0.5, x, 1 − x).
+func solarize(img []float32) {
+	for i, v := range img {
+		if !(v < 0.5) {
+			img[i] = 1 - v
+		}
 	}
 }
 

@@ -60,11 +60,15 @@ type Config struct {
 	// BlurSigmaLo and BlurSigmaHi bound the blur's σ; the paper (and SimCLR) use 0.1 and 2.0.
 	// Checked only when BlurProb > 0: 0 < BlurSigmaLo <= BlurSigmaHi.
 	BlurSigmaLo, BlurSigmaHi float64
+	// SolarizeProb is the probability of BYOL's solarization, after the blur: a value x becomes
+	// 1 − x where x >= 0.5 (tf.where(x < 0.5, x, 1 − x)). The paper uses 0 for one view and 0.2
+	// for the other.
+	SolarizeProb float64
 }
 
 // extras reports whether any of the paper's optional augmentations can happen.
 func (c Config) extras() bool {
-	return c.Random && (c.JitterProb > 0 || c.GrayscaleProb > 0 || c.BlurProb > 0)
+	return c.Random && (c.JitterProb > 0 || c.GrayscaleProb > 0 || c.BlurProb > 0 || c.SolarizeProb > 0)
 }
 
 // needsRGB names the first enabled option that only works on 3-channel images, or "".
@@ -157,6 +161,8 @@ func (c Config) Validate() error {
 		return bad("GrayscaleProb", c.GrayscaleProb, "want a probability in [0, 1]")
 	case !finite(c.BlurProb) || c.BlurProb < 0 || c.BlurProb > 1:
 		return bad("BlurProb", c.BlurProb, "want a probability in [0, 1]")
+	case !finite(c.SolarizeProb) || c.SolarizeProb < 0 || c.SolarizeProb > 1:
+		return bad("SolarizeProb", c.SolarizeProb, "want a probability in [0, 1]")
 	}
 	if c.BlurProb > 0 {
 		switch {

@@ -10,7 +10,7 @@
 //
 // # The paper's optional augmentations
 //
-// Config also offers the augmentations of the NNCLR paper (those of SimCLR) that the Keras example
+// Config also offers the augmentations of the NNCLR paper (SimCLR's and BYOL's) that the Keras example
 // leaves out. All are off at their zero values, so the presets, their draws and their outputs are
 // exactly those of the example. They run after the brightness step, each with its own
 // probability, in this order:
@@ -27,13 +27,15 @@
 //     SimCLR's gaussian_blur, a separable kernel of 2·((Height/10)/2)+1 taps (none below a
 //     height of 20), zero padding, then a clip to [0, 1] (rounding can push a blurred 1 up to
 //     1.0000002).
+//   - solarization (SolarizeProb; BYOL's, which the paper uses at 0 and 0.2 for its two views):
+//     tf.where(x < 0.5, x, 1 − x).
 //
 // Saturation, hue and grayscale need three channels; Apply refuses other images with an error
 // naming the option. Their random values come from the image's own stream after the six draws of
-// the Keras augmenter, so those never change: when any of the three probabilities is > 0, nine
-// more values are drawn, always all nine and in this order — jitter or not, brightness δ,
+// the Keras augmenter, so those never change: when any of the four probabilities is > 0, ten
+// more values are drawn, always all ten and in this order — jitter or not, brightness δ,
 // contrast factor, saturation factor, hue δ, jitter order (⌊24u⌋, see JitterOrder), grayscale or
-// not, blur or not, σ — so no option's values depend on which others are on. Draw returns them.
+// not, blur or not, σ, solarization or not — so no option's values depend on which others are on. Draw returns them.
 // The steps work in place on each image's float32 output, with per-worker scratch for the
 // contrast's mean and the blur; with the options off Apply makes no extra pass over the data.
 //

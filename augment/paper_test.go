@@ -54,7 +54,7 @@ func TestJitterOrder(t *testing.T) {
 func TestPaperDrawLaws(t *testing.T) {
 	const n = 24000
 	cfg := ContrastiveConfig(96, 96)
-	cfg.JitterProb, cfg.GrayscaleProb, cfg.BlurProb = 0.8, 0.2, 0.5
+	cfg.JitterProb, cfg.GrayscaleProb, cfg.BlurProb, cfg.SolarizeProb = 0.8, 0.2, 0.5, 0.2
 	cfg.JitterBrightness, cfg.JitterContrast, cfg.JitterSaturation, cfg.JitterHue = 0.4, 0.4, 1.5, 0.1
 	cfg.BlurSigmaLo, cfg.BlurSigmaHi = 0.1, 2.0
 	a, err := New(cfg, 77)
@@ -62,7 +62,7 @@ func TestPaperDrawLaws(t *testing.T) {
 		t.Fatal(err)
 	}
 	var bright, contrast, sat, hue, sigma []float64
-	var jit, gray, blur int
+	var jit, gray, blur, sol int
 	orders := make([]int, 24)
 	index := map[[4]ColorOp]int{}
 	for k := 0; k < 24; k++ {
@@ -79,7 +79,7 @@ func TestPaperDrawLaws(t *testing.T) {
 		for _, f := range []struct {
 			b bool
 			c *int
-		}{{d.Jitter, &jit}, {d.Grayscale, &gray}, {d.Blur, &blur}} {
+		}{{d.Jitter, &jit}, {d.Grayscale, &gray}, {d.Blur, &blur}, {d.Solarize, &sol}} {
 			if f.b {
 				*f.c++
 			}
@@ -108,7 +108,7 @@ func TestPaperDrawLaws(t *testing.T) {
 		name string
 		got  int
 		p    float64
-	}{{"jitter", jit, cfg.JitterProb}, {"grayscale", gray, cfg.GrayscaleProb}, {"blur", blur, cfg.BlurProb}} {
+	}{{"jitter", jit, cfg.JitterProb}, {"grayscale", gray, cfg.GrayscaleProb}, {"blur", blur, cfg.BlurProb}, {"solarize", sol, cfg.SolarizeProb}} {
 		if sd := math.Sqrt(n * tc.p * (1 - tc.p)); math.Abs(float64(tc.got)-n*tc.p) > 4*sd {
 			t.Errorf("%s drawn %d of %d times, want %.0f ± %.0f", tc.name, tc.got, n, n*tc.p, 4*sd)
 		}
@@ -277,6 +277,7 @@ func TestPaperBadInput(t *testing.T) {
 		{"jitter hue negative", mod(func(c *Config) { c.JitterHue = -0.1 }), "JitterHue = -0.1"},
 		{"grayscale prob", mod(func(c *Config) { c.GrayscaleProb = -0.01 }), "GrayscaleProb = -0.01"},
 		{"blur prob", mod(func(c *Config) { c.BlurProb = 2 }), "BlurProb = 2"},
+		{"solarize prob", mod(func(c *Config) { c.SolarizeProb = math.NaN() }), "SolarizeProb = NaN"},
 		{"blur sigma zero", mod(func(c *Config) { c.BlurSigmaLo = 0 }), "BlurSigmaLo = 0"},
 		{"blur sigma Inf", mod(func(c *Config) { c.BlurSigmaHi = math.Inf(1) }), "BlurSigmaHi = +Inf"},
 		{"blur sigma empty", mod(func(c *Config) { c.BlurSigmaLo, c.BlurSigmaHi = 2, 0.1 }), "BlurSigmaLo = 2 > BlurSigmaHi = 0.1"},

@@ -139,11 +139,11 @@ func fullCase(t *testing.T, name string, cfg Config, seed uint64, n, h, w, c int
 	var flips, flags []uint8
 	var boxes, deltas, sigmas []float32
 	var ds []Draw
-	var count [4]int
+	var count [5]int
 	for i := 0; i < n; i++ {
 		d := a.Draw(0, 3, i)
 		ds = append(ds, d)
-		for j, b := range []bool{d.Flip, d.Jitter, d.Grayscale, d.Blur} {
+		for j, b := range []bool{d.Flip, d.Jitter, d.Grayscale, d.Blur, d.Solarize} {
 			v := uint8(0)
 			if b {
 				v, count[j] = 1, count[j]+1
@@ -158,8 +158,8 @@ func fullCase(t *testing.T, name string, cfg Config, seed uint64, n, h, w, c int
 		deltas = append(deltas, d.Delta)
 		sigmas = append(sigmas, d.BlurSigma)
 	}
-	for j, what := range []string{"flip", "jitter", "grayscale", "blur"} {
-		prob := []float64{cfg.FlipProb, cfg.JitterProb, cfg.GrayscaleProb, cfg.BlurProb}[j]
+	for j, what := range []string{"flip", "jitter", "grayscale", "blur", "solarize"} {
+		prob := []float64{cfg.FlipProb, cfg.JitterProb, cfg.GrayscaleProb, cfg.BlurProb, cfg.SolarizeProb}[j]
 		if prob > 0 && prob < 1 && (count[j] == 0 || count[j] == n) {
 			t.Fatalf("%s: %s drawn for %d of %d images: both paths are not exercised", name, what, count[j], n)
 		}
@@ -174,11 +174,12 @@ func fullCase(t *testing.T, name string, cfg Config, seed uint64, n, h, w, c int
 	return paperCase{name, spec, got}
 }
 
-// paperConfig is the contrastive preset with every optional augmentation on at probability p,
+// paperConfig is the contrastive preset with every optional augmentation (solarization
+// included) on at probability p,
 // SimCLR's strength-1 colour jitter (0.8, 0.8, 0.8, 0.2) and the paper's blur σ range.
 func paperConfig(h, w int, p float64) Config {
 	cfg := ContrastiveConfig(h, w)
-	cfg.JitterProb, cfg.GrayscaleProb, cfg.BlurProb = p, p, p
+	cfg.JitterProb, cfg.GrayscaleProb, cfg.BlurProb, cfg.SolarizeProb = p, p, p, p
 	cfg.JitterBrightness, cfg.JitterContrast, cfg.JitterSaturation, cfg.JitterHue = 0.8, 0.8, 0.8, 0.2
 	cfg.BlurSigmaLo, cfg.BlurSigmaHi = 0.1, 2.0
 	return cfg
@@ -270,11 +271,13 @@ func TestPaperOpsMatchTF(t *testing.T) {
 		blurCase("blur 40x3x3", 25, 40, 3, 3, sig, "f64"),
 	)
 
-	// The full pipeline, 3 channels (all options) and 1 channel (brightness, contrast, blur).
+	// The full pipeline, 3 channels (all options) and 1 channel (brightness, contrast, blur,
+	// solarization).
 	cases = append(cases, fullCase(t, "full pipeline 96x96x3", paperConfig(96, 96, 0.5), 31, 32, 96, 96, 3))
 	one := ClassificationConfig(48, 40)
 	one.JitterProb, one.JitterBrightness, one.JitterContrast = 0.6, 0.4, 0.9
 	one.BlurProb, one.BlurSigmaLo, one.BlurSigmaHi = 0.5, 0.1, 2.0
+	one.SolarizeProb = 0.5
 	cases = append(cases, fullCase(t, "full pipeline 28x28x1 to 48x40", one, 32, 24, 28, 28, 1))
 
 	specs := make([]map[string]any, len(cases))

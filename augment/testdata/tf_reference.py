@@ -18,7 +18,8 @@ The paper's optional augmentations, on float32 images x (values in [0, 1]) with 
   blur      SimCLR's gaussian_blur (kernel size height // 10, weights computed in TF float32, or
             in float64 when "weights" is "f64") as two tf.nn.depthwise_conv2d passes with padding
             SAME, then tf.clip_by_value(·, 0, 1)
-  full      pipeline, then per image where drawn: jitter → grayscale → blur as above
+  full      pipeline, then per image where drawn: jitter → grayscale → blur as above →
+            solarization (tf.where(x < 0.5, x, 1 - x))
 A spec with "jobs" (a list of specs, each with its own "out") runs them all in one process.
 """
 import json
@@ -95,7 +96,7 @@ def paper_ops(spec, x):
     if mode in ("blur", "full"):
         sigmas = load(spec, "sigmas", np.float32, (n,))
     if mode == "full":
-        flags = load(spec, "flags", np.uint8, (n, 3)).astype(bool)
+        flags = load(spec, "flags", np.uint8, (n, 4)).astype(bool)
     for i in range(n):
         y = x[i]
         if mode == "jitter" or (mode == "full" and flags[i, 0]):
@@ -104,6 +105,8 @@ def paper_ops(spec, x):
             y = grayscale(y)
         if mode == "blur" or (mode == "full" and flags[i, 2]):
             y = gaussian_blur(y, h // 10, sigmas[i], spec.get("weights", "tf"))
+        if mode == "full" and flags[i, 3]:
+            y = tf.where(y < 0.5, y, 1 - y)  # BYOL's solarization
         out.append(y)
     return tf.stack(out)
 
