@@ -96,8 +96,11 @@ type Hooks struct {
 
 // Trainer holds the model and the augmenters.
 type Trainer struct {
-	Model          *tfgraph.Model
-	Contrastive    *augment.Augmenter
+	Model       *tfgraph.Model
+	Contrastive *augment.Augmenter
+	// Contrastive2, when set, augments the second view instead of Contrastive (views with
+	// different augmentation probabilities, as the paper's blur and solarization have).
+	Contrastive2   *augment.Augmenter
 	Classification *augment.Augmenter
 	Eval           *augment.Augmenter
 }
@@ -133,11 +136,15 @@ func (t *Trainer) augmentStep(b Batch, step uint64) prepared {
 	p.batch.Views, err = tfgraph.NewFloatTensor([]int64{2 * int64(n), h, w, c}, func(dst []float32) error {
 		half := len(dst) / 2
 		split := t.Contrastive.OutputLen(u.N, u.C)
+		augs := []*augment.Augmenter{t.Contrastive, t.Contrastive}
+		if t.Contrastive2 != nil {
+			augs[1] = t.Contrastive2
+		}
 		for stream, v := range [][]float32{dst[:half], dst[half:]} {
-			if err := t.Contrastive.ApplyFrom(v[:split], u, uint64(stream), step, 0); err != nil {
+			if err := augs[stream].ApplyFrom(v[:split], u, uint64(stream), step, 0); err != nil {
 				return fmt.Errorf("view %d: %w", stream+1, err)
 			}
-			if err := t.Contrastive.ApplyFrom(v[split:], l, uint64(stream), step, u.N); err != nil {
+			if err := augs[stream].ApplyFrom(v[split:], l, uint64(stream), step, u.N); err != nil {
 				return fmt.Errorf("view %d: %w", stream+1, err)
 			}
 		}

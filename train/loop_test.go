@@ -168,3 +168,63 @@ func TestDataRunsOut(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestStepViews: the views tensor of a step holds view 1 of the unlabelled then the labelled
+// images (stream 0 of Contrastive), then view 2 (stream 1), made by Contrastive2 when it is set;
+// the probe view is stream 2 of Classification.
+func TestStepViews(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 9))
+	img := func(n int) augment.Images {
+		p := make([]uint8, n*32*32*3)
+		for i := range p {
+			p[i] = uint8(r.IntN(256))
+		}
+		return augment.Images{Pix: p, N: n, H: 32, W: 32, C: 3}
+	}
+	b := Batch{Unlabelled: img(5), Labelled: img(3), Labels: []int64{0, 1, 2}}
+	all := augment.Images{Pix: slices.Concat(b.Unlabelled.Pix, b.Labelled.Pix), N: 8, H: 32, W: 32, C: 3}
+	second := augment.ContrastiveConfig(32, 32)
+	second.BlurProb, second.BlurSigmaLo, second.BlurSigmaHi, second.SolarizeProb = 1, 1, 2, 0.5
+	for _, twoAugmenters := range []bool{false, true} {
+		tr := newTrainer(t, 6)
+		want2 := tr.Contrastive
+		if twoAugmenters {
+			a, err := augment.New(second, 6)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr.Contrastive2, want2 = a, a
+		}
+		const step = 7
+		p := tr.augmentStep(b, step)
+		if p.err != nil {
+			t.Fatal(p.err)
+		}
+		got, err := tfgraph.Float32s(p.batch.Views)
+		if err != nil {
+			t.Fatal(err)
+		}
+		half := tr.Contrastive.OutputLen(8, 3)
+		want := make([]float32, 2*half)
+		if err := tr.Contrastive.Apply(want[:half], all, 0, step); err != nil {
+			t.Fatal(err)
+		}
+		if err := want2.Apply(want[half:], all, 1, step); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("two augmenters %v: views differ from view 1 by Contrastive and view 2 by the second view's augmenter", twoAugmenters)
+		}
+		probe, err := tfgraph.Float32s(p.batch.ProbeX)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantProbe := make([]float32, tr.Classification.OutputLen(3, 3))
+		if err := tr.Classification.Apply(wantProbe, b.Labelled, 2, step); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(probe, wantProbe) {
+			t.Errorf("two augmenters %v: probe view differs from stream 2 of Classification", twoAugmenters)
+		}
+	}
+}

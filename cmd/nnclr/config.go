@@ -54,8 +54,9 @@ type Config struct {
 	JitterProb    float64
 	Jitter        []float64 // brightness, contrast, saturation, hue strengths
 	GrayscaleProb float64
-	BlurProb      float64
+	BlurProb      []float64 // one probability for both views, or view 1's and view 2's
 	BlurSigma     []float64 // σ range
+	SolarizeProb  []float64 // like BlurProb
 
 	UnlabelledBatch int
 	LabelledBatch   int
@@ -137,8 +138,9 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	fs.Float64Var(&c.JitterProb, "jitter-prob", 0, "pretrain: probability of the NNCLR paper's colour jitter on each contrastive view (0: off, as in the Keras example; the paper: 0.8)")
 	fs.Float64SliceVar(&c.Jitter, "jitter", defaultJitter, "pretrain: colour jitter strengths brightness,contrast,saturation,hue (the paper's)")
 	fs.Float64Var(&c.GrayscaleProb, "grayscale-prob", 0, "pretrain: probability of grayscale on each contrastive view (0: off; the paper: 0.2; needs 3 channels)")
-	fs.Float64Var(&c.BlurProb, "blur-prob", 0, "pretrain: probability of Gaussian blur on each contrastive view (0: off; the paper: 1.0 on one view, 0.1 on the other)")
+	fs.Float64SliceVar(&c.BlurProb, "blur-prob", []float64{0}, "pretrain: probability of Gaussian blur of the contrastive views, one value for both or view1,view2 (0: off; the paper: 1,0.1)")
 	fs.Float64SliceVar(&c.BlurSigma, "blur-sigma", defaultBlurSigma, "pretrain: range lo,hi of the blur's sigma in pixels")
+	fs.Float64SliceVar(&c.SolarizeProb, "solarize-prob", []float64{0}, "pretrain: probability of solarization of the contrastive views, one value for both or view1,view2 (0: off; the paper: 0,0.2)")
 	fs.IntVar(&c.UnlabelledBatch, "unlabelled-batch", 0, "unlabelled images per step (0: unlabelled split size / steps)")
 	fs.IntVar(&c.LabelledBatch, "labelled-batch", 0, "labelled images per step (0: labelled split size / steps)")
 	fs.BoolVar(&c.Cache, "cache", false, "keep decoded images in memory after the first epoch")
@@ -261,10 +263,19 @@ func (c Config) validateAugment() error {
 	}
 	for _, p := range []struct {
 		flag string
-		v    float64
-	}{{"--jitter-prob", c.JitterProb}, {"--grayscale-prob", c.GrayscaleProb}, {"--blur-prob", c.BlurProb}} {
-		if !(p.v >= 0 && p.v <= 1) {
-			return bad(p.flag, p.v, "want a probability in [0, 1]")
+		v    []float64
+	}{{"--jitter-prob", []float64{c.JitterProb}}, {"--grayscale-prob", []float64{c.GrayscaleProb}},
+		{"--blur-prob", c.BlurProb}, {"--solarize-prob", c.SolarizeProb}} {
+		if len(p.v) != 1 && len(p.v) != 2 {
+			return bad(p.flag, p.v, "want one probability for both views, or view 1's and view 2's")
+		}
+		for _, v := range p.v {
+			if !(v >= 0 && v <= 1) {
+				if len(p.v) == 1 {
+					return bad(p.flag, v, "want a probability in [0, 1]")
+				}
+				return bad(p.flag, p.v, "want probabilities in [0, 1]")
+			}
 		}
 	}
 	if len(c.Jitter) != 4 {
@@ -287,15 +298,17 @@ func (c Config) validateAugment() error {
 	return nil
 }
 
-// contrastiveAugment is the Keras example's contrastive augmenter with the paper's optional
-// augmentations the flags turn on.
-func (c Config) contrastiveAugment(size int) augment.Config {
+// contrastiveAugment is the Keras example's contrastive augmenter of view 1 or 2 with the
+// paper's optional augmentations the flags turn on.
+func (c Config) contrastiveAugment(size, view int) augment.Config {
+	perView := func(p []float64) float64 { return p[min(view, len(p))-1] }
 	ac := augment.ContrastiveConfig(size, size)
 	ac.JitterProb = c.JitterProb
 	ac.JitterBrightness, ac.JitterContrast, ac.JitterSaturation, ac.JitterHue = c.Jitter[0], c.Jitter[1], c.Jitter[2], c.Jitter[3]
 	ac.GrayscaleProb = c.GrayscaleProb
-	ac.BlurProb = c.BlurProb
+	ac.BlurProb = perView(c.BlurProb)
 	ac.BlurSigmaLo, ac.BlurSigmaHi = c.BlurSigma[0], c.BlurSigma[1]
+	ac.SolarizeProb = perView(c.SolarizeProb)
 	return ac
 }
 

@@ -165,8 +165,14 @@ func newSetup(c Config, log io.Writer) (_ *setup, err error) {
 		return augment.New(ac, seeds.augment)
 	}
 	s.trainer = &train.Trainer{Model: s.model}
-	if s.trainer.Contrastive, err = aug(c.contrastiveAugment(c.ImageSize)); err != nil {
+	view1, view2 := c.contrastiveAugment(c.ImageSize, 1), c.contrastiveAugment(c.ImageSize, 2)
+	if s.trainer.Contrastive, err = aug(view1); err != nil {
 		return nil, err
+	}
+	if view2 != view1 {
+		if s.trainer.Contrastive2, err = aug(view2); err != nil {
+			return nil, err
+		}
 	}
 	if s.trainer.Classification, err = aug(augment.ClassificationConfig(c.ImageSize, c.ImageSize)); err != nil {
 		return nil, err
@@ -292,6 +298,12 @@ func checkResumeFlags(c Config) error {
 	if prev.BlurSigma == nil {
 		prev.BlurSigma = defaultBlurSigma
 	}
+	if prev.BlurProb == nil {
+		prev.BlurProb = []float64{0}
+	}
+	if prev.SolarizeProb == nil {
+		prev.SolarizeProb = []float64{0}
+	}
 	for _, f := range []struct {
 		flag      string
 		now, then any
@@ -304,8 +316,8 @@ func checkResumeFlags(c Config) error {
 		{"--unlabelled-batch", c.UnlabelledBatch, prev.UnlabelledBatch}, {"--labelled-batch", c.LabelledBatch, prev.LabelledBatch},
 		{"--unlabelled-split", c.UnlabelledSplit, prev.UnlabelledSplit}, {"--labelled-split", c.LabelledSplit, prev.LabelledSplit},
 		{"--jitter-prob", c.JitterProb, prev.JitterProb}, {"--jitter", fmt.Sprint(c.Jitter), fmt.Sprint(prev.Jitter)},
-		{"--grayscale-prob", c.GrayscaleProb, prev.GrayscaleProb}, {"--blur-prob", c.BlurProb, prev.BlurProb},
-		{"--blur-sigma", fmt.Sprint(c.BlurSigma), fmt.Sprint(prev.BlurSigma)},
+		{"--grayscale-prob", c.GrayscaleProb, prev.GrayscaleProb}, {"--blur-prob", fmt.Sprint(c.BlurProb), fmt.Sprint(prev.BlurProb)},
+		{"--blur-sigma", fmt.Sprint(c.BlurSigma), fmt.Sprint(prev.BlurSigma)}, {"--solarize-prob", fmt.Sprint(c.SolarizeProb), fmt.Sprint(prev.SolarizeProb)},
 	} {
 		if f.now != f.then {
 			return &usageError{fmt.Errorf("--resume: %s %v differs from the run's %v (%s): resume with the run's settings",

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -177,6 +179,8 @@ func TestPretrainBadInput(t *testing.T) {
 		{"hue strength", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--jitter", "0.4,0.4,0.2,0.6"}, "want a hue strength in [0, 0.5]"},
 		{"blur sigma range", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--blur-sigma", "2,1"}, "--blur-sigma [2 1]: want lo,hi with 0 < lo <= hi"},
 		{"blur probability", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--blur-prob", "-0.1"}, "--blur-prob -0.1: want a probability in [0, 1]"},
+		{"solarize probabilities", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--solarize-prob", "0,1.2"}, "--solarize-prob [0 1.2]: want probabilities in [0, 1]"},
+		{"three blur probabilities", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--blur-prob", "1,0.1,0.5"}, "--blur-prob [1 0.1 0.5]: want one probability for both views"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := run(append(append([]string{}, base...), tc.args...), &bytes.Buffer{}, &bytes.Buffer{})
@@ -222,12 +226,13 @@ func TestPretrainPaperAugmentations(t *testing.T) {
 		t.Fatalf("two runs with the same seed: first c_loss %v and %v", plainA, plainB)
 	}
 	paperDir := filepath.Join(t.TempDir(), "paper")
-	opts := []string{"--jitter-prob", "1", "--jitter", "0.4,0.4,0.2,0.1", "--grayscale-prob", "0.5", "--blur-prob", "1", "--blur-sigma", "0.5,2"}
+	opts := []string{"--jitter-prob", "1", "--jitter", "0.4,0.4,0.2,0.1", "--grayscale-prob", "0.5", "--blur-prob", "1,0.1",
+		"--blur-sigma", "0.5,2", "--solarize-prob", "0,0.2"}
 	paper := firstLoss(paperDir, opts...)
 	if paper == plainA {
 		t.Fatalf("first c_loss %v with the paper's augmentations, the same as without", paper)
 	}
-	t.Logf("first c_loss: %v plain, %v with jitter, grayscale and blur", plainA, paper)
+	t.Logf("first c_loss: %v plain, %v with jitter, grayscale, blur and solarization", plainA, paper)
 	raw, err := os.ReadFile(filepath.Join(paperDir, "flags.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -236,13 +241,43 @@ func TestPretrainPaperAugmentations(t *testing.T) {
 	if err := json.Unmarshal(raw, &flags); err != nil {
 		t.Fatal(err)
 	}
-	if flags.JitterProb != 1 || flags.GrayscaleProb != 0.5 || flags.BlurProb != 1 || flags.BlurSigma[0] != 0.5 || flags.Jitter[3] != 0.1 {
+	if flags.JitterProb != 1 || flags.GrayscaleProb != 0.5 || fmt.Sprint(flags.BlurProb) != "[1 0.1]" || flags.BlurSigma[0] != 0.5 ||
+		flags.Jitter[3] != 0.1 || fmt.Sprint(flags.SolarizeProb) != "[0 0.2]" {
 		t.Errorf("flags.json: %+v", flags)
 	}
 	resume := append(append(append([]string{}, base...), "--run-dir", paperDir, "--resume", "--epochs", "2"), opts...)
-	resume[len(resume)-5] = "0.2" // --grayscale-prob
+	resume[slices.Index(resume, "--grayscale-prob")+1] = "0.2"
 	err = run(resume, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "--grayscale-prob 0.2 differs from the run's 0.5") {
 		t.Fatalf("resume with another --grayscale-prob: %v", err)
+	}
+}
+
+// TestContrastiveAugmentPerView: --blur-prob and --solarize-prob give one probability to both
+// views or one per view; the other augmentation flags apply to both.
+func TestContrastiveAugmentPerView(t *testing.T) {
+	c, err := parseFlags([]string{"--mode", "pretrain", "--jitter-prob", "0.8", "--grayscale-prob", "0.2",
+		"--blur-prob", "1,0.1", "--solarize-prob", "0,0.2"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, v2 := c.contrastiveAugment(96, 1), c.contrastiveAugment(96, 2)
+	if v1.BlurProb != 1 || v2.BlurProb != 0.1 || v1.SolarizeProb != 0 || v2.SolarizeProb != 0.2 {
+		t.Errorf("per view: blur %v/%v, solarize %v/%v; want 1/0.1 and 0/0.2", v1.BlurProb, v2.BlurProb, v1.SolarizeProb, v2.SolarizeProb)
+	}
+	for _, v := range []float64{v1.JitterProb, v2.JitterProb} {
+		if v != 0.8 {
+			t.Errorf("jitter probability %v, want 0.8 on both views", v)
+		}
+	}
+	if v1.GrayscaleProb != 0.2 || v2.GrayscaleProb != 0.2 || v1.JitterHue != 0.1 || v2.BlurSigmaHi != 2 {
+		t.Errorf("shared settings differ: %+v / %+v", v1, v2)
+	}
+	c, err = parseFlags([]string{"--mode", "pretrain", "--blur-prob", "0.5"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1, v2 := c.contrastiveAugment(96, 1), c.contrastiveAugment(96, 2); v1 != v2 || v1.BlurProb != 0.5 {
+		t.Errorf("one --blur-prob: views %+v and %+v", v1, v2)
 	}
 }
