@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/nnclr/nnclr/augment"
@@ -323,4 +324,22 @@ func (c Config) colourFlag() string {
 		return "--grayscale-prob"
 	}
 	return ""
+}
+
+// paperAugmentSummary describes the paper's optional augmentations the flags turn on, or "".
+func (c Config) paperAugmentSummary() string {
+	var on []string
+	if c.JitterProb > 0 {
+		on = append(on, fmt.Sprintf("colour jitter (p %g, strengths %v)", c.JitterProb, c.Jitter))
+	}
+	if c.GrayscaleProb > 0 {
+		on = append(on, fmt.Sprintf("grayscale (p %g)", c.GrayscaleProb))
+	}
+	if slices.Max(c.BlurProb) > 0 {
+		on = append(on, fmt.Sprintf("blur (p %v, sigma %v)", c.BlurProb, c.BlurSigma))
+	}
+	if slices.Max(c.SolarizeProb) > 0 {
+		on = append(on, fmt.Sprintf("solarization (p %v)", c.SolarizeProb))
+	}
+	return strings.Join(on, ", ")
 }

@@ -253,6 +253,9 @@ func runPretrain(c Config, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "pretrain %s: %d epochs × %d steps, batches %d unlabelled + %d labelled, test %d; model %dx%dx%d width %d, queue %d; from step %d\n",
 		c.Dataset, c.Epochs, c.StepsPerEpoch, s.pipe.UnlabelledBatch, s.pipe.LabelledBatch, s.pipe.TestBatch,
 		c.ImageSize, c.ImageSize, s.model.Config().Channels, c.Width, c.QueueSize, start)
+	if extra := c.paperAugmentSummary(); extra != "" {
+		fmt.Fprintf(stdout, "contrastive views also get the paper's %s\n", extra)
+	}
 	err = s.trainer.Run(ctx, s.loop, pipelineData{s.pipe}, hooks)
 	bar.finish()
 	if err != nil {

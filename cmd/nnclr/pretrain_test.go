@@ -213,9 +213,11 @@ func TestPretrainPaperAugmentations(t *testing.T) {
 	base := []string{"--mode", "pretrain", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--image-size", "32",
 		"--channels", "3", "--width", "8", "--queue-size", "96", "--epochs", "1", "--steps-per-epoch", "2",
 		"--shuffle-buffer", "32", "--seed", "5", "--quiet"}
+	var out bytes.Buffer
 	firstLoss := func(runDir string, extra ...string) float64 {
 		t.Helper()
-		if err := run(append(append(append([]string{}, base...), "--run-dir", runDir), extra...), &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		out.Reset()
+		if err := run(append(append(append([]string{}, base...), "--run-dir", runDir), extra...), &out, &bytes.Buffer{}); err != nil {
 			t.Fatalf("pretrain %v: %v", extra, err)
 		}
 		return readJSONL(t, filepath.Join(runDir, "metrics.jsonl"))[0]["c_loss"].(float64)
@@ -225,6 +227,9 @@ func TestPretrainPaperAugmentations(t *testing.T) {
 	if plainA != plainB {
 		t.Fatalf("two runs with the same seed: first c_loss %v and %v", plainA, plainB)
 	}
+	if strings.Contains(out.String(), "also get the paper's") {
+		t.Errorf("a run without the options says it has some:\n%s", out.String())
+	}
 	paperDir := filepath.Join(t.TempDir(), "paper")
 	opts := []string{"--jitter-prob", "1", "--jitter", "0.4,0.4,0.2,0.1", "--grayscale-prob", "0.5", "--blur-prob", "1,0.1",
 		"--blur-sigma", "0.5,2", "--solarize-prob", "0,0.2"}
@@ -233,6 +238,10 @@ func TestPretrainPaperAugmentations(t *testing.T) {
 		t.Fatalf("first c_loss %v with the paper's augmentations, the same as without", paper)
 	}
 	t.Logf("first c_loss: %v plain, %v with jitter, grayscale, blur and solarization", plainA, paper)
+	const say = "contrastive views also get the paper's colour jitter (p 1, strengths [0.4 0.4 0.2 0.1]), grayscale (p 0.5), blur (p [1 0.1], sigma [0.5 2]), solarization (p [0 0.2])"
+	if !strings.Contains(out.String(), say) {
+		t.Errorf("pretrain output does not say %q:\n%s", say, out.String())
+	}
 	raw, err := os.ReadFile(filepath.Join(paperDir, "flags.json"))
 	if err != nil {
 		t.Fatal(err)
