@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/nnclr/nnclr/augment"
@@ -249,11 +250,22 @@ func writeFlagUsages(w io.Writer, fs *pflag.FlagSet) {
 		if f.Shorthand != "" {
 			name = "-" + f.Shorthand + ", " + name
 		}
-		typ := f.Value.Type()
-		if typ == "bool" {
+		typ, def := f.Value.Type(), f.DefValue
+		switch typ {
+		case "bool":
 			typ = ""
+		case "float64Slice":
+			// pflag prints slice defaults as "[0.400000,0.100000]"; show what one would type.
+			typ = "floats"
+			var vals []string
+			for _, v := range strings.Split(strings.Trim(def, "[]"), ",") {
+				if x, err := strconv.ParseFloat(v, 64); err == nil {
+					vals = append(vals, strconv.FormatFloat(x, 'g', -1, 64))
+				}
+			}
+			def = strings.Join(vals, ",")
 		}
-		fmt.Fprintf(w, "  %-28s %s (default %q)\n", strings.TrimSpace(name+" "+typ), f.Usage, f.DefValue)
+		fmt.Fprintf(w, "  %-28s %s (default %q)\n", strings.TrimSpace(name+" "+typ), f.Usage, def)
 	})
 }
 

@@ -59,7 +59,8 @@ func TestHelpListsEveryFlagWithDefault(t *testing.T) {
 		t.Fatalf("err = %v, want errHelp", err)
 	}
 	text := out.String()
-	for _, want := range []string{"--mode string", `(default "info")`, "--seed int", `(default "0")`, "--device string", `(default "auto")`, "--quiet", `(default "false")`, "--run-dir string", `(default "")`} {
+	for _, want := range []string{"--mode string", `(default "info")`, "--seed int", `(default "0")`, "--device string", `(default "auto")`, "--quiet", `(default "false")`, "--run-dir string", `(default "")`,
+		"--jitter floats", `(default "0.4,0.4,0.2,0.1")`, "--blur-sigma floats", `(default "0.1,2")`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("help lacks %q:\n%s", want, text)
 		}
