@@ -94,7 +94,9 @@ func peakRSSMiB(ps *os.ProcessState) float64 {
 // the first), their ratio, both processes' wall times (start-up included), the GFLOP/s nnclr achieves against this machine's measured float32
 // matmul peak through TensorFlow, and both peak resident memories.
 func BenchmarkPretrainVsKeras(b *testing.B) {
-	const nu, nl, nt, steps, threads = 1000, 250, 250, 5, 2
+	// 8 steps of 200 + 50 images: the median of the 7 steps after the first is not moved by the
+	// two or three warm-up steps either side may have.
+	const nu, nl, nt, steps, threads = 1600, 400, 250, 8, 2
 	dir := b.TempDir()
 	dataDir := benchData(b, dir, nu, nl, nt)
 	bin := filepath.Join(dir, "nnclr-tf")
