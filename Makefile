@@ -19,7 +19,8 @@ NNCLR_TF_PREFIX ?=
 
 ## setup: apt packages, libtensorflow + pinned Python tools, Go modules, bin/nnclr
 setup: apt provision deps
-	$(MAKE) goenv build
+	$(MAKE) build
+	@echo "setup: make targets find libtensorflow by themselves; for plain go build/go test in a shell, run: . $(TF_DIR)/env.sh"
 
 apt:
 	@if [ -z "$(strip $(APT_PACKAGES))" ]; then exit 0; fi; \
@@ -35,8 +36,10 @@ provision:
 deps:
 	$(GO) mod download
 
-# Record the cgo flags in the user's go env too, so a plain `go test ./...` works outside make.
+# Opt-in only (setup never runs it): record the cgo flags in the user's global go env, so plain
+# go commands find libtensorflow in every shell. It changes $$(go env GOENV) for all projects.
 goenv: check-provisioned
+	@echo "goenv: writing CGO_CFLAGS and CGO_LDFLAGS to $$($(GO) env GOENV) (undo: go env -u CGO_CFLAGS CGO_LDFLAGS)"
 	$(GO) env -w CGO_CFLAGS="$(CGO_CFLAGS)" CGO_LDFLAGS="$(CGO_LDFLAGS)"
 
 check-provisioned:
@@ -78,4 +81,4 @@ bench: check-provisioned
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/nnclr/
 
 clean:
-	rm -rf bin $(TF_DIR)/lib $(TF_DIR)/include $(TF_DIR)/cgo.mk
+	rm -rf bin $(TF_DIR)/lib $(TF_DIR)/include $(TF_DIR)/cgo.mk $(TF_DIR)/env.sh

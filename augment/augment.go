@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+
+	"github.com/nnclr/nnclr/internal/rng"
 )
 
 // Draw is what one image's random stream decided.
@@ -98,19 +100,11 @@ func New(cfg Config, seed uint64) (*Augmenter, error) {
 // Config returns the augmenter's configuration.
 func (a *Augmenter) Config() Config { return a.cfg }
 
-// splitmix64 is a bijective mixer used to derive stream identifiers.
-func splitmix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
-
 // imageRNG returns the random stream of image index in batch step of stream stream. Streams of
 // different (stream, step, index) are independent PCG sequences; nothing is shared between images.
 func (a *Augmenter) imageRNG(stream, step uint64, index int) *rand.Rand {
-	id := splitmix64(splitmix64(splitmix64(stream)^step) ^ uint64(index))
-	return rand.New(rand.NewPCG(splitmix64(a.seed), id))
+	id := rng.Mix(rng.Mix(rng.Mix(stream)^step) ^ uint64(index))
+	return rand.New(rand.NewPCG(rng.Mix(a.seed), id))
 }
 
 // Draw returns the random decisions for image index of batch step in stream (for instance 0 and

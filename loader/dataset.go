@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/nnclr/nnclr/tfrecord"
 )
 
 // DefaultDataDir returns the tfds data directory: $TFDS_DATA_DIR when set, else
@@ -260,7 +262,7 @@ func (s *Split) Open() (*SplitReader, error) {
 			r.Close()
 			return nil, fmt.Errorf("loader: %w", err)
 		}
-		locs, err := indexRecords(f, st.Size(), sh.Path)
+		locs, err := tfrecord.Index(f, st.Size(), sh.Path)
 		if err != nil {
 			r.Close()
 			return nil, err
@@ -282,7 +284,7 @@ func (s *Split) Open() (*SplitReader, error) {
 type SplitReader struct {
 	split  *Split
 	files  []*os.File
-	locs   [][]recordLoc
+	locs   [][]tfrecord.Loc
 	starts []int
 	n      int
 	mu     sync.Mutex
@@ -309,9 +311,9 @@ func (r *SplitReader) Record(i int, buf []byte) ([]byte, error) {
 	}
 	sh, k := r.locate(i)
 	loc := r.locs[sh][k]
-	data, err := readRecordAt(r.files[sh], loc, buf)
+	data, err := tfrecord.ReadAt(r.files[sh], loc, buf)
 	if err != nil {
-		return nil, &RecordError{Path: r.split.Shards[sh].Path, Index: k, Offset: loc.off, Err: err}
+		return nil, &RecordError{Path: r.split.Shards[sh].Path, Index: k, Offset: loc.Offset, Err: err}
 	}
 	return data, nil
 }
@@ -328,7 +330,7 @@ func (r *SplitReader) Read(i int, dst, buf []byte) (label int64, newBuf []byte, 
 	label, err = DecodeExample(data, r.split.Shape, dst)
 	if err != nil {
 		sh, k := r.locate(i)
-		return 0, buf, &RecordError{Path: r.split.Shards[sh].Path, Index: k, Offset: r.locs[sh][k].off, Err: err}
+		return 0, buf, &RecordError{Path: r.split.Shards[sh].Path, Index: k, Offset: r.locs[sh][k].Offset, Err: err}
 	}
 	return label, buf, nil
 }

@@ -1,11 +1,11 @@
-// Package loader reads and writes tfds-compatible image datasets in Go: TFRecord framing with
-// CRC32C, tf.train.Example records, dataset_info.json/features.json, PNG/JPEG decoding, STL-10
+// Package loader reads and writes tfds-compatible image datasets in Go: tf.train.Example records
+// in TFRecord files (framed by package tfrecord), dataset_info.json/features.json, PNG/JPEG decoding, STL-10
 // binary and Fashion-MNIST IDX import, and the batch pipeline of the Keras NNCLR example.
 //
 // # Layers
 //
-// TFRecord files: RecordReader and ReadRecordsFile read records and check both masked CRC32C
-// checksums; RecordWriter writes them byte for byte as tf.io.TFRecordWriter does.
+// TFRecord files: package tfrecord reads and writes the framing (both masked CRC32C
+// checksums checked); loader indexes the shards of a split with it for random access.
 //
 // Examples and images: ParseExample and MarshalExample handle the tf.train.Example of an image
 // classification dataset (a bytes_list "image" holding PNG or JPEG, an int64 "label");
@@ -40,7 +40,8 @@
 //
 // # Errors
 //
-// Errors carry a "loader: " prefix and wrap one of the sentinel errors (ErrCorruptRecord,
+// Errors carry a "loader: " prefix (a *RecordError starts with the file's path instead) and wrap
+// one of the sentinel errors (ErrCorruptRecord,
 // ErrTruncated, ErrBadExample, ErrBadImage, ErrShape, ErrUnknownSplit, ErrMissingShard,
 // ErrBadInfo, ErrPathEscape, ErrNotFound, ErrBadSource). A problem with one record of a file is
 // a *RecordError naming the file, the record index and its byte offset. Bad input never

@@ -2,16 +2,19 @@ package loader
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/nnclr/nnclr/tfrecord"
 )
 
 // Sentinel errors. Errors returned by this package wrap one of these (test with errors.Is), and
 // errors about one record of a file are a *RecordError (test with errors.As).
 var (
-	// ErrCorruptRecord reports a TFRecord whose length or data CRC32C does not match.
-	ErrCorruptRecord = errors.New("corrupt record")
-	// ErrTruncated reports a file that ends inside a record.
-	ErrTruncated = errors.New("truncated record")
+	// ErrCorruptRecord reports a TFRecord whose length or data CRC32C does not match; it is
+	// tfrecord.ErrCorrupt.
+	ErrCorruptRecord = tfrecord.ErrCorrupt
+	// ErrTruncated reports a file that ends inside a record (or an archive cut short); it is
+	// tfrecord.ErrTruncated.
+	ErrTruncated = tfrecord.ErrTruncated
 	// ErrBadExample reports a record that is not a tf.train.Example with the expected features.
 	ErrBadExample = errors.New("bad tf.train.Example")
 	// ErrBadImage reports an image that cannot be decoded as PNG or JPEG.
@@ -33,20 +36,8 @@ var (
 	ErrBadSource = errors.New("bad source file")
 )
 
-// RecordError is an error about one record of a file: Path is the file, Index the record's
+// RecordError is an error about one record of a shard: Path is the file, Index the record's
 // position in it (0-based), Offset the byte offset where the record starts, and Err the cause
-// (wrapping one of the sentinel errors).
-type RecordError struct {
-	Path   string
-	Index  int
-	Offset int64
-	Err    error
-}
-
-// Error formats the error as "loader: PATH: record I (offset O): CAUSE".
-func (e *RecordError) Error() string {
-	return fmt.Sprintf("loader: %s: record %d (offset %d): %v", e.Path, e.Index, e.Offset, e.Err)
-}
-
-// Unwrap returns the cause, so errors.Is(err, ErrCorruptRecord) and the like work.
-func (e *RecordError) Unwrap() error { return e.Err }
+// (wrapping one of the sentinel errors). It is tfrecord.RecordError, so framing errors and
+// decoding errors of a record look alike.
+type RecordError = tfrecord.RecordError

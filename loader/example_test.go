@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/nnclr/nnclr/tfrecord"
 )
 
 // refDump is a dump written by pyref/tfds_ref.py: per split, NHWC uint8 images and int64 labels
@@ -81,7 +83,7 @@ func TestDecodeExamplesFromTFDS(t *testing.T) {
 			images, labels, shape := loadDump(t, filepath.Join("testdata/tfds", tc.name+".expected")).split(t, tc.split)
 			var n int
 			var sumDiff, cnt int
-			err := ReadRecordsFile(shardPath(tc.name, tc.split), func(i int, rec []byte) error {
+			err := tfrecord.ReadFile(shardPath(tc.name, tc.split), func(i int, rec []byte) error {
 				dst := make([]byte, shape.Size())
 				label, err := DecodeExample(rec, shape, dst)
 				if err != nil {
@@ -194,7 +196,7 @@ func TestParseExampleErrors(t *testing.T) {
 // and every failure must wrap one of the package's sentinel errors.
 func FuzzDecodeExample(f *testing.F) {
 	for _, name := range []string{"tiny", "badpng", "wrongshape"} {
-		err := ReadRecordsFile(shardPath(name, "train"), func(i int, rec []byte) error {
+		err := tfrecord.ReadFile(shardPath(name, "train"), func(i int, rec []byte) error {
 			f.Add(bytes.Clone(rec))
 			return nil
 		})

@@ -80,30 +80,3 @@ func ShuffleBuffer(in []int, buffer int, rng *rand.Rand) []int {
 	}
 	return out
 }
-
-// newRNG returns the generator of one random stream: a PCG seeded from the user's seed and a
-// stream label, so streams (split, epoch, purpose) are independent and reproducible.
-func newRNG(seed uint64, stream ...uint64) *rand.Rand {
-	h := uint64(0x9e3779b97f4a7c15)
-	for _, s := range stream {
-		h = splitmix(h ^ s)
-	}
-	return rand.New(rand.NewPCG(splitmix(seed), h))
-}
-
-func splitmix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
-
-// stringStream hashes a name (a split) into a stream label (FNV-1a).
-func stringStream(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
-}

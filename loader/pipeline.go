@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/nnclr/nnclr/internal/rng"
 )
 
 // Batch is a batch of decoded images: N images of Shape as one contiguous NHWC uint8 buffer, and
@@ -92,14 +94,14 @@ func EpochOrder(r *SplitReader, cfg BatchConfig) []int {
 	for i, sh := range r.split.Shards {
 		lens[i] = sh.NumExamples
 	}
-	name := stringStream(r.split.Name)
+	name := rng.Name(r.split.Name)
 	var shardOrder []int
 	if cfg.ShuffleFiles {
-		shardOrder = newRNG(cfg.Seed, name, uint64(cfg.Epoch), 1).Perm(len(lens))
+		shardOrder = rng.New(cfg.Seed, name, uint64(cfg.Epoch), 1).Perm(len(lens))
 	}
 	order := InterleaveOrder(lens, shardOrder, cfg.InterleaveCycle, cfg.InterleaveBlock)
 	if cfg.ShuffleBuffer > 1 {
-		order = ShuffleBuffer(order, cfg.ShuffleBuffer, newRNG(cfg.Seed, name, uint64(cfg.Epoch), 2))
+		order = ShuffleBuffer(order, cfg.ShuffleBuffer, rng.New(cfg.Seed, name, uint64(cfg.Epoch), 2))
 	}
 	return order
 }

@@ -8,13 +8,15 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/nnclr/nnclr/internal/rng"
 )
 
 // synthImage is the image of example i of a split: its pixels encode the split and the index,
 // so a test can check that a batch slot holds the example its Indices entry names.
 func synthImage(split string, i int, shape Shape) []byte {
 	img := make([]byte, shape.Size())
-	r := rand.New(rand.NewPCG(uint64(i), stringStream(split)))
+	r := rand.New(rand.NewPCG(uint64(i), rng.Name(split)))
 	for k := range img {
 		img[k] = byte(r.Uint32())
 	}
@@ -103,7 +105,7 @@ func TestShuffleBuffer(t *testing.T) {
 	}{{0}, {1}, {2}, {50}, {999}, {1000}, {5000}}
 	for _, tc := range tests {
 		t.Run(fmt.Sprint(tc.buffer), func(t *testing.T) {
-			out := ShuffleBuffer(in, tc.buffer, newRNG(1, 2))
+			out := ShuffleBuffer(in, tc.buffer, rng.New(1, 2))
 			if !slices.Equal(slices.Sorted(slices.Values(out)), in) {
 				t.Fatal("not a permutation")
 			}
@@ -122,16 +124,16 @@ func TestShuffleBuffer(t *testing.T) {
 					t.Fatalf("output %d is input %d, beyond the buffer of %d", i, v, tc.buffer)
 				}
 			}
-			if !slices.Equal(out, ShuffleBuffer(in, tc.buffer, newRNG(1, 2))) {
+			if !slices.Equal(out, ShuffleBuffer(in, tc.buffer, rng.New(1, 2))) {
 				t.Fatal("same RNG, different order")
 			}
-			if slices.Equal(out, ShuffleBuffer(in, tc.buffer, newRNG(2, 2))) {
+			if slices.Equal(out, ShuffleBuffer(in, tc.buffer, rng.New(2, 2))) {
 				t.Fatal("different seed, same order")
 			}
 		})
 	}
 	// A small buffer keeps elements near their place: the mean displacement is about the buffer.
-	out := ShuffleBuffer(in, 10, newRNG(3))
+	out := ShuffleBuffer(in, 10, rng.New(3))
 	var disp float64
 	for i, v := range out {
 		disp += float64(max(i-v, v-i))

@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/nnclr/nnclr/tfrecord"
 )
 
 // Source is a random-access source of the images of one split, read in index order by the
@@ -169,7 +171,7 @@ func (w *Writer) writeShard(path, split string, src Source, lo, hi, total int) (
 	}
 	defer f.Close()
 	bw := bufio.NewWriterSize(f, 1<<20)
-	rw := NewRecordWriter(bw)
+	rw := tfrecord.NewWriter(bw)
 	window := w.opts.Workers * 16
 	recs := make([][]byte, window)
 	errs := make([]error, window)

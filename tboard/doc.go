@@ -1,5 +1,5 @@
 // Package tboard writes TensorBoard event files from pure Go: no cgo and no libtensorflow, only
-// graft's generated Event and Summary protobufs framed as TFRecords by loader.RecordWriter.
+// graft's generated Event and Summary protobufs framed as TFRecords by tfrecord.Writer.
 //
 // A Writer owns one file, named like TensorFlow's
 //

@@ -12,7 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/nnclr/nnclr/loader"
+	"github.com/nnclr/nnclr/tfrecord"
 	"github.com/wamuir/graft/tensorflow/core/framework/summary_go_proto"
 	"github.com/wamuir/graft/tensorflow/core/framework/tensor_go_proto"
 	"github.com/wamuir/graft/tensorflow/core/framework/tensor_shape_go_proto"
@@ -49,7 +49,7 @@ type Writer struct {
 	path    string
 	f       *os.File
 	bw      *bufio.Writer
-	rw      *loader.RecordWriter
+	rw      *tfrecord.Writer
 	every   int
 	pending int   // events written to bw since the last flush
 	err     error // first write error; sticky
@@ -98,7 +98,7 @@ func NewWriter(dir string, opts ...Options) (*Writer, error) {
 		}
 	}
 	bw := bufio.NewWriter(f)
-	w := &Writer{path: path, f: f, bw: bw, rw: loader.NewRecordWriter(bw), every: max(o.FlushEvery, 1)}
+	w := &Writer{path: path, f: f, bw: bw, rw: tfrecord.NewWriter(bw), every: max(o.FlushEvery, 1)}
 	first := &event_go_proto.Event{WallTime: wallTime(now), What: &event_go_proto.Event_FileVersion{FileVersion: FileVersion}}
 	err = w.write(first)
 	if err == nil {

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 )
 
 // buildFake compiles, with the system C compiler, a shared library libtensorflow_fake.so.2 in
@@ -157,5 +160,28 @@ func TestLauncherEndToEnd(t *testing.T) {
 	out, errOut, code := run("LD_LIBRARY_PATH=")
 	if code != 1 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "make setup") {
 		t.Fatalf("missing library: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// TestXLAFlagReadAsPflagDoes: the launcher decides --xla from the raw arguments before the CLI
+// runs; for every spelling it must agree with pflag, which the CLI parses them with.
+func TestXLAFlagReadAsPflagDoes(t *testing.T) {
+	for _, args := range [][]string{
+		{}, {"--xla"}, {"--xla=true"}, {"--xla=1"}, {"--xla=t"}, {"--xla=T"}, {"--xla=TRUE"}, {"--xla=True"},
+		{"--xla=false"}, {"--xla=0"}, {"--xla=F"}, {"--xla", "--xla=0"}, {"--xla=0", "--xla"},
+		{"--mode", "pretrain", "--xla=1", "--seed", "3"}, {"--", "--xla"}, {"--xla=no"}, {"--xlax"},
+	} {
+		fs := pflag.NewFlagSet("nnclr", pflag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		xla := fs.Bool("xla", false, "")
+		fs.String("mode", "", "")
+		fs.Int("seed", 0, "")
+		want := false
+		if err := fs.Parse(args); err == nil {
+			want = *xla
+		}
+		if got := xlaFlag(args); got != want {
+			t.Errorf("xlaFlag(%q) = %v, pflag parses --xla as %v", args, got, want)
+		}
 	}
 }

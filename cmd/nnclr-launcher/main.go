@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -49,11 +50,28 @@ func launchEnv(env, args []string) []string {
 	if !has("TF_CPP_MIN_LOG_LEVEL") {
 		env = append(env, "TF_CPP_MIN_LOG_LEVEL=1")
 	}
-	for _, a := range args {
-		if (a == "--xla" || a == "--xla=true") && !has("TF_XLA_FLAGS") {
-			env = append(env, "TF_XLA_FLAGS=--tf_xla_cpu_global_jit --tf_xla_auto_jit=2")
-			break
-		}
+	if xlaFlag(args) && !has("TF_XLA_FLAGS") {
+		env = append(env, "TF_XLA_FLAGS=--tf_xla_cpu_global_jit --tf_xla_auto_jit=2")
 	}
 	return env
+}
+
+// xlaFlag reports whether args turn --xla on, read as pflag reads a boolean flag: "--xla" is
+// true, "--xla=V" takes any spelling strconv.ParseBool accepts (1, t, TRUE, false, ...), the last
+// occurrence wins, and nothing after a "--" terminator is a flag. A value the CLI will refuse
+// leaves it off (the CLI then exits with the error).
+func xlaFlag(args []string) bool {
+	on := false
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "--xla" {
+			on = true
+		} else if v, ok := strings.CutPrefix(a, "--xla="); ok {
+			b, err := strconv.ParseBool(v)
+			on = err == nil && b
+		}
+	}
+	return on
 }

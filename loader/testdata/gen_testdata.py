@@ -4,12 +4,7 @@ Run from the repository root with the pinned interpreter:
 
     .venv/bin/python loader/testdata/gen_testdata.py
 
-Files written (all small):
-  records.tfrecord            3 records written by tf.io.TFRecordWriter: b"", b"hello", bytes(range(256))*3
-  truncated_header.tfrecord   records.tfrecord cut 5 bytes into record 1's header
-  truncated_data.tfrecord     records.tfrecord cut 100 bytes into record 2's data
-  bad_length_crc.tfrecord     records.tfrecord with record 1's length CRC altered
-  bad_data_crc.tfrecord       records.tfrecord with record 2's data altered (data CRC mismatch)
+Files written (all small; the TFRecord framing fixtures are tfrecord/testdata's):
   tfds/tiny/1.0.0/            tfds-written dataset: Image(shape=(8,8,3)), ClassLabel(10),
                               splits train=5, test=3, unlabelled=4 (label -1), seeded random pixels
   tfds/tiny.expected/         what tfds.load read from it (see pyref/tfds_ref.py for the format)
@@ -33,31 +28,6 @@ sys.path.insert(0, os.path.join(HERE, "..", "pyref"))
 
 import tfds_ref  # noqa: E402
 import tensorflow as tf  # noqa: E402
-
-
-def write_records():
-    recs = [b"", b"hello", bytes(range(256)) * 3]
-    path = os.path.join(HERE, "records.tfrecord")
-    with tf.io.TFRecordWriter(path) as w:
-        for r in recs:
-            w.write(r)
-    data = open(path, "rb").read()
-    sizes = [12 + len(r) + 4 for r in recs]
-    off1 = sizes[0]
-    off2 = sizes[0] + sizes[1]
-
-    def put(name, b):
-        with open(os.path.join(HERE, name), "wb") as f:
-            f.write(b)
-
-    put("truncated_header.tfrecord", data[:off1 + 5])
-    put("truncated_data.tfrecord", data[:off2 + 12 + 100])
-    b = bytearray(data)
-    b[off1 + 8] ^= 0x01
-    put("bad_length_crc.tfrecord", bytes(b))
-    b = bytearray(data)
-    b[off2 + 12 + 10] ^= 0xFF
-    put("bad_data_crc.tfrecord", bytes(b))
 
 
 def build(name, shape, splits, seed, names="", encoding=None):
@@ -106,7 +76,6 @@ def rewrite_train(dst, new, fn):
 
 def main():
     os.chdir(HERE)
-    write_records()
     build("tiny", "8,8,3", "train=5,test=3,unlabelled=4", seed=7)
     build("tinygray", "8,8,1", "train=4,test=2", seed=8, names="zero|one|two|three|four|five|six|seven|eight|nine")
     build("tinyjpeg", "16,16,3", "train=3", seed=9, encoding="jpeg")

@@ -20,6 +20,7 @@
 #   third_party/tensorflow/lib/     libtensorflow.so and the runtime libraries it needs
 #   third_party/tensorflow/include  the C API headers
 #   third_party/tensorflow/cgo.mk   CGO_CFLAGS / CGO_LDFLAGS for the Makefile (with rpath)
+#   third_party/tensorflow/env.sh   the same as shell exports, to source for plain go commands
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -102,6 +103,13 @@ RPATH ?= \$(NNCLR_TF_LIBDIR)
 export CGO_CFLAGS := -I$incdir
 export CGO_LDFLAGS := -L\$(NNCLR_TF_LIBDIR) -Wl,-rpath,\$(RPATH)
 MK
+
+cat > "$here/env.sh" <<SH
+# Written by third_party/tensorflow/provision.sh; do not edit. Source it (. $here/env.sh) so
+# plain go build / go test in this shell find libtensorflow; make needs nothing of it.
+export CGO_CFLAGS="-I$incdir"
+export CGO_LDFLAGS="-L$libdir -Wl,-rpath,$libdir"
+SH
 
 echo "provision: libtensorflow $lib"
 echo "provision: headers $src_include"

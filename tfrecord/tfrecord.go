@@ -1,4 +1,4 @@
-package loader
+package tfrecord
 
 import (
 	"bufio"
@@ -29,15 +29,40 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
+var (
+	// ErrCorrupt reports a record whose length or data CRC32C does not match.
+	ErrCorrupt = errors.New("corrupt record")
+	// ErrTruncated reports a file that ends inside a record.
+	ErrTruncated = errors.New("truncated record")
+)
+
+// RecordError is an error about one record of a file: Path is the file, Index the record's
+// position in it (0-based), Offset the byte offset where the record starts, and Err the cause
+// (wrapping ErrCorrupt, ErrTruncated, or whatever went wrong with the record's contents).
+type RecordError struct {
+	Path   string
+	Index  int
+	Offset int64
+	Err    error
+}
+
+// Error formats the error as "PATH: record I (offset O): CAUSE".
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("%s: record %d (offset %d): %v", e.Path, e.Index, e.Offset, e.Err)
+}
+
+// Unwrap returns the cause, so errors.Is(err, ErrCorrupt) and the like work.
+func (e *RecordError) Unwrap() error { return e.Err }
+
 // MaskedCRC32C returns the masked CRC32C checksum TFRecord files store for data.
 func MaskedCRC32C(data []byte) uint32 {
 	crc := crc32.Checksum(data, castagnoli)
 	return ((crc >> 15) | (crc << 17)) + crcMaskDelta
 }
 
-// RecordReader reads TFRecord records one after another from an io.Reader, verifying both
-// CRCs of each record. A RecordReader is not safe for concurrent use.
-type RecordReader struct {
+// Reader reads TFRecord records one after another from an io.Reader, verifying both
+// CRCs of each record. A Reader is not safe for concurrent use.
+type Reader struct {
 	r     *bufio.Reader
 	path  string
 	index int
@@ -46,17 +71,17 @@ type RecordReader struct {
 	err   error
 }
 
-// NewRecordReader returns a reader of the records in r. path names the input in errors.
-func NewRecordReader(r io.Reader, path string) *RecordReader {
-	return &RecordReader{r: bufio.NewReaderSize(r, 1<<16), path: path}
+// NewReader returns a reader of the records in r. path names the input in errors.
+func NewReader(r io.Reader, path string) *Reader {
+	return &Reader{r: bufio.NewReaderSize(r, 1<<16), path: path}
 }
 
 // Next returns the data of the next record, or io.EOF after the last record when the input ends
 // exactly at a record boundary. Any other error is a *RecordError naming the path, the record
-// index and its byte offset, and wraps ErrTruncated, ErrCorruptRecord or the read error; after an
+// index and its byte offset, and wraps ErrTruncated, ErrCorrupt or the read error; after an
 // error Next keeps returning it. The returned slice is owned by the reader and valid only until
 // the next call to Next: copy it to keep it.
-func (rr *RecordReader) Next() ([]byte, error) {
+func (rr *Reader) Next() ([]byte, error) {
 	if rr.err != nil {
 		return nil, rr.err
 	}
@@ -75,14 +100,14 @@ func (rr *RecordReader) Next() ([]byte, error) {
 }
 
 // Index returns the index of the record the next call to Next reads.
-func (rr *RecordReader) Index() int { return rr.index }
+func (rr *Reader) Index() int { return rr.index }
 
 // Offset returns the byte offset of the record the next call to Next reads.
-func (rr *RecordReader) Offset() int64 { return rr.off }
+func (rr *Reader) Offset() int64 { return rr.off }
 
 // readRecord reads one record into *buf. It returns the data, the number of bytes consumed and
 // an error: io.EOF with 0 bytes consumed at a clean end, ErrTruncated (wrapped) when the input
-// ends inside the record, ErrCorruptRecord (wrapped) on a CRC mismatch.
+// ends inside the record, ErrCorrupt (wrapped) on a CRC mismatch.
 func readRecord(r io.Reader, buf *[]byte) ([]byte, int64, error) {
 	var hdr [recordHeaderLen]byte
 	n, err := io.ReadFull(r, hdr[:])
@@ -97,10 +122,10 @@ func readRecord(r io.Reader, buf *[]byte) ([]byte, int64, error) {
 	}
 	length := binary.LittleEndian.Uint64(hdr[:8])
 	if got, want := MaskedCRC32C(hdr[:8]), binary.LittleEndian.Uint32(hdr[8:]); got != want {
-		return nil, recordHeaderLen, fmt.Errorf("%w: length crc 0x%08x, want 0x%08x", ErrCorruptRecord, got, want)
+		return nil, recordHeaderLen, fmt.Errorf("%w: length crc 0x%08x, want 0x%08x", ErrCorrupt, got, want)
 	}
 	if length > 1<<62 {
-		return nil, recordHeaderLen, fmt.Errorf("%w: length %d", ErrCorruptRecord, length)
+		return nil, recordHeaderLen, fmt.Errorf("%w: length %d", ErrCorrupt, length)
 	}
 	need := int(length) + recordFooterLen
 	// Grow the buffer as data arrives rather than trusting the length up front.
@@ -125,21 +150,21 @@ func readRecord(r io.Reader, buf *[]byte) ([]byte, int64, error) {
 	*buf = b
 	data := b[:length]
 	if got, want := MaskedCRC32C(data), binary.LittleEndian.Uint32(b[length:]); got != want {
-		return nil, recordHeaderLen + int64(need), fmt.Errorf("%w: data crc 0x%08x, want 0x%08x", ErrCorruptRecord, got, want)
+		return nil, recordHeaderLen + int64(need), fmt.Errorf("%w: data crc 0x%08x, want 0x%08x", ErrCorrupt, got, want)
 	}
 	return data, recordHeaderLen + int64(need), nil
 }
 
-// ReadRecordsFile calls fn with the data of each record of the TFRecord file at path, in order.
+// ReadFile calls fn with the data of each record of the TFRecord file at path, in order.
 // The slice passed to fn is valid only during the call. It stops at the first error, from the
 // file (a *RecordError) or from fn (returned as is).
-func ReadRecordsFile(path string, fn func(index int, data []byte) error) error {
+func ReadFile(path string, fn func(index int, data []byte) error) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("loader: %w", err)
+		return fmt.Errorf("tfrecord: %w", err)
 	}
 	defer f.Close()
-	rr := NewRecordReader(f, path)
+	rr := NewReader(f, path)
 	for {
 		i := rr.Index()
 		data, err := rr.Next()
@@ -155,18 +180,19 @@ func ReadRecordsFile(path string, fn func(index int, data []byte) error) error {
 	}
 }
 
-// recordLoc locates one record's data inside a file.
-type recordLoc struct {
-	off    int64 // offset of the record (its header)
-	length int64 // data length
+// Loc locates one record inside a file.
+type Loc struct {
+	Offset int64 // offset of the record (its header)
+	Length int64 // data length
 }
 
-// indexRecords scans the headers of the TFRecord file f of the given size, checking each length
-// CRC and that every record fits in the file; data CRCs are checked when the data is read.
+// Index scans the headers of the TFRecord file f of the given size, checking each length
+// CRC and that every record fits in the file, and returns where each record is; data CRCs are
+// checked when ReadAt reads the data. Errors are *RecordError values naming path.
 // Headers are read through a buffer that skips small records in memory and seeks over large
 // ones.
-func indexRecords(f io.ReaderAt, size int64, path string) ([]recordLoc, error) {
-	var locs []recordLoc
+func Index(f io.ReaderAt, size int64, path string) ([]Loc, error) {
+	var locs []Loc
 	var hdr [recordHeaderLen]byte
 	br := bufio.NewReaderSize(io.NewSectionReader(f, 0, size), 1<<16)
 	for off := int64(0); off < size; {
@@ -179,13 +205,13 @@ func indexRecords(f io.ReaderAt, size int64, path string) ([]recordLoc, error) {
 		}
 		length := binary.LittleEndian.Uint64(hdr[:8])
 		if got, want := MaskedCRC32C(hdr[:8]), binary.LittleEndian.Uint32(hdr[8:]); got != want {
-			return nil, &RecordError{Path: path, Index: i, Offset: off, Err: fmt.Errorf("%w: length crc 0x%08x, want 0x%08x", ErrCorruptRecord, got, want)}
+			return nil, &RecordError{Path: path, Index: i, Offset: off, Err: fmt.Errorf("%w: length crc 0x%08x, want 0x%08x", ErrCorrupt, got, want)}
 		}
 		rest := size - off - recordHeaderLen
 		if length > uint64(rest) || int64(length)+recordFooterLen > rest {
 			return nil, &RecordError{Path: path, Index: i, Offset: off, Err: fmt.Errorf("%w: record needs %d data bytes, %d left", ErrTruncated, length+recordFooterLen, rest)}
 		}
-		locs = append(locs, recordLoc{off: off, length: int64(length)})
+		locs = append(locs, Loc{Offset: off, Length: int64(length)})
 		skip := int(length) + recordFooterLen
 		off += recordHeaderLen + int64(skip)
 		if skip <= br.Buffered() {
@@ -197,41 +223,42 @@ func indexRecords(f io.ReaderAt, size int64, path string) ([]recordLoc, error) {
 	return locs, nil
 }
 
-// readRecordAt reads and checks the data of the record at loc into buf (grown as needed) and
-// returns the data, which aliases buf.
-func readRecordAt(f io.ReaderAt, loc recordLoc, buf []byte) ([]byte, error) {
-	need := int(loc.length) + recordFooterLen
+// ReadAt reads and checks the data of the record at loc into buf (grown as needed) and
+// returns the data, which aliases buf. Errors wrap ErrTruncated or ErrCorrupt; the caller knows
+// which record it asked for and names it.
+func ReadAt(f io.ReaderAt, loc Loc, buf []byte) ([]byte, error) {
+	need := int(loc.Length) + recordFooterLen
 	if cap(buf) < need {
 		buf = make([]byte, need)
 	}
 	buf = buf[:need]
-	if _, err := f.ReadAt(buf, loc.off+recordHeaderLen); err != nil {
+	if _, err := f.ReadAt(buf, loc.Offset+recordHeaderLen); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%w: %v", ErrTruncated, err)
 		}
 		return nil, err
 	}
-	data := buf[:loc.length]
-	if got, want := MaskedCRC32C(data), binary.LittleEndian.Uint32(buf[loc.length:]); got != want {
-		return nil, fmt.Errorf("%w: data crc 0x%08x, want 0x%08x", ErrCorruptRecord, got, want)
+	data := buf[:loc.Length]
+	if got, want := MaskedCRC32C(data), binary.LittleEndian.Uint32(buf[loc.Length:]); got != want {
+		return nil, fmt.Errorf("%w: data crc 0x%08x, want 0x%08x", ErrCorrupt, got, want)
 	}
 	return data, nil
 }
 
-// RecordWriter writes TFRecord records to an io.Writer. It does no buffering of its own: wrap
-// the destination in a bufio.Writer and flush it when done. A RecordWriter is not safe for
+// Writer writes TFRecord records to an io.Writer. It does no buffering of its own: wrap
+// the destination in a bufio.Writer and flush it when done. A Writer is not safe for
 // concurrent use.
-type RecordWriter struct {
+type Writer struct {
 	w   io.Writer
 	n   int64
 	err error
 }
 
-// NewRecordWriter returns a writer of records to w.
-func NewRecordWriter(w io.Writer) *RecordWriter { return &RecordWriter{w: w} }
+// NewWriter returns a writer of records to w.
+func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
 
 // Write appends one record holding data. After an error every later Write returns it.
-func (rw *RecordWriter) Write(data []byte) error {
+func (rw *Writer) Write(data []byte) error {
 	if rw.err != nil {
 		return rw.err
 	}
@@ -242,7 +269,7 @@ func (rw *RecordWriter) Write(data []byte) error {
 	binary.LittleEndian.PutUint32(ftr[:], MaskedCRC32C(data))
 	for _, b := range [][]byte{hdr[:], data, ftr[:]} {
 		if _, err := rw.w.Write(b); err != nil {
-			rw.err = fmt.Errorf("loader: write record: %w", err)
+			rw.err = fmt.Errorf("tfrecord: write record: %w", err)
 			return rw.err
 		}
 	}
@@ -251,4 +278,4 @@ func (rw *RecordWriter) Write(data []byte) error {
 }
 
 // Written returns the number of bytes written so far.
-func (rw *RecordWriter) Written() int64 { return rw.n }
+func (rw *Writer) Written() int64 { return rw.n }

@@ -1,4 +1,4 @@
-package loader
+package tfrecord
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ func recordsWant() [][]byte {
 func readAllRecords(t *testing.T, path string) ([][]byte, error) {
 	t.Helper()
 	var got [][]byte
-	err := ReadRecordsFile(path, func(i int, data []byte) error {
+	err := ReadFile(path, func(i int, data []byte) error {
 		if i != len(got) {
 			t.Errorf("index %d, want %d", i, len(got))
 		}
@@ -58,7 +58,7 @@ func TestRecordWriterMatchesTF(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	w := NewRecordWriter(&buf)
+	w := NewWriter(&buf)
 	for _, r := range recordsWant() {
 		if err := w.Write(r); err != nil {
 			t.Fatal(err)
@@ -93,8 +93,8 @@ func TestReadRecordsErrors(t *testing.T) {
 	}{
 		{"truncated_header.tfrecord", 1, 1, 16, ErrTruncated, "header bytes"},
 		{"truncated_data.tfrecord", 2, 2, 37, ErrTruncated, "data bytes"},
-		{"bad_length_crc.tfrecord", 1, 1, 16, ErrCorruptRecord, "length crc"},
-		{"bad_data_crc.tfrecord", 2, 2, 37, ErrCorruptRecord, "data crc"},
+		{"bad_length_crc.tfrecord", 1, 1, 16, ErrCorrupt, "length crc"},
+		{"bad_data_crc.tfrecord", 2, 2, 37, ErrCorrupt, "data crc"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -112,17 +112,17 @@ func TestReadRecordsErrors(t *testing.T) {
 			}
 			defer f.Close()
 			st, _ := f.Stat()
-			locs, err := indexRecords(f, st.Size(), path)
+			locs, err := Index(f, st.Size(), path)
 			if tc.sentinel == ErrTruncated || strings.Contains(tc.substr, "length") {
 				checkRecordError(t, err, path, tc.index, tc.offset, tc.sentinel, "")
 				return
 			}
 			if err != nil {
-				t.Fatalf("indexRecords: %v", err)
+				t.Fatalf("Index: %v", err)
 			}
-			_, err = readRecordAt(f, locs[tc.index], nil)
+			_, err = ReadAt(f, locs[tc.index], nil)
 			if !errors.Is(err, tc.sentinel) {
-				t.Errorf("readRecordAt: %v, want %v", err, tc.sentinel)
+				t.Errorf("ReadAt: %v, want %v", err, tc.sentinel)
 			}
 		})
 	}
@@ -153,7 +153,7 @@ func TestRecordReaderStopsAfterError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rr := NewRecordReader(bytes.NewReader(data), "mem")
+	rr := NewReader(bytes.NewReader(data), "mem")
 	if _, err := rr.Next(); err != nil {
 		t.Fatal(err)
 	}
@@ -176,9 +176,9 @@ func FuzzReadRecords(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, in []byte) {
-		rr := NewRecordReader(bytes.NewReader(in), "fuzz")
+		rr := NewReader(bytes.NewReader(in), "fuzz")
 		var out bytes.Buffer
-		w := NewRecordWriter(&out)
+		w := NewWriter(&out)
 		var n int
 		for {
 			data, err := rr.Next()
@@ -201,11 +201,11 @@ func FuzzReadRecords(f *testing.F) {
 			}
 		}
 		// The indexing path agrees on the number of good records when the input is well formed.
-		locs, err := indexRecords(bytes.NewReader(in), int64(len(in)), "fuzz")
+		locs, err := Index(bytes.NewReader(in), int64(len(in)), "fuzz")
 		if err == nil {
 			for _, l := range locs {
-				if _, err := readRecordAt(bytes.NewReader(in), l, nil); err != nil && !errors.Is(err, ErrCorruptRecord) {
-					t.Fatalf("readRecordAt: %v", err)
+				if _, err := ReadAt(bytes.NewReader(in), l, nil); err != nil && !errors.Is(err, ErrCorrupt) {
+					t.Fatalf("ReadAt: %v", err)
 				}
 			}
 		}
