@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/nnclr/nnclr/internal/rng"
+	"github.com/nnclr/nnclr/setting"
 )
 
 // Draw is what one image's random stream decided.
@@ -188,8 +189,8 @@ func (a *Augmenter) ApplyFrom(dst []float32, src Images, stream, step uint64, ba
 		return fmt.Errorf("augment: output has %d values for %d images of %d×%d×%d: want %d",
 			len(dst), src.N, a.cfg.Height, a.cfg.Width, src.C, want)
 	}
-	if field, v := a.cfg.needsRGB(); field != "" && src.C != 3 {
-		return fmt.Errorf("augment: %s = %v needs 3-channel images: these have %d channel(s)", field, v, src.C)
+	if field, v := a.cfg.NeedsRGB(); field != "" && src.C != 3 {
+		return fmt.Errorf("augment: %w", setting.Errorf(field, v, "needs 3-channel images: these have %d channel(s)", src.C))
 	}
 	in := src.H * src.W * src.C
 	out := a.cfg.Height * a.cfg.Width * src.C

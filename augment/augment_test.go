@@ -1,10 +1,13 @@
 package augment
 
 import (
+	"errors"
 	"math"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/nnclr/nnclr/setting"
 )
 
 // ksUniform returns the Kolmogorov–Smirnov statistic of xs against U(lo, hi).
@@ -172,22 +175,27 @@ func TestBadInput(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"zero height", mod(func(c *Config) { c.Height = 0 }), "Height = 0"},
-		{"negative width", mod(func(c *Config) { c.Width = -3 }), "Width = -3"},
-		{"negative workers", mod(func(c *Config) { c.Workers = -1 }), "Workers = -1"},
-		{"flip prob", mod(func(c *Config) { c.FlipProb = 1.5 }), "FlipProb = 1.5"},
-		{"brightness", mod(func(c *Config) { c.Brightness = -0.1 }), "Brightness = -0.1"},
-		{"scale zero", mod(func(c *Config) { c.ScaleLo = 0 }), "ScaleLo = 0"},
-		{"scale above one", mod(func(c *Config) { c.ScaleHi = 1.2 }), "ScaleHi = 1.2"},
-		{"scale empty", mod(func(c *Config) { c.ScaleLo, c.ScaleHi = 0.8, 0.5 }), "ScaleLo = 0.8 > ScaleHi = 0.5"},
-		{"scale NaN", mod(func(c *Config) { c.ScaleLo = math.NaN() }), "ScaleLo = NaN"},
-		{"aspect zero", mod(func(c *Config) { c.AspectLo = 0 }), "AspectLo = 0"},
-		{"aspect empty", mod(func(c *Config) { c.AspectLo, c.AspectHi = 2, 1 }), "AspectLo = 2 > AspectHi = 1"},
+		{"zero height", mod(func(c *Config) { c.Height = 0 }), "height 0:"},
+		{"negative width", mod(func(c *Config) { c.Width = -3 }), "width -3:"},
+		{"negative workers", mod(func(c *Config) { c.Workers = -1 }), "workers -1:"},
+		{"flip prob", mod(func(c *Config) { c.FlipProb = 1.5 }), "flip_prob 1.5:"},
+		{"brightness", mod(func(c *Config) { c.Brightness = -0.1 }), "brightness -0.1:"},
+		{"scale zero", mod(func(c *Config) { c.ScaleLo = 0 }), "scale_lo 0:"},
+		{"scale above one", mod(func(c *Config) { c.ScaleHi = 1.2 }), "scale_hi 1.2:"},
+		{"scale empty", mod(func(c *Config) { c.ScaleLo, c.ScaleHi = 0.8, 0.5 }), "scale_lo 0.8: above scale_hi 0.5"},
+		{"scale NaN", mod(func(c *Config) { c.ScaleLo = math.NaN() }), "scale_lo NaN:"},
+		{"aspect zero", mod(func(c *Config) { c.AspectLo = 0 }), "aspect_lo 0:"},
+		{"aspect empty", mod(func(c *Config) { c.AspectLo, c.AspectHi = 2, 1 }), "aspect_lo 2: above aspect_hi 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(tc.cfg, 0)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			// The error names the setting for callers (and the CLI's flag names).
+			var se *setting.Error
+			if !errors.As(err, &se) || !strings.HasPrefix(tc.want, se.Name+" ") {
+				t.Errorf("err %v: not a *setting.Error naming %q", err, strings.Fields(tc.want)[0])
 			}
 		})
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+
+	"github.com/nnclr/nnclr/setting"
 )
 
 // Config describes one augmenter: the target size and the ranges its random draws come from.
@@ -71,17 +73,19 @@ func (c Config) extras() bool {
 	return c.Random && (c.JitterProb > 0 || c.GrayscaleProb > 0 || c.BlurProb > 0 || c.SolarizeProb > 0)
 }
 
-// needsRGB names the first enabled option that only works on 3-channel images, or "".
-func (c Config) needsRGB() (string, float64) {
+// NeedsRGB names (in Validate's snake_case) the first enabled option that only works on
+// 3-channel images, with its value, or returns "": a saturation or hue jitter strength when the
+// jitter can happen, or the grayscale probability.
+func (c Config) NeedsRGB() (string, float64) {
 	switch {
 	case !c.Random:
 		return "", 0
 	case c.JitterProb > 0 && c.JitterSaturation > 0:
-		return "JitterSaturation", c.JitterSaturation
+		return "jitter_saturation", c.JitterSaturation
 	case c.JitterProb > 0 && c.JitterHue > 0:
-		return "JitterHue", c.JitterHue
+		return "jitter_hue", c.JitterHue
 	case c.GrayscaleProb > 0:
-		return "GrayscaleProb", c.GrayscaleProb
+		return "grayscale_prob", c.GrayscaleProb
 	}
 	return "", 0
 }
@@ -112,66 +116,68 @@ func (c Config) workers() int {
 	return runtime.GOMAXPROCS(0)
 }
 
-// Validate reports the first field whose value cannot describe an augmenter, naming it and its
-// value.
+// Validate reports the first field whose value cannot describe an augmenter as a *setting.Error
+// (wrapped with the package prefix) whose Name is the field's name in snake_case: JitterProb is
+// "jitter_prob", BlurSigmaLo "blur_sigma_lo".
 func (c Config) Validate() error {
-	bad := func(field string, v any, want string) error {
-		return fmt.Errorf("augment: %s = %v: %s", field, v, want)
+	bad := func(name string, v any, want string, args ...any) error {
+		return fmt.Errorf("augment: %w", setting.Errorf(name, v, want, args...))
 	}
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	prob := func(v float64) bool { return finite(v) && v >= 0 && v <= 1 }
 	switch {
 	case c.Height <= 0:
-		return bad("Height", c.Height, "want > 0")
+		return bad("height", c.Height, "want > 0")
 	case c.Width <= 0:
-		return bad("Width", c.Width, "want > 0")
+		return bad("width", c.Width, "want > 0")
 	case c.Workers < 0:
-		return bad("Workers", c.Workers, "want >= 0")
+		return bad("workers", c.Workers, "want >= 0")
 	}
 	if !c.Random {
 		return nil
 	}
 	switch {
-	case !finite(c.FlipProb) || c.FlipProb < 0 || c.FlipProb > 1:
-		return bad("FlipProb", c.FlipProb, "want a probability in [0, 1]")
-	case !finite(c.Brightness) || c.Brightness < 0 || c.Brightness > 1:
-		return bad("Brightness", c.Brightness, "want a factor in [0, 1]")
+	case !prob(c.FlipProb):
+		return bad("flip_prob", c.FlipProb, "want a probability in [0, 1]")
+	case !prob(c.Brightness):
+		return bad("brightness", c.Brightness, "want a factor in [0, 1]")
 	case !finite(c.ScaleLo) || c.ScaleLo <= 0 || c.ScaleLo > 1:
-		return bad("ScaleLo", c.ScaleLo, "want a crop area fraction in (0, 1]")
+		return bad("scale_lo", c.ScaleLo, "want a crop area fraction in (0, 1]")
 	case !finite(c.ScaleHi) || c.ScaleHi <= 0 || c.ScaleHi > 1:
-		return bad("ScaleHi", c.ScaleHi, "want a crop area fraction in (0, 1]")
+		return bad("scale_hi", c.ScaleHi, "want a crop area fraction in (0, 1]")
 	case c.ScaleLo > c.ScaleHi:
-		return fmt.Errorf("augment: ScaleLo = %v > ScaleHi = %v: empty crop area range", c.ScaleLo, c.ScaleHi)
+		return bad("scale_lo", c.ScaleLo, "above scale_hi %v: empty crop area range", c.ScaleHi)
 	case !finite(c.AspectLo) || c.AspectLo <= 0:
-		return bad("AspectLo", c.AspectLo, "want an aspect ratio > 0")
+		return bad("aspect_lo", c.AspectLo, "want an aspect ratio > 0")
 	case !finite(c.AspectHi) || c.AspectHi <= 0:
-		return bad("AspectHi", c.AspectHi, "want an aspect ratio > 0")
+		return bad("aspect_hi", c.AspectHi, "want an aspect ratio > 0")
 	case c.AspectLo > c.AspectHi:
-		return fmt.Errorf("augment: AspectLo = %v > AspectHi = %v: empty aspect ratio range", c.AspectLo, c.AspectHi)
-	case !finite(c.JitterProb) || c.JitterProb < 0 || c.JitterProb > 1:
-		return bad("JitterProb", c.JitterProb, "want a probability in [0, 1]")
-	case !finite(c.JitterBrightness) || c.JitterBrightness < 0 || c.JitterBrightness > 1:
-		return bad("JitterBrightness", c.JitterBrightness, "want a strength in [0, 1]")
+		return bad("aspect_lo", c.AspectLo, "above aspect_hi %v: empty aspect ratio range", c.AspectHi)
+	case !prob(c.JitterProb):
+		return bad("jitter_prob", c.JitterProb, "want a probability in [0, 1]")
+	case !prob(c.JitterBrightness):
+		return bad("jitter_brightness", c.JitterBrightness, "want a brightness strength in [0, 1]")
 	case !finite(c.JitterContrast) || c.JitterContrast < 0:
-		return bad("JitterContrast", c.JitterContrast, "want a finite strength >= 0")
+		return bad("jitter_contrast", c.JitterContrast, "want a finite contrast strength >= 0")
 	case !finite(c.JitterSaturation) || c.JitterSaturation < 0:
-		return bad("JitterSaturation", c.JitterSaturation, "want a finite strength >= 0")
+		return bad("jitter_saturation", c.JitterSaturation, "want a finite saturation strength >= 0")
 	case !finite(c.JitterHue) || c.JitterHue < 0 || c.JitterHue > 0.5:
-		return bad("JitterHue", c.JitterHue, "want a strength in [0, 0.5]")
-	case !finite(c.GrayscaleProb) || c.GrayscaleProb < 0 || c.GrayscaleProb > 1:
-		return bad("GrayscaleProb", c.GrayscaleProb, "want a probability in [0, 1]")
-	case !finite(c.BlurProb) || c.BlurProb < 0 || c.BlurProb > 1:
-		return bad("BlurProb", c.BlurProb, "want a probability in [0, 1]")
-	case !finite(c.SolarizeProb) || c.SolarizeProb < 0 || c.SolarizeProb > 1:
-		return bad("SolarizeProb", c.SolarizeProb, "want a probability in [0, 1]")
+		return bad("jitter_hue", c.JitterHue, "want a hue strength in [0, 0.5]")
+	case !prob(c.GrayscaleProb):
+		return bad("grayscale_prob", c.GrayscaleProb, "want a probability in [0, 1]")
+	case !prob(c.BlurProb):
+		return bad("blur_prob", c.BlurProb, "want a probability in [0, 1]")
+	case !prob(c.SolarizeProb):
+		return bad("solarize_prob", c.SolarizeProb, "want a probability in [0, 1]")
 	}
 	if c.BlurProb > 0 {
 		switch {
 		case !finite(c.BlurSigmaLo) || c.BlurSigmaLo <= 0:
-			return bad("BlurSigmaLo", c.BlurSigmaLo, "want a finite sigma > 0 when BlurProb > 0")
+			return bad("blur_sigma_lo", c.BlurSigmaLo, "want a finite sigma > 0 when blur_prob > 0")
 		case !finite(c.BlurSigmaHi) || c.BlurSigmaHi <= 0:
-			return bad("BlurSigmaHi", c.BlurSigmaHi, "want a finite sigma > 0 when BlurProb > 0")
+			return bad("blur_sigma_hi", c.BlurSigmaHi, "want a finite sigma > 0 when blur_prob > 0")
 		case c.BlurSigmaLo > c.BlurSigmaHi:
-			return fmt.Errorf("augment: BlurSigmaLo = %v > BlurSigmaHi = %v: empty blur sigma range", c.BlurSigmaLo, c.BlurSigmaHi)
+			return bad("blur_sigma_lo", c.BlurSigmaLo, "above blur_sigma_hi %v: empty blur sigma range", c.BlurSigmaHi)
 		}
 	}
 	return nil

@@ -265,22 +265,22 @@ func TestPaperBadInput(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"jitter prob", mod(func(c *Config) { c.JitterProb = 1.1 }), "JitterProb = 1.1"},
-		{"jitter prob NaN", mod(func(c *Config) { c.JitterProb = math.NaN() }), "JitterProb = NaN"},
-		{"jitter brightness negative", mod(func(c *Config) { c.JitterBrightness = -0.2 }), "JitterBrightness = -0.2"},
-		{"jitter brightness above 1", mod(func(c *Config) { c.JitterBrightness = 1.5 }), "JitterBrightness = 1.5"},
-		{"jitter contrast negative", mod(func(c *Config) { c.JitterContrast = -1 }), "JitterContrast = -1"},
-		{"jitter contrast Inf", mod(func(c *Config) { c.JitterContrast = math.Inf(1) }), "JitterContrast = +Inf"},
-		{"jitter saturation negative", mod(func(c *Config) { c.JitterSaturation = -0.5 }), "JitterSaturation = -0.5"},
-		{"jitter saturation NaN", mod(func(c *Config) { c.JitterSaturation = math.NaN() }), "JitterSaturation = NaN"},
-		{"jitter hue above 0.5", mod(func(c *Config) { c.JitterHue = 0.6 }), "JitterHue = 0.6"},
-		{"jitter hue negative", mod(func(c *Config) { c.JitterHue = -0.1 }), "JitterHue = -0.1"},
-		{"grayscale prob", mod(func(c *Config) { c.GrayscaleProb = -0.01 }), "GrayscaleProb = -0.01"},
-		{"blur prob", mod(func(c *Config) { c.BlurProb = 2 }), "BlurProb = 2"},
-		{"solarize prob", mod(func(c *Config) { c.SolarizeProb = math.NaN() }), "SolarizeProb = NaN"},
-		{"blur sigma zero", mod(func(c *Config) { c.BlurSigmaLo = 0 }), "BlurSigmaLo = 0"},
-		{"blur sigma Inf", mod(func(c *Config) { c.BlurSigmaHi = math.Inf(1) }), "BlurSigmaHi = +Inf"},
-		{"blur sigma empty", mod(func(c *Config) { c.BlurSigmaLo, c.BlurSigmaHi = 2, 0.1 }), "BlurSigmaLo = 2 > BlurSigmaHi = 0.1"},
+		{"jitter prob", mod(func(c *Config) { c.JitterProb = 1.1 }), "jitter_prob 1.1:"},
+		{"jitter prob NaN", mod(func(c *Config) { c.JitterProb = math.NaN() }), "jitter_prob NaN:"},
+		{"jitter brightness negative", mod(func(c *Config) { c.JitterBrightness = -0.2 }), "jitter_brightness -0.2:"},
+		{"jitter brightness above 1", mod(func(c *Config) { c.JitterBrightness = 1.5 }), "jitter_brightness 1.5:"},
+		{"jitter contrast negative", mod(func(c *Config) { c.JitterContrast = -1 }), "jitter_contrast -1:"},
+		{"jitter contrast Inf", mod(func(c *Config) { c.JitterContrast = math.Inf(1) }), "jitter_contrast +Inf:"},
+		{"jitter saturation negative", mod(func(c *Config) { c.JitterSaturation = -0.5 }), "jitter_saturation -0.5:"},
+		{"jitter saturation NaN", mod(func(c *Config) { c.JitterSaturation = math.NaN() }), "jitter_saturation NaN:"},
+		{"jitter hue above 0.5", mod(func(c *Config) { c.JitterHue = 0.6 }), "jitter_hue 0.6:"},
+		{"jitter hue negative", mod(func(c *Config) { c.JitterHue = -0.1 }), "jitter_hue -0.1:"},
+		{"grayscale prob", mod(func(c *Config) { c.GrayscaleProb = -0.01 }), "grayscale_prob -0.01:"},
+		{"blur prob", mod(func(c *Config) { c.BlurProb = 2 }), "blur_prob 2:"},
+		{"solarize prob", mod(func(c *Config) { c.SolarizeProb = math.NaN() }), "solarize_prob NaN:"},
+		{"blur sigma zero", mod(func(c *Config) { c.BlurSigmaLo = 0 }), "blur_sigma_lo 0:"},
+		{"blur sigma Inf", mod(func(c *Config) { c.BlurSigmaHi = math.Inf(1) }), "blur_sigma_hi +Inf:"},
+		{"blur sigma empty", mod(func(c *Config) { c.BlurSigmaLo, c.BlurSigmaHi = 2, 0.1 }), "blur_sigma_lo 2: above blur_sigma_hi 0.1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(tc.cfg, 0)
@@ -301,9 +301,9 @@ func TestPaperBadInput(t *testing.T) {
 		set  func(*Config)
 		want string
 	}{
-		{"saturation", func(c *Config) { c.JitterProb, c.JitterSaturation = 0.5, 0.4 }, "JitterSaturation = 0.4 needs 3-channel images: these have 1 channel"},
-		{"hue", func(c *Config) { c.JitterProb, c.JitterHue = 0.5, 0.1 }, "JitterHue = 0.1 needs 3-channel images: these have 1 channel"},
-		{"grayscale", func(c *Config) { c.GrayscaleProb = 0.2 }, "GrayscaleProb = 0.2 needs 3-channel images: these have 1 channel"},
+		{"saturation", func(c *Config) { c.JitterProb, c.JitterSaturation = 0.5, 0.4 }, "jitter_saturation 0.4: needs 3-channel images: these have 1 channel"},
+		{"hue", func(c *Config) { c.JitterProb, c.JitterHue = 0.5, 0.1 }, "jitter_hue 0.1: needs 3-channel images: these have 1 channel"},
+		{"grayscale", func(c *Config) { c.GrayscaleProb = 0.2 }, "grayscale_prob 0.2: needs 3-channel images: these have 1 channel"},
 	} {
 		t.Run("1 channel, "+tc.name, func(t *testing.T) {
 			cfg := ContrastiveConfig(8, 8)

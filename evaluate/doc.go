@@ -2,7 +2,7 @@
 // evaluation protocols: a weighted k-nearest-neighbour vote on L2-normalized features (Wu et al.
 // 2018, "Unsupervised Feature Learning via Non-Parametric Instance Discrimination"; DINO's
 // eval_knn) and linear evaluation, a softmax regression trained on the train features
-// (tfgraph.TrainLinear) and scored on the test features.
+// (TrainLinear, on tfgraph.LinearModel) and scored on the test features.
 //
 // The features are given, one row per example (a Split); computing them from images is the
 // caller's job. KNN is plain Go and deterministic: the same inputs give the same predictions for

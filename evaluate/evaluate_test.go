@@ -14,7 +14,7 @@ import (
 // settings of the protocols that ran.
 func TestEvaluateResult(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.Linear.Train = tfgraph.LinearConfig{Epochs: 30, BatchSize: 32, LearningRate: 0.01, Seed: 3}
+	cfg.Linear.Train = LinearConfig{Epochs: 30, BatchSize: 32, LearningRate: 0.01, Seed: 3}
 	for _, c := range []struct {
 		name    string
 		classes int

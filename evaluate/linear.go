@@ -9,9 +9,9 @@ import (
 
 // LinearEvalConfig configures linear evaluation.
 type LinearEvalConfig struct {
-	// Train configures the classifier's training (tfgraph.DefaultLinearConfig: 100 epochs of Adam
+	// Train configures the classifier's training (DefaultLinearConfig: 100 epochs of Adam
 	// at 1e-3 in batches of 256, seed 0).
-	Train tfgraph.LinearConfig
+	Train LinearConfig
 	// Standardize shifts and scales every feature by the train split's mean and standard
 	// deviation (population, ddof = 0; a constant feature is only shifted) before training, and
 	// applies the same transform to the test split — what scikit-learn's StandardScaler does. It
@@ -19,9 +19,9 @@ type LinearEvalConfig struct {
 	Standardize bool
 }
 
-// DefaultLinearEvalConfig returns tfgraph.DefaultLinearConfig with standardization.
+// DefaultLinearEvalConfig returns DefaultLinearConfig with standardization.
 func DefaultLinearEvalConfig() LinearEvalConfig {
-	return LinearEvalConfig{Train: tfgraph.DefaultLinearConfig(), Standardize: true}
+	return LinearEvalConfig{Train: DefaultLinearConfig(), Standardize: true}
 }
 
 // Validate reports settings that cannot be used.
@@ -34,10 +34,10 @@ func (c LinearEvalConfig) Validate() error {
 	return nil
 }
 
-// Linear trains a softmax regression (tfgraph.TrainLinear: Keras-default initialisation, Adam,
+// Linear trains a softmax regression (TrainLinear: Keras-default initialisation, Adam,
 // minibatch order from cfg.Train.Seed) on the train split, optionally standardized, and scores
 // it on the test split: classes rank by descending logit, equal logits by ascending class index
-// (as tfgraph.TopK). It needs at least two classes. The session it trains in is closed before it
+// (as TopK). It needs at least two classes. The session it trains in is closed before it
 // returns.
 func Linear(train, test Split, classes int, cfg LinearEvalConfig, sc tfgraph.SessionConfig) (Accuracy, error) {
 	if err := validatePair(train, test, classes); err != nil {
@@ -54,7 +54,7 @@ func Linear(train, test Split, classes int, cfg LinearEvalConfig, sc tfgraph.Ses
 		mean, scale := standardizer(xTrain, train.Dim)
 		xTrain, xTest = standardize(xTrain, mean, scale), standardize(xTest, mean, scale)
 	}
-	lc, err := tfgraph.TrainLinear(xTrain, train.Labels, train.Dim, classes, cfg.Train, sc)
+	lc, err := TrainLinear(xTrain, train.Labels, train.Dim, classes, cfg.Train, sc)
 	if err != nil {
 		return Accuracy{}, fmt.Errorf("evaluate: linear: %w", err)
 	}

@@ -28,7 +28,7 @@ func linearFixture() (train, test Split, classes int) {
 	return train, test, classes
 }
 
-// TestLinearMatchesScikitLearn: linear evaluation (tfgraph.TrainLinear with the default 100
+// TestLinearMatchesScikitLearn: linear evaluation (TrainLinear with the default 100
 // epochs of Adam on standardized features) is within 1 accuracy point of scikit-learn's
 // multinomial LogisticRegression (lbfgs, C = 1, max_iter 1000) fitted on the same standardized
 // features; and Go's standardization equals StandardScaler's.

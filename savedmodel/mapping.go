@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/nnclr/nnclr/tfgraph"
 )
 
 // Var is a variable's name and shape, on either side of a mapping.
@@ -193,4 +195,49 @@ func MapNNCLR(theirs []Var, encoder, head []Var) ([]Pair, bool, error) {
 		}
 	}
 	return pairs, false, nil
+}
+
+// NNCLRWeights is what ReadNNCLRWeights found in a Python-saved NNCLR model.
+type NNCLRWeights struct {
+	Values   map[string]tfgraph.Array // keyed by nnclr's variable names
+	Pairs    []Pair                   // in EncoderVars, then HeadVars order
+	WithHead bool                     // whether the projection head was found
+}
+
+// ReadNNCLRWeights loads the SavedModel in dir (tag serve), maps its variables onto the encoder
+// (and projection head, when it has one) of a model of cfg with MapNNCLR and reads their values.
+func ReadNNCLRWeights(dir string, cfg tfgraph.ModelConfig, sc tfgraph.SessionConfig) (NNCLRWeights, error) {
+	lm, err := Load(dir, nil, sc)
+	if err != nil {
+		return NNCLRWeights{}, err
+	}
+	defer lm.Close()
+	var theirs []Var
+	for _, v := range lm.Variables() {
+		theirs = append(theirs, Var{Name: v.Name, Shape: v.Shape})
+	}
+	vars := func(specs []tfgraph.VarSpec) []Var {
+		out := make([]Var, len(specs))
+		for i, s := range specs {
+			out[i] = Var{Name: s.Name, Shape: s.Shape}
+		}
+		return out
+	}
+	pairs, withHead, err := MapNNCLR(theirs, vars(cfg.EncoderVars()), vars(cfg.HeadVars()))
+	if err != nil {
+		return NNCLRWeights{}, fmt.Errorf("savedmodel: %s: %w", dir, err)
+	}
+	names := make([]string, len(pairs))
+	for i, p := range pairs {
+		names[i] = p.Theirs
+	}
+	vals, err := lm.ReadVariables(names)
+	if err != nil {
+		return NNCLRWeights{}, err
+	}
+	w := NNCLRWeights{Values: map[string]tfgraph.Array{}, Pairs: pairs, WithHead: withHead}
+	for _, p := range pairs {
+		w.Values[p.Ours] = vals[p.Theirs]
+	}
+	return w, nil
 }

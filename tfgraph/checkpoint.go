@@ -167,7 +167,7 @@ func (m *Model) Restore(prefix string) error {
 	}
 	vals := map[string]Array{}
 	for i, v := range m.g.vars {
-		a, err := toArray(out[i])
+		a, err := TensorArray(out[i])
 		if err != nil {
 			return fmt.Errorf("tfgraph: checkpoint %s: variable %s: %w", prefix, v.spec.Name, err)
 		}
@@ -222,7 +222,7 @@ func ReadCheckpoint(prefix string, names []string) (map[string]Array, error) {
 	}
 	out := map[string]Array{}
 	for i, n := range names {
-		a, err := toArray(res[i])
+		a, err := TensorArray(res[i])
 		if err != nil {
 			return nil, fmt.Errorf("tfgraph: checkpoint %s: %s: %w", prefix, n, err)
 		}

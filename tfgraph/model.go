@@ -220,7 +220,7 @@ func (m *Model) Weights(names ...string) (map[string]Array, error) {
 	}
 	res := map[string]Array{}
 	for i, n := range names {
-		a, err := toArray(out[i])
+		a, err := TensorArray(out[i])
 		if err != nil {
 			return nil, fmt.Errorf("tfgraph: variable %s: %w", n, err)
 		}
@@ -229,7 +229,8 @@ func (m *Model) Weights(names ...string) (map[string]Array, error) {
 	return res, nil
 }
 
-func toArray(t *tf.Tensor) (Array, error) {
+// TensorArray copies a float32 or int64 tensor into an Array.
+func TensorArray(t *tf.Tensor) (Array, error) {
 	a := Array{Shape: slices.Clone(t.Shape())}
 	switch t.DataType() {
 	case tf.Float:

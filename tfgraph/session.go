@@ -91,8 +91,8 @@ func (c SessionConfig) Validate() error {
 	return nil
 }
 
-// configProto serialises c as a tensorflow.ConfigProto.
-func (c SessionConfig) configProto() ([]byte, error) {
+// ConfigProto serialises c as a tensorflow.ConfigProto (what a session or a SavedModel loader takes).
+func (c SessionConfig) ConfigProto() ([]byte, error) {
 	cp := &configpb.ConfigProto{
 		IntraOpParallelismThreads: int32(c.IntraOpThreads),
 		InterOpParallelismThreads: int32(c.InterOpThreads),
@@ -135,7 +135,7 @@ func NewSession(g *tf.Graph, c SessionConfig) (*Session, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	cfg, err := c.configProto()
+	cfg, err := c.ConfigProto()
 	if err != nil {
 		return nil, err
 	}

@@ -3,9 +3,11 @@ package tfgraph
 import (
 	"fmt"
 	"io"
+	"strings"
 	"unsafe"
 
 	tf "github.com/wamuir/graft/tensorflow"
+	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 )
 
 // fillReader hands the tensor's own memory to fill, so the data is written once, in place.
@@ -94,4 +96,18 @@ func (w *sliceWriter) Write(p []byte) (int, error) {
 	copy(w.buf[w.n:], p)
 	w.n += len(p)
 	return len(p), nil
+}
+
+// NewInt64Tensor returns a 1-D int64 tensor holding a copy of v (labels, for instance).
+func NewInt64Tensor(v []int64) (*tf.Tensor, error) {
+	t, err := tf.NewTensor(append([]int64(nil), v...))
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: int64 tensor: %w", err)
+	}
+	return t, nil
+}
+
+// DTypeName returns TensorFlow's name of dt in lower case, e.g. "uint8", "float".
+func DTypeName(dt tf.DataType) string {
+	return strings.ToLower(strings.TrimPrefix(typespb.DataType(dt).String(), "DT_"))
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/nnclr/nnclr/augment"
 	"github.com/nnclr/nnclr/tfgraph"
-	tf "github.com/wamuir/graft/tensorflow"
 )
 
 // Batch is one training step's images: the unlabelled batch and the labelled batch with labels.
@@ -159,7 +158,7 @@ func (t *Trainer) augmentStep(b Batch, step uint64) prepared {
 	if err != nil {
 		return prepared{err: fmt.Errorf("train: step %d: probe view: %w", step, err)}
 	}
-	if p.batch.ProbeY, err = tf.NewTensor(append([]int64(nil), b.Labels...)); err != nil {
+	if p.batch.ProbeY, err = tfgraph.NewInt64Tensor(b.Labels); err != nil {
 		return prepared{err: err}
 	}
 	return p
@@ -341,7 +340,7 @@ func (t *Trainer) Validate(data Data) (Validation, error) {
 		if err != nil {
 			return v, err
 		}
-		y, err := tf.NewTensor(append([]int64(nil), b.Labels...))
+		y, err := tfgraph.NewInt64Tensor(b.Labels)
 		if err != nil {
 			return v, err
 		}

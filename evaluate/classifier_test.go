@@ -1,9 +1,11 @@
-package tfgraph
+package evaluate
 
 import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/nnclr/nnclr/tfgraph"
 )
 
 func TestTrainLinearSeparable(t *testing.T) {
@@ -22,7 +24,8 @@ func TestTrainLinearSeparable(t *testing.T) {
 	cfg.Epochs = 20
 	cfg.BatchSize = 32
 	cfg.LearningRate = 1e-2
-	lc, err := TrainLinear(x, y, d, k, cfg, DefaultSessionConfig())
+	sc := tfgraph.DefaultSessionConfig()
+	lc, err := TrainLinear(x, y, d, k, cfg, sc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,12 +37,12 @@ func TestTrainLinearSeparable(t *testing.T) {
 	if acc := TopK(logits, y, 1); acc < 0.97 {
 		t.Fatalf("top-1 %.3f on separable data", acc)
 	}
-	if _, err := TrainLinear(x, y[:10], d, k, cfg, DefaultSessionConfig()); err == nil || !strings.Contains(err.Error(), "feature values for 10 examples") {
+	if _, err := TrainLinear(x, y[:10], d, k, cfg, sc); err == nil || !strings.Contains(err.Error(), "feature values for 10 examples") {
 		t.Fatalf("mismatched features: %v", err)
 	}
 	bad := append([]int64(nil), y...)
 	bad[7] = 9
-	if _, err := TrainLinear(x, bad, d, k, cfg, DefaultSessionConfig()); err == nil || !strings.Contains(err.Error(), "label 9 of example 7") {
+	if _, err := TrainLinear(x, bad, d, k, cfg, sc); err == nil || !strings.Contains(err.Error(), "label 9 of example 7") {
 		t.Fatalf("bad label: %v", err)
 	}
 }

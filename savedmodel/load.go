@@ -1,4 +1,4 @@
-package tfgraph
+package savedmodel
 
 import (
 	"errors"
@@ -8,8 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/nnclr/nnclr/tfgraph"
 	tf "github.com/wamuir/graft/tensorflow"
-	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 	corepb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/proto"
 )
@@ -25,21 +25,22 @@ type LoadedModel struct {
 // ErrSignature reports an unknown signature or signature key.
 var ErrSignature = errors.New("signature mismatch")
 
-// LoadSavedModel loads the MetaGraph of dir tagged with tags (default: serve).
-func LoadSavedModel(dir string, tags []string, sc SessionConfig) (*LoadedModel, error) {
+// Load loads the MetaGraph of dir tagged with tags (default: serve) into a libtensorflow
+// session with the settings of sc.
+func Load(dir string, tags []string, sc tfgraph.SessionConfig) (*LoadedModel, error) {
 	if len(tags) == 0 {
-		tags = []string{"serve"}
+		tags = []string{ServeTag}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "saved_model.pb")); err != nil {
-		return nil, fmt.Errorf("tfgraph: SavedModel %s: %w", dir, err)
+		return nil, fmt.Errorf("savedmodel: SavedModel %s: %w", dir, err)
 	}
-	cfg, err := sc.configProto()
+	cfg, err := sc.ConfigProto()
 	if err != nil {
 		return nil, err
 	}
 	sm, err := tf.LoadSavedModel(dir, tags, &tf.SessionOptions{Config: cfg})
 	if err != nil {
-		return nil, fmt.Errorf("tfgraph: loading SavedModel %s with tags %v: %w", dir, tags, err)
+		return nil, fmt.Errorf("savedmodel: loading SavedModel %s with tags %v: %w", dir, tags, err)
 	}
 	m := &LoadedModel{dir: dir, sm: sm}
 	if err := m.restoreUntracked(); err != nil {
@@ -104,7 +105,7 @@ func (m *LoadedModel) restoreUntracked() error {
 	}
 	var og corepb.TrackableObjectGraph
 	if err := proto.Unmarshal([]byte(raw), &og); err != nil {
-		return fmt.Errorf("tfgraph: SavedModel %s: checkpoint object graph: %w", m.dir, err)
+		return fmt.Errorf("savedmodel: SavedModel %s: checkpoint object graph: %w", m.dir, err)
 	}
 	keys := map[string]string{}
 	for _, n := range og.Nodes {
@@ -150,7 +151,7 @@ func (m *LoadedModel) restoreUntracked() error {
 	}
 	init, err := m.sm.Session.Run(nil, checks, nil)
 	if err != nil {
-		return fmt.Errorf("tfgraph: SavedModel %s: checking variables: %w", m.dir, err)
+		return fmt.Errorf("savedmodel: SavedModel %s: checking variables: %w", m.dir, err)
 	}
 	var missing []cand
 	for i, c := range cands {
@@ -187,7 +188,7 @@ func (m *LoadedModel) restoreUntracked() error {
 		assigns = append(assigns, a)
 	}
 	if _, err := m.sm.Session.Run(nil, nil, assigns); err != nil {
-		return fmt.Errorf("tfgraph: SavedModel %s: restoring variables its loader left uninitialised: %w", m.dir, err)
+		return fmt.Errorf("savedmodel: SavedModel %s: restoring variables its loader left uninitialised: %w", m.dir, err)
 	}
 	return nil
 }
@@ -216,7 +217,7 @@ func (m *LoadedModel) SignatureKeys() []string {
 func (m *LoadedModel) Signature(key string) (tf.Signature, error) {
 	s, ok := m.sm.Signatures[key]
 	if !ok {
-		return tf.Signature{}, fmt.Errorf("tfgraph: SavedModel %s: %w: no signature %q (it has %s)", m.dir, ErrSignature, key, strings.Join(m.SignatureKeys(), ", "))
+		return tf.Signature{}, fmt.Errorf("savedmodel: SavedModel %s: %w: no signature %q (it has %s)", m.dir, ErrSignature, key, strings.Join(m.SignatureKeys(), ", "))
 	}
 	return s, nil
 }
@@ -233,13 +234,13 @@ func (m *LoadedModel) Run(key string, inputs map[string]*tf.Tensor, outputs ...s
 	for k, t := range inputs {
 		ti, ok := sig.Inputs[k]
 		if !ok {
-			return nil, fmt.Errorf("tfgraph: signature %s: %w: no input %q", key, ErrSignature, k)
+			return nil, fmt.Errorf("savedmodel: signature %s: %w: no input %q", key, ErrSignature, k)
 		}
 		if t.DataType() != ti.DType {
-			return nil, fmt.Errorf("tfgraph: signature %s input %s: %w: dtype %s given, signature declares %s", key, k, ErrSignature, DTypeName(t.DataType()), DTypeName(ti.DType))
+			return nil, fmt.Errorf("savedmodel: signature %s input %s: %w: dtype %s given, signature declares %s", key, k, ErrSignature, tfgraph.DTypeName(t.DataType()), tfgraph.DTypeName(ti.DType))
 		}
 		if err := shapeAccepts(ti.Shape, t.Shape()); err != nil {
-			return nil, fmt.Errorf("tfgraph: signature %s input %s: %w: %v", key, k, ErrSignature, err)
+			return nil, fmt.Errorf("savedmodel: signature %s input %s: %w: %v", key, k, ErrSignature, err)
 		}
 		o, err := outputByName(m.sm.Graph, ti.Name)
 		if err != nil {
@@ -249,7 +250,7 @@ func (m *LoadedModel) Run(key string, inputs map[string]*tf.Tensor, outputs ...s
 	}
 	for k := range sig.Inputs {
 		if _, ok := inputs[k]; !ok {
-			return nil, fmt.Errorf("tfgraph: signature %s: %w: input %q not given", key, ErrSignature, k)
+			return nil, fmt.Errorf("savedmodel: signature %s: %w: input %q not given", key, ErrSignature, k)
 		}
 	}
 	if len(outputs) == 0 {
@@ -262,7 +263,7 @@ func (m *LoadedModel) Run(key string, inputs map[string]*tf.Tensor, outputs ...s
 	for _, k := range outputs {
 		ti, ok := sig.Outputs[k]
 		if !ok {
-			return nil, fmt.Errorf("tfgraph: signature %s: %w: no output %q", key, ErrSignature, k)
+			return nil, fmt.Errorf("savedmodel: signature %s: %w: no output %q", key, ErrSignature, k)
 		}
 		o, err := outputByName(m.sm.Graph, ti.Name)
 		if err != nil {
@@ -272,7 +273,7 @@ func (m *LoadedModel) Run(key string, inputs map[string]*tf.Tensor, outputs ...s
 	}
 	res, err := m.sm.Session.Run(feeds, fetch, nil)
 	if err != nil {
-		return nil, fmt.Errorf("tfgraph: running signature %s of %s: %w", key, m.dir, err)
+		return nil, fmt.Errorf("savedmodel: running signature %s of %s: %w", key, m.dir, err)
 	}
 	out := map[string]*tf.Tensor{}
 	for i, k := range outputs {
@@ -304,15 +305,15 @@ func outputByName(g *tf.Graph, name string) (tf.Output, error) {
 	if i := strings.LastIndex(name, ":"); i >= 0 {
 		opName = name[:i]
 		if _, err := fmt.Sscanf(name[i+1:], "%d", &idx); err != nil {
-			return tf.Output{}, fmt.Errorf("tfgraph: tensor name %q", name)
+			return tf.Output{}, fmt.Errorf("savedmodel: tensor name %q", name)
 		}
 	}
 	o := g.Operation(opName)
 	if o == nil {
-		return tf.Output{}, fmt.Errorf("tfgraph: the SavedModel graph has no op %q", opName)
+		return tf.Output{}, fmt.Errorf("savedmodel: the SavedModel graph has no op %q", opName)
 	}
 	if idx >= o.NumOutputs() {
-		return tf.Output{}, fmt.Errorf("tfgraph: op %q has no output %d", opName, idx)
+		return tf.Output{}, fmt.Errorf("savedmodel: op %q has no output %d", opName, idx)
 	}
 	return o.Output(idx), nil
 }
@@ -348,36 +349,39 @@ func (m *LoadedModel) Variables() []LoadedVariable {
 
 // ReadVariables returns the current values of the named variables of the loaded model (as
 // restored from its variables directory).
-func (m *LoadedModel) ReadVariables(names []string) (map[string]Array, error) {
+func (m *LoadedModel) ReadVariables(names []string) (map[string]tfgraph.Array, error) {
 	var fetch []tf.Output
 	for _, n := range names {
 		h := m.sm.Graph.Operation(n)
 		if h == nil || h.Type() != "VarHandleOp" {
-			return nil, fmt.Errorf("tfgraph: SavedModel %s has no variable %q", m.dir, n)
+			return nil, fmt.Errorf("savedmodel: SavedModel %s has no variable %q", m.dir, n)
 		}
 		rd, err := m.sm.Graph.AddOperation(tf.OpSpec{Type: "ReadVariableOp", Name: fmt.Sprintf("nnclr_read_%d/%s", len(fetch), n),
 			Input: []tf.Input{h.Output(0)}, Attrs: map[string]any{"dtype": tf.Float}})
 		if err != nil {
-			return nil, fmt.Errorf("tfgraph: reading variable %s of %s: %w", n, m.dir, err)
+			return nil, fmt.Errorf("savedmodel: reading variable %s of %s: %w", n, m.dir, err)
 		}
 		fetch = append(fetch, rd.Output(0))
 	}
 	res, err := m.sm.Session.Run(nil, fetch, nil)
 	if err != nil {
-		return nil, fmt.Errorf("tfgraph: reading variables of %s: %w", m.dir, err)
+		return nil, fmt.Errorf("savedmodel: reading variables of %s: %w", m.dir, err)
 	}
-	out := map[string]Array{}
+	out := map[string]tfgraph.Array{}
 	for i, n := range names {
-		a, err := toArray(res[i])
+		a, err := tfgraph.TensorArray(res[i])
 		if err != nil {
-			return nil, fmt.Errorf("tfgraph: variable %s of %s: %w", n, m.dir, err)
+			return nil, fmt.Errorf("savedmodel: variable %s of %s: %w", n, m.dir, err)
 		}
 		out[n] = a
 	}
 	return out, nil
 }
 
-// DTypeName returns TensorFlow's name of dt in lower case, e.g. "uint8", "float".
-func DTypeName(dt tf.DataType) string {
-	return strings.ToLower(strings.TrimPrefix(typespb.DataType(dt).String(), "DT_"))
+func mustTensor(v any) *tf.Tensor {
+	t, err := tf.NewTensor(v)
+	if err != nil {
+		panic(err) // only called with Go values NewTensor accepts
+	}
+	return t
 }

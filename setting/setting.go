@@ -1,0 +1,41 @@
+// Package setting names the settings of nnclr in one way for the Go API, the run directory and
+// the command line. A setting's name is its key in run.json and in the options structs' docs
+// (snake_case, e.g. "queue_size"); the command-line flag is the same name with dashes
+// ("--queue-size"). Packages report a bad value as an *Error naming the setting, so a Go caller
+// can tell which setting was wrong (errors.As) and the CLI can name the flag without a table of
+// its own.
+package setting
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Error reports a bad value of one setting: Name is its key, Value the value given (nil when the
+// setting was missing or the value says nothing more) and Reason what was expected.
+type Error struct {
+	Name   string
+	Value  any
+	Reason string
+}
+
+// Errorf returns an *Error for setting name with value v and the formatted reason.
+func Errorf(name string, v any, format string, args ...any) *Error {
+	return &Error{Name: name, Value: v, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Error formats the error as "NAME VALUE: REASON" ("NAME: REASON" without a value).
+func (e *Error) Error() string { return e.format(e.Name) }
+
+// Flag formats the error as the command line shows it: "--flag-name VALUE: REASON".
+func (e *Error) Flag() string { return e.format(Flag(e.Name)) }
+
+func (e *Error) format(name string) string {
+	if e.Value == nil {
+		return name + ": " + e.Reason
+	}
+	return fmt.Sprintf("%s %v: %s", name, e.Value, e.Reason)
+}
+
+// Flag returns the command-line flag of setting name: "queue_size" → "--queue-size".
+func Flag(name string) string { return "--" + strings.ReplaceAll(name, "_", "-") }
