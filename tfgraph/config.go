@@ -3,6 +3,8 @@ package tfgraph
 import (
 	"fmt"
 	"math"
+
+	"github.com/nnclr/nnclr/setting"
 )
 
 // ModelConfig describes the NNCLR model of the Keras example and its optimizers.
@@ -45,34 +47,40 @@ func (c ModelConfig) FeatureMapSize() (h, w int) {
 	return h, w
 }
 
-// Validate reports the first setting that cannot make a model, naming it.
+// Validate reports the first setting that cannot make a model as a *setting.Error (wrapped
+// with the package prefix) naming the field in snake_case: "model_width", "queue_size",
+// "height" (an input too small for the four convolutions), ...
 func (c ModelConfig) Validate() error {
-	bad := func(field string, v any, want string) error {
-		return fmt.Errorf("tfgraph: model %s = %v: %s", field, v, want)
+	bad := func(name string, v any, want string, args ...any) error {
+		return fmt.Errorf("tfgraph: model: %w", setting.Errorf(name, v, want, args...))
 	}
 	finitePos := func(v float64) bool { return v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v) }
 	switch {
 	case c.Channels <= 0:
-		return bad("Channels", c.Channels, "want > 0")
+		return bad("channels", c.Channels, "want > 0")
 	case c.NumClasses < 2:
-		return bad("NumClasses", c.NumClasses, "want >= 2")
+		return bad("num_classes", c.NumClasses, "want >= 2")
 	case c.ModelWidth <= 0:
-		return bad("ModelWidth", c.ModelWidth, "want > 0")
+		return bad("model_width", c.ModelWidth, "want > 0")
 	case !finitePos(c.Temperature):
-		return bad("Temperature", c.Temperature, "want > 0")
+		return bad("temperature", c.Temperature, "want a finite value > 0")
 	case c.QueueSize <= 0:
-		return bad("QueueSize", c.QueueSize, "want > 0")
+		return bad("queue_size", c.QueueSize, "want > 0")
 	case !finitePos(c.LearningRate):
-		return bad("LearningRate", c.LearningRate, "want > 0")
+		return bad("learning_rate", c.LearningRate, "want a finite value > 0")
 	case !(c.Beta1 >= 0 && c.Beta1 < 1):
-		return bad("Beta1", c.Beta1, "want in [0, 1)")
+		return bad("beta1", c.Beta1, "want in [0, 1)")
 	case !(c.Beta2 >= 0 && c.Beta2 < 1):
-		return bad("Beta2", c.Beta2, "want in [0, 1)")
+		return bad("beta2", c.Beta2, "want in [0, 1)")
 	case !finitePos(c.Epsilon):
-		return bad("Epsilon", c.Epsilon, "want > 0")
+		return bad("epsilon", c.Epsilon, "want a finite value > 0")
 	}
 	if h, w := c.FeatureMapSize(); c.Height < 3 || c.Width < 3 || h < 1 || w < 1 {
-		return fmt.Errorf("tfgraph: model input %d×%d: too small for four 3×3 stride-2 valid convolutions (want at least 31×31)", c.Height, c.Width)
+		name, v := "height", c.Height
+		if c.Height >= 31 {
+			name, v = "width", c.Width
+		}
+		return bad(name, v, "input %d×%d too small for four 3×3 stride-2 valid convolutions (want at least 31×31)", c.Height, c.Width)
 	}
 	return nil
 }

@@ -23,14 +23,14 @@ func TestModelConfigValidate(t *testing.T) {
 		cfg  ModelConfig
 		want string
 	}{
-		{"too small", mod(func(c *ModelConfig) { c.Height, c.Width = 30, 30 }), "input 30×30: too small"},
-		{"one class", mod(func(c *ModelConfig) { c.NumClasses = 1 }), "NumClasses = 1"},
-		{"no channels", mod(func(c *ModelConfig) { c.Channels = 0 }), "Channels = 0"},
-		{"zero width", mod(func(c *ModelConfig) { c.ModelWidth = 0 }), "ModelWidth = 0"},
-		{"temperature", mod(func(c *ModelConfig) { c.Temperature = 0 }), "Temperature = 0"},
-		{"NaN learning rate", mod(func(c *ModelConfig) { c.LearningRate = math.NaN() }), "LearningRate = NaN"},
-		{"beta1", mod(func(c *ModelConfig) { c.Beta1 = 1 }), "Beta1 = 1"},
-		{"queue", mod(func(c *ModelConfig) { c.QueueSize = 0 }), "QueueSize = 0"},
+		{"too small", mod(func(c *ModelConfig) { c.Height, c.Width = 30, 30 }), "height 30: input 30×30 too small"},
+		{"one class", mod(func(c *ModelConfig) { c.NumClasses = 1 }), "num_classes 1:"},
+		{"no channels", mod(func(c *ModelConfig) { c.Channels = 0 }), "channels 0:"},
+		{"zero width", mod(func(c *ModelConfig) { c.ModelWidth = 0 }), "model_width 0:"},
+		{"temperature", mod(func(c *ModelConfig) { c.Temperature = 0 }), "temperature 0:"},
+		{"NaN learning rate", mod(func(c *ModelConfig) { c.LearningRate = math.NaN() }), "learning_rate NaN:"},
+		{"beta1", mod(func(c *ModelConfig) { c.Beta1 = 1 }), "beta1 1:"},
+		{"queue", mod(func(c *ModelConfig) { c.QueueSize = 0 }), "queue_size 0:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.cfg.Validate()

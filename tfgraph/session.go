@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nnclr/nnclr/setting"
 	tf "github.com/wamuir/graft/tensorflow"
 	configpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"github.com/wamuir/graft/tensorflow/op"
@@ -80,13 +81,14 @@ type SessionConfig struct {
 // DefaultSessionConfig returns the automatic device choice and TensorFlow's own thread counts.
 func DefaultSessionConfig() SessionConfig { return SessionConfig{} }
 
-// Validate reports settings that cannot make a session.
+// Validate reports settings that cannot make a session, as a *setting.Error naming
+// "intra_op_threads" or "inter_op_threads".
 func (c SessionConfig) Validate() error {
 	if c.IntraOpThreads < 0 {
-		return fmt.Errorf("tfgraph: intra-op threads %d: want >= 0", c.IntraOpThreads)
+		return fmt.Errorf("tfgraph: %w", setting.Errorf("intra_op_threads", c.IntraOpThreads, "want >= 0"))
 	}
 	if c.InterOpThreads < 0 {
-		return fmt.Errorf("tfgraph: inter-op threads %d: want >= 0", c.InterOpThreads)
+		return fmt.Errorf("tfgraph: %w", setting.Errorf("inter_op_threads", c.InterOpThreads, "want >= 0"))
 	}
 	return nil
 }

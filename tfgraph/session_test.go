@@ -75,10 +75,10 @@ func TestGPURequestWithoutGPU(t *testing.T) {
 }
 
 func TestSessionConfigValidate(t *testing.T) {
-	if err := (SessionConfig{IntraOpThreads: -1}).Validate(); err == nil || !strings.Contains(err.Error(), "intra-op threads -1") {
+	if err := (SessionConfig{IntraOpThreads: -1}).Validate(); err == nil || !strings.Contains(err.Error(), "intra_op_threads -1") {
 		t.Fatalf("err = %v", err)
 	}
-	if err := (SessionConfig{InterOpThreads: -2}).Validate(); err == nil || !strings.Contains(err.Error(), "inter-op threads -2") {
+	if err := (SessionConfig{InterOpThreads: -2}).Validate(); err == nil || !strings.Contains(err.Error(), "inter_op_threads -2") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/nnclr/nnclr/augment"
 	"github.com/nnclr/nnclr/internal/testpy"
 	"github.com/nnclr/nnclr/loader"
+	rundir "github.com/nnclr/nnclr/run"
 	"github.com/nnclr/nnclr/tfgraph"
 )
 
@@ -122,7 +123,7 @@ func BenchmarkPretrainVsKeras(b *testing.B) {
 		}
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
-			var rec stepRecord
+			var rec rundir.StepRecord
 			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Type == "step" && rec.Step > 1 {
 				secs = append(secs, rec.Seconds)
 			}

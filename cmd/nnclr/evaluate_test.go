@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nnclr/nnclr/internal/kerasfixture"
 	"github.com/nnclr/nnclr/internal/stl10fake"
 	"github.com/nnclr/nnclr/loader"
 )
@@ -46,21 +47,21 @@ func TestEvaluateRunAndModel(t *testing.T) {
 	}
 
 	// A Python-trained SavedModel, kNN only; k larger than the train set is refused.
-	fx := getFixture(t)
+	fx := kerasfixture.Get(t)
 	o.Reset()
-	if err := run([]string{"--mode", "evaluate", "--model", filepath.Join(fx.dir, "export"), "--dataset", "fixture", "--data-dir", fx.dataDir,
+	if err := run([]string{"--mode", "evaluate", "--model", filepath.Join(fx.Dir, "export"), "--dataset", "fixture", "--data-dir", fx.DataDir,
 		"--protocols", "knn", "--k", "5"}, &o, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(o.String(), "kNN    top-1") || strings.Contains(o.String(), "linear") {
 		t.Errorf("printed:\n%s", o.String())
 	}
-	err = run([]string{"--mode", "evaluate", "--model", filepath.Join(fx.dir, "export"), "--dataset", "fixture", "--data-dir", fx.dataDir,
+	err = run([]string{"--mode", "evaluate", "--model", filepath.Join(fx.Dir, "export"), "--dataset", "fixture", "--data-dir", fx.DataDir,
 		"--protocols", "knn", "--k", "11"}, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "k = 11 exceeds the 10 train examples") {
 		t.Errorf("k > train: %v", err)
 	}
-	err = run([]string{"--mode", "evaluate", "--model", filepath.Join(fx.dir, "export"), "--dataset", "fixture", "--data-dir", fx.dataDir,
+	err = run([]string{"--mode", "evaluate", "--model", filepath.Join(fx.Dir, "export"), "--dataset", "fixture", "--data-dir", fx.DataDir,
 		"--protocols", "svm"}, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || exitCode(err) != 2 {
 		t.Errorf("unknown protocol: %v", err)
@@ -83,7 +84,7 @@ func TestEvaluateUnlabelledSplit(t *testing.T) {
 	if err := loader.ImportSTL10(bin, dataDir, loader.WriterOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	err = run([]string{"--mode", "evaluate", "--model", filepath.Join(getFixture(t).dir, "export"), "--dataset", "stl10",
+	err = run([]string{"--mode", "evaluate", "--model", filepath.Join(kerasfixture.Get(t).Dir, "export"), "--dataset", "stl10",
 		"--data-dir", dataDir, "--train-split", "unlabelled", "--protocols", "knn", "--k", "1"}, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "split unlabelled of stl10 has no labels") {
 		t.Fatalf("unlabelled split: %v", err)

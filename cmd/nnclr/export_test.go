@@ -13,8 +13,8 @@ import (
 	"github.com/nnclr/nnclr/augment"
 	"github.com/nnclr/nnclr/internal/npy"
 	"github.com/nnclr/nnclr/internal/testpy"
+	"github.com/nnclr/nnclr/savedmodel"
 	"github.com/nnclr/nnclr/tfgraph"
-	tf "github.com/wamuir/graft/tensorflow"
 )
 
 const smRef = "../../savedmodel/testdata/sm_ref.py"
@@ -135,23 +135,21 @@ func TestExportRoundTrip(t *testing.T) {
 		t.Errorf("saved_model_cli run embedding differs from Go: %.3g", e)
 	}
 
-	// graft's loader in Go.
-	lm, err := tfgraph.LoadSavedModel(out, nil, tfgraph.DefaultSessionConfig())
+	// The Go loader (savedmodel.Load) on the exported uint8 signature.
+	lm, err := savedmodel.Load(out, nil, tfgraph.DefaultSessionConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lm.Close()
-	it, err := tf.NewTensor(pix)
+	sig, err := lm.ImageSignature(savedmodel.DefaultSignature, "", "")
+	if err != nil || !sig.Uint8 {
+		t.Fatalf("image signature %+v, %v", sig, err)
+	}
+	gf, _, err := lm.RunImages(sig, pix, n, 32, 32, 1, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	it.Reshape([]int64{n, 32, 32, 1})
-	res, err := lm.Run("serving_default", map[string]*tf.Tensor{"images": it})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gf, _ := tfgraph.Float32s(res["embedding"])
 	if e := maxRel(gf, feat); e > 1e-5 {
-		t.Errorf("graft-loaded embedding differs: %.3g", e)
+		t.Errorf("Go-loaded embedding differs: %.3g", e)
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nnclr/nnclr/augment"
+	"github.com/nnclr/nnclr/embed"
+	"github.com/nnclr/nnclr/evaluate"
 	"github.com/nnclr/nnclr/loader"
+	rundir "github.com/nnclr/nnclr/run"
 	"github.com/nnclr/nnclr/tfgraph"
 )
 
@@ -15,25 +17,25 @@ import (
 // through the same code as --mode embed with --run-dir.
 func splitFeatures(t *testing.T, m *tfgraph.Model, ds *loader.Dataset, split string, size int) ([]float32, []int64) {
 	t.Helper()
-	eval, err := augment.New(augment.EvalConfig(size, size), 0)
+	e, err := embed.NewModelEmbedder(m, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	feats, labels, _, err := embedSplit(&runEmbedder{m: m, eval: eval}, ds, split, 500, nil)
+	s, err := embed.Features(e, ds, split, 500, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return feats, labels
+	return s.Features, s.Labels
 }
 
 func linearTop1(t *testing.T, m *tfgraph.Model, ds *loader.Dataset, size int) float64 {
 	t.Helper()
 	xtr, ytr := splitFeatures(t, m, ds, "train", size)
 	xte, yte := splitFeatures(t, m, ds, "test", size)
-	cfg := tfgraph.DefaultLinearConfig()
+	cfg := evaluate.DefaultLinearConfig()
 	cfg.Epochs = 30
 	d := m.Config().ModelWidth
-	lc, err := tfgraph.TrainLinear(xtr, ytr, d, m.Config().NumClasses, cfg, tfgraph.DefaultSessionConfig())
+	lc, err := evaluate.TrainLinear(xtr, ytr, d, m.Config().NumClasses, cfg, tfgraph.DefaultSessionConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +44,7 @@ func linearTop1(t *testing.T, m *tfgraph.Model, ds *loader.Dataset, size int) fl
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tfgraph.TopK(logits, yte, 1)
+	return evaluate.TopK(logits, yte, 1)
 }
 
 // TestLearningOnFashionMNIST pretrains on real Fashion-MNIST images (6,000 train / 6,000 test,
@@ -78,7 +80,7 @@ func TestLearningOnFashionMNIST(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer model.Close()
-	if err := model.Init(deriveSeeds(1).model); err != nil {
+	if err := model.Init(rundir.DeriveSeeds(1).Model); err != nil {
 		t.Fatal(err)
 	}
 	random := linearTop1(t, model, ds, size)

@@ -15,6 +15,7 @@ import (
 	"github.com/nnclr/nnclr/internal/testpy"
 
 	"github.com/nnclr/nnclr/loader"
+	rundir "github.com/nnclr/nnclr/run"
 )
 
 const fashionDir = "/usr/share/datasets/fashion-mnist"
@@ -77,16 +78,25 @@ func TestPretrainSmallRunAndResume(t *testing.T) {
 		t.Fatalf("rerun without --resume: %v", err)
 	}
 	err = run(append(append([]string{}, args...), "--resume", "--seed", "4"), &bytes.Buffer{}, &bytes.Buffer{})
-	if err == nil || !strings.Contains(err.Error(), "--seed 4 differs from the run's 3") {
+	if err == nil || !strings.Contains(err.Error(), "--seed 4: differs from the run's 3") {
 		t.Fatalf("resume with another seed: %v", err)
 	}
 	err = run(append(append([]string{}, args...), "--resume", "--width", "16"), &bytes.Buffer{}, &bytes.Buffer{})
-	if err == nil || !strings.Contains(err.Error(), "--width 16 differs") {
+	if err == nil || !strings.Contains(err.Error(), "--width 16: differs") {
 		t.Fatalf("resume with another width: %v", err)
 	}
-	more := append(append([]string{}, args...), "--resume", "--epochs", "2")
-	if err := run(more, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+	err = run(append(append([]string{}, args...), "--resume", "--init-from", "model"), &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "--init-from model: a resumed run continues from its checkpoint") || exitCode(err) != 2 {
+		t.Fatalf("resume with --init-from: %v", err)
+	}
+	// Flags not given keep the run's values (run.json): only the new epoch count is given.
+	more := []string{"--mode", "pretrain", "--run-dir", runDir, "--resume", "--epochs", "2", "--quiet"}
+	out.Reset()
+	if err := run(more, &out, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "model 32x32x1 width 8, queue 96; from step 4") {
+		t.Errorf("resume without the run's flags:\n%s", out.String())
 	}
 	recs = readJSONL(t, filepath.Join(runDir, "metrics.jsonl"))
 	if len(recs) != 10 || recs[8]["global_step"] != 8.0 {
@@ -150,7 +160,7 @@ func checkTensorBoard(t *testing.T, runDir string, recs []map[string]any) {
 			}
 		}
 	}
-	if txt := dp.Text["flags"]; len(txt) == 0 || !strings.Contains(strings.Join(txt[0].Strings, ""), "| Seed | 3 |") {
+	if txt := dp.Text["config"]; len(txt) == 0 || !strings.Contains(strings.Join(txt[0].Strings, ""), "| seed | 3 |") {
 		t.Errorf("flags text: %+v", dp.Text)
 	}
 }
@@ -164,22 +174,22 @@ func TestPretrainBadInput(t *testing.T) {
 		want string
 	}{
 		{"unknown dataset", []string{"--dataset", "cifar10", "--run-dir", t.TempDir()}, "known datasets: [stl10 fashion_mnist]"},
-		{"queue smaller than batch", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--queue-size", "10", "--steps-per-epoch", "2"}, "--queue-size 10 is smaller than the contrastive batch 80"},
+		{"queue smaller than batch", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--queue-size", "10", "--steps-per-epoch", "2"}, "--queue-size 10: smaller than the contrastive batch 80"},
 		{"batches empty", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--steps-per-epoch", "1000"}, "empty batch at 1000 steps per epoch"},
 		{"batch does not divide", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--steps-per-epoch", "2", "--labelled-batch", "50"},
 			"split train: 2 steps of 50 examples need 100, the split has 80"},
 		{"no run dir", []string{"--dataset", "fashion_mnist"}, "needs --run-dir"},
 		{"resume without checkpoint", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--resume"}, "no checkpoint"},
 		{"grayscale on 1 channel", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--grayscale-prob", "0.2"},
-			"--grayscale-prob needs 3-channel images, but the model takes 1 (dataset fashion_mnist has 1): add --channels 3"},
+			"--grayscale-prob 0.2: needs 3-channel images, but the model takes 1 (dataset fashion_mnist has 1): set channels to 3"},
 		{"hue jitter on 1 channel", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--jitter-prob", "0.8", "--jitter", "0.4,0.4,0,0.1"},
-			"--jitter-prob with a hue strength needs 3-channel images"},
+			"--jitter [0.4 0.4 0 0.1]: needs 3-channel images"},
 		{"jitter probability", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--jitter-prob", "1.5"}, "--jitter-prob 1.5: want a probability in [0, 1]"},
 		{"jitter of 3 values", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--jitter", "0.4,0.4,0.2"}, "--jitter [0.4 0.4 0.2]: want 4 strengths"},
 		{"hue strength", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--jitter", "0.4,0.4,0.2,0.6"}, "want a hue strength in [0, 0.5]"},
-		{"blur sigma range", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--blur-sigma", "2,1"}, "--blur-sigma [2 1]: want lo,hi with 0 < lo <= hi"},
+		{"blur sigma range", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--blur-prob", "1", "--blur-sigma", "2,1"}, "--blur-sigma [2 1]: above blur_sigma_hi 1: empty blur sigma range"},
 		{"blur probability", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--blur-prob", "-0.1"}, "--blur-prob -0.1: want a probability in [0, 1]"},
-		{"solarize probabilities", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--solarize-prob", "0,1.2"}, "--solarize-prob [0 1.2]: want probabilities in [0, 1]"},
+		{"solarize probabilities", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--solarize-prob", "0,1.2"}, "--solarize-prob [0 1.2]: want a probability in [0, 1]"},
 		{"three blur probabilities", []string{"--dataset", "fashion_mnist", "--run-dir", t.TempDir(), "--blur-prob", "1,0.1,0.5"}, "--blur-prob [1 0.1 0.5]: want one probability for both views"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -207,7 +217,7 @@ func TestPretrainBatchOverrides(t *testing.T) {
 
 // TestPretrainPaperAugmentations: the paper's optional augmentations, turned on by flags on a
 // 3-channel model, change what the first step sees (same seed, data and weights: another
-// contrastive loss), are recorded in flags.json, and a resume with other settings is refused.
+// contrastive loss), are recorded in run.json, and a resume with other settings is refused.
 func TestPretrainPaperAugmentations(t *testing.T) {
 	dataDir := smallFashion(t, 80)
 	base := []string{"--mode", "pretrain", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--image-size", "32",
@@ -242,51 +252,18 @@ func TestPretrainPaperAugmentations(t *testing.T) {
 	if !strings.Contains(out.String(), say) {
 		t.Errorf("pretrain output does not say %q:\n%s", say, out.String())
 	}
-	raw, err := os.ReadFile(filepath.Join(paperDir, "flags.json"))
+	flags, err := rundir.ReadConfig(paperDir)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var flags Config
-	if err := json.Unmarshal(raw, &flags); err != nil {
 		t.Fatal(err)
 	}
 	if flags.JitterProb != 1 || flags.GrayscaleProb != 0.5 || fmt.Sprint(flags.BlurProb) != "[1 0.1]" || flags.BlurSigma[0] != 0.5 ||
 		flags.Jitter[3] != 0.1 || fmt.Sprint(flags.SolarizeProb) != "[0 0.2]" {
-		t.Errorf("flags.json: %+v", flags)
+		t.Errorf("run.json: %+v", flags)
 	}
 	resume := append(append(append([]string{}, base...), "--run-dir", paperDir, "--resume", "--epochs", "2"), opts...)
 	resume[slices.Index(resume, "--grayscale-prob")+1] = "0.2"
 	err = run(resume, &bytes.Buffer{}, &bytes.Buffer{})
-	if err == nil || !strings.Contains(err.Error(), "--grayscale-prob 0.2 differs from the run's 0.5") {
+	if err == nil || !strings.Contains(err.Error(), "--grayscale-prob 0.2: differs from the run's 0.5") {
 		t.Fatalf("resume with another --grayscale-prob: %v", err)
-	}
-}
-
-// TestContrastiveAugmentPerView: --blur-prob and --solarize-prob give one probability to both
-// views or one per view; the other augmentation flags apply to both.
-func TestContrastiveAugmentPerView(t *testing.T) {
-	c, err := parseFlags([]string{"--mode", "pretrain", "--jitter-prob", "0.8", "--grayscale-prob", "0.2",
-		"--blur-prob", "1,0.1", "--solarize-prob", "0,0.2"}, &bytes.Buffer{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v1, v2 := c.contrastiveAugment(96, 1), c.contrastiveAugment(96, 2)
-	if v1.BlurProb != 1 || v2.BlurProb != 0.1 || v1.SolarizeProb != 0 || v2.SolarizeProb != 0.2 {
-		t.Errorf("per view: blur %v/%v, solarize %v/%v; want 1/0.1 and 0/0.2", v1.BlurProb, v2.BlurProb, v1.SolarizeProb, v2.SolarizeProb)
-	}
-	for _, v := range []float64{v1.JitterProb, v2.JitterProb} {
-		if v != 0.8 {
-			t.Errorf("jitter probability %v, want 0.8 on both views", v)
-		}
-	}
-	if v1.GrayscaleProb != 0.2 || v2.GrayscaleProb != 0.2 || v1.JitterHue != 0.1 || v2.BlurSigmaHi != 2 {
-		t.Errorf("shared settings differ: %+v / %+v", v1, v2)
-	}
-	c, err = parseFlags([]string{"--mode", "pretrain", "--blur-prob", "0.5"}, &bytes.Buffer{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v1, v2 := c.contrastiveAugment(96, 1), c.contrastiveAugment(96, 2); v1 != v2 || v1.BlurProb != 0.5 {
-		t.Errorf("one --blur-prob: views %+v and %+v", v1, v2)
 	}
 }

@@ -1,16 +1,24 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"runtime/debug"
 	"strconv"
 	"strings"
 
 	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 
+	"github.com/nnclr/nnclr/embed"
+	"github.com/nnclr/nnclr/evaluate"
+	"github.com/nnclr/nnclr/internal/npy"
+	"github.com/nnclr/nnclr/loader"
+	rundir "github.com/nnclr/nnclr/run"
 	"github.com/nnclr/nnclr/savedmodel"
-
 	"github.com/nnclr/nnclr/tfgraph"
 )
 
@@ -20,41 +28,24 @@ var version = "0.1.0-dev"
 // run is the whole program behind main: it parses args, runs the mode and writes to stdout and
 // stderr. It returns errHelp after --help and a *usageError for bad flags.
 func run(args []string, stdout, stderr io.Writer) error {
-	cfg, err := parseFlags(args, stdout)
+	c, err := parseFlags(args, stdout)
 	if err != nil {
 		return err
 	}
-	switch cfg.Mode {
-	case "info":
-		return runInfo(cfg, stdout)
-	case "evaluate":
-		return runEvaluate(cfg, stdout, stderr)
-	case "embed":
-		return runEmbed(cfg, stdout, stderr)
-	case "export":
-		return runExport(cfg, stdout)
-	case "prepare":
-		return runPrepare(cfg, stdout, stderr)
-	case "pretrain":
-		return runPretrain(cfg, stdout, stderr)
-	default:
-		return fmt.Errorf("mode %s is not implemented yet", cfg.Mode)
+	modes := map[string]func(*cli, io.Writer, io.Writer) error{"info": runInfo, "prepare": runPrepare,
+		"pretrain": runPretrain, "evaluate": runEvaluate, "embed": runEmbed, "export": runExport}
+	err = modes[c.mode](c, stdout, stderr)
+	if errors.Is(err, loader.ErrNotFound) {
+		err = fmt.Errorf("%w; write one with --mode prepare", err)
 	}
+	return c.flagError(err)
 }
 
-func (c Config) sessionConfig() (tfgraph.SessionConfig, error) {
-	dev, err := tfgraph.ParseDevice(c.Device)
-	if err != nil {
-		return tfgraph.SessionConfig{}, &usageError{fmt.Errorf("--device: %w", err)}
+func runInfo(c *cli, w, _ io.Writer) error {
+	if c.model != "" {
+		return modelInfo(c.model, w)
 	}
-	return tfgraph.SessionConfig{Device: dev, IntraOpThreads: c.IntraOpThreads, InterOpThreads: c.InterOpThreads, XLA: c.XLA}, nil
-}
-
-func runInfo(c Config, w io.Writer) error {
-	if c.Model != "" {
-		return modelInfo(c.Model, w)
-	}
-	sc, err := c.sessionConfig()
+	sc, err := c.pretrain.Session()
 	if err != nil {
 		return err
 	}
@@ -78,16 +69,13 @@ func runInfo(c Config, w io.Writer) error {
 
 // moduleVersion returns the version of module path linked into this binary.
 func moduleVersion(path string) string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	for _, d := range bi.Deps {
-		if d.Path == path {
-			if d.Replace != nil {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == path && d.Replace != nil {
 				return d.Replace.Version
+			} else if d.Path == path {
+				return d.Version
 			}
-			return d.Version
 		}
 	}
 	return "unknown"
@@ -144,4 +132,190 @@ func shapeString(s []int64) string {
 		}
 	}
 	return "[" + strings.Join(parts, ",") + "]"
+}
+
+func runPrepare(c *cli, stdout, stderr io.Writer) error {
+	dataDir := c.pretrain.DataDir
+	if dataDir == "" {
+		dataDir = loader.DefaultDataDir()
+	}
+	prog, dl := newLazyBar(c, stderr, false), newLazyBar(c, stderr, true)
+	opts := loader.PrepareOptions{Source: c.source, Limit: c.limit, DownloadURL: c.downloadURL, SHA256: c.sha256,
+		Writer: loader.WriterOptions{Progress: prog, Overwrite: c.overwrite, Workers: c.pretrain.Workers},
+		DownloadProgress: func(done, total int64) { dl.set("downloading STL-10", done, total) }}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	ds, err := loader.Prepare(ctx, dataDir, c.pretrain.Dataset, opts)
+	dl.finish()
+	prog.finish()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", ds.Dir)
+	for _, s := range ds.SplitNames() {
+		sp, err := ds.Split(s)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "  %-10s %7d examples\n", s, sp.NumExamples())
+	}
+	return nil
+}
+
+// openRun opens --run-dir at --checkpoint for export, embed and evaluate.
+func (c *cli) openRun() (*rundir.Run, error) {
+	if c.runDir == "" {
+		return nil, &usageError{fmt.Errorf("--mode %s needs --run-dir (a pretraining run)", c.mode)}
+	}
+	return rundir.Open(c.runDir, c.checkpoint)
+}
+
+func runExport(c *cli, stdout, _ io.Writer) error {
+	if c.out == "" {
+		return &usageError{errors.New("--mode export needs --out (the SavedModel directory to write)")}
+	}
+	sc, err := c.pretrain.Session()
+	if err != nil {
+		return err
+	}
+	r, err := c.openRun()
+	if err != nil {
+		return err
+	}
+	if err := r.Export(c.out, savedmodel.ExportOptions{Overwrite: c.overwrite, Session: sc}); err != nil {
+		return err
+	}
+	m := r.Model
+	fmt.Fprintf(stdout, "exported %s (checkpoint %s) to %s: signature %s, input images uint8 [N,%d,%d,%d], outputs embedding [N,%d], logits and probabilities [N,%d]\n",
+		c.runDir, r.Checkpoint, c.out, savedmodel.DefaultSignature, m.Height, m.Width, m.Channels, m.ModelWidth, m.NumClasses)
+	return nil
+}
+
+// embedder opens --model (a SavedModel) or --run-dir (a Go run) for embed and evaluate.
+func (c *cli) embedder() (embed.Embedder, error) {
+	sc, err := c.pretrain.Session()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case c.model != "" && c.runDir != "":
+		return nil, &usageError{errors.New("give --model (a SavedModel) or --run-dir (a Go run), not both")}
+	case c.model != "":
+		o := c.savedModel
+		o.Session = sc
+		if c.fs.Changed("image-size") {
+			o.ImageSize = c.pretrain.ImageSize
+		}
+		o.Channels = c.pretrain.Channels
+		return embed.OpenSavedModel(c.model, o)
+	case c.runDir != "":
+		r, err := c.openRun()
+		if err != nil {
+			return nil, err
+		}
+		return r.Embedder(sc)
+	}
+	return nil, &usageError{fmt.Errorf("--mode %s needs --model (a SavedModel) or --run-dir (a Go run)", c.mode)}
+}
+
+func runEmbed(c *cli, stdout, stderr io.Writer) error {
+	if c.out == "" {
+		return &usageError{errors.New("--mode embed needs --out (the .npz file to write)")}
+	}
+	e, err := c.embedder()
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	ds, err := rundir.OpenDataset(c.pretrain.DataDir, c.pretrain.Dataset)
+	if err != nil {
+		return err
+	}
+	bar := newLazyBar(c, stderr, false)
+	s, err := embed.Features(e, ds, c.split, c.batchSize, bar.images("embedding "+c.split))
+	bar.finish()
+	if err != nil {
+		return err
+	}
+	if err := npy.WriteNPZ(c.out, map[string]npy.Array{
+		"embeddings": {Shape: []int{s.Len(), s.Dim}, Data: s.Features},
+		"labels":     {Shape: []int{s.Len()}, Data: s.Labels},
+	}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "embedded %d images of %s/%s into %d dimensions: %s\n", s.Len(), c.pretrain.Dataset, c.split, s.Dim, c.out)
+	return nil
+}
+
+func runEvaluate(c *cli, stdout, stderr io.Writer) error {
+	cfg := evaluate.DefaultConfig()
+	cfg.RunKNN, cfg.RunLinear = false, false
+	for _, p := range strings.Split(c.protocols, ",") {
+		switch strings.TrimSpace(p) {
+		case "knn":
+			cfg.RunKNN = true
+		case "linear":
+			cfg.RunLinear = true
+		default:
+			return &usageError{fmt.Errorf("--protocols %q: want linear, knn or linear,knn", c.protocols)}
+		}
+	}
+	cfg.KNN = c.knn
+	cfg.KNN.Workers = c.pretrain.Workers
+	cfg.Linear.Train.Epochs, cfg.Linear.Train.Seed = c.linearEpochs, rundir.DeriveSeeds(c.pretrain.Seed).Model
+	sc, err := c.pretrain.Session()
+	if err != nil {
+		return err
+	}
+	ds, err := rundir.OpenDataset(c.pretrain.DataDir, c.pretrain.Dataset)
+	if err != nil {
+		return err
+	}
+	e, err := c.embedder()
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	var splits [2]evaluate.Split
+	bar := newLazyBar(c, stderr, false)
+	for i, name := range []string{c.trainSplit, c.pretrain.TestSplit} {
+		splits[i], err = embed.LabelledFeatures(e, ds, name, c.batchSize, bar.images("features of "+name))
+		bar.finish()
+		if err != nil {
+			return err
+		}
+	}
+	res, err := evaluate.Evaluate(splits[0], splits[1], ds.Features.Label.NumClasses, cfg, sc)
+	if err != nil {
+		return err
+	}
+	if res.LinearTop1 != nil {
+		fmt.Fprintf(stdout, "linear top-1 %.4f", *res.LinearTop1)
+		if res.LinearTop5 != nil {
+			fmt.Fprintf(stdout, "  top-5 %.4f", *res.LinearTop5)
+		}
+		fmt.Fprintf(stdout, "  (%d epochs of Adam on standardized features)\n", res.LinearEpochs)
+	}
+	if res.KNNTop1 != nil {
+		fmt.Fprintf(stdout, "kNN    top-1 %.4f", *res.KNNTop1)
+		if res.KNNTop5 != nil {
+			fmt.Fprintf(stdout, "  top-5 %.4f", *res.KNNTop5)
+		}
+		fmt.Fprintf(stdout, "  (k %d, T %g)\n", res.K, res.Temperature)
+	}
+	fmt.Fprintf(stdout, "%d train and %d test examples of %s, %d-dimensional features, %d classes\n",
+		res.TrainCount, res.TestCount, c.pretrain.Dataset, res.FeatureDim, res.Classes)
+	if c.out != "" {
+		if err := writeJSON(c.out, res); err != nil {
+			return err
+		}
+	}
+	if c.runDir != "" && c.model == "" {
+		r, err := c.openRun()
+		if err != nil {
+			return err
+		}
+		return r.RecordEvaluation(res)
+	}
+	return nil
 }

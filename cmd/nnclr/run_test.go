@@ -23,7 +23,7 @@ func TestRunBadInput(t *testing.T) {
 		{"bad int", []string{"--seed", "x"}, 2, []string{`"x"`, "--seed"}},
 		{"positional", []string{"pretrain"}, 2, []string{`unexpected argument "pretrain"`}},
 		{"negative threads", []string{"--intra-op-threads", "-1"}, 2, []string{"--intra-op-threads -1"}},
-		{"bad device", []string{"--device", "tpu"}, 2, []string{`--device: tfgraph: device "tpu"`}},
+		{"bad device", []string{"--device", "tpu"}, 2, []string{`--device tpu: want auto, cpu, gpu or gpu:N`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errw bytes.Buffer

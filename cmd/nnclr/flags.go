@@ -1,0 +1,199 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/nnclr/nnclr/embed"
+	"github.com/nnclr/nnclr/evaluate"
+	rundir "github.com/nnclr/nnclr/run"
+	"github.com/nnclr/nnclr/setting"
+)
+
+// modes lists the values of --mode, in the order --help shows them.
+var modes = []string{"info", "prepare", "pretrain", "evaluate", "embed", "export"}
+
+// cli is the parsed command line. Flags named like a rundir.Config setting are bound to that field
+// of pretrain (the one mapping from flags to a run's config); the others are the modes' own.
+type cli struct {
+	fs       *pflag.FlagSet
+	mode     string
+	quiet    bool
+	runDir   string
+	model    string
+	resume   bool
+	pretrain rundir.Config
+
+	// prepare
+	source, downloadURL, sha256 string
+	limit                       int
+	overwrite                   bool
+	// export, embed, evaluate
+	out, checkpoint, split string
+	batchSize              int
+	savedModel             embed.SavedModelOptions
+	// evaluate
+	protocols, trainSplit string
+	knn                   evaluate.KNNConfig
+	linearEpochs          int
+}
+
+// usageError is a bad flag or flag value; the process exits with code 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+var errHelp = errors.New("help requested")
+
+func exitCode(err error) int {
+	var u *usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}
+
+// parseFlags parses args. --help prints the usage to out and returns errHelp.
+func parseFlags(args []string, out io.Writer) (*cli, error) {
+	def := rundir.DefaultConfig()
+	c := &cli{pretrain: def, savedModel: embed.DefaultSavedModelOptions(), knn: evaluate.DefaultKNNConfig()}
+	fs := pflag.NewFlagSet("nnclr", pflag.ContinueOnError)
+	c.fs = fs
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+	p := &c.pretrain
+	fs.StringVar(&c.mode, "mode", "info", "what to do: "+strings.Join(modes, ", "))
+	fs.Int64Var(&p.Seed, "seed", def.Seed, "seed of every random draw (data order, augmentation, initial weights)")
+	fs.StringVar(&p.Device, "device", def.Device, "device for TensorFlow: auto, cpu, gpu or gpu:N")
+	fs.IntVar(&p.IntraOpThreads, "intra-op-threads", 0, "TensorFlow intra-op threads (0: one per core)")
+	fs.IntVar(&p.InterOpThreads, "inter-op-threads", 0, "TensorFlow inter-op threads (0: TensorFlow's choice)")
+	fs.BoolVar(&p.XLA, "xla", false, "compile the TensorFlow graph with XLA (global JIT; bin/nnclr sets TF_XLA_FLAGS for CPU)")
+	fs.StringVar(&p.DataDir, "data-dir", "", "tfds data dir (default $TFDS_DATA_DIR, else ~/tensorflow_datasets)")
+	fs.StringVar(&p.Dataset, "dataset", def.Dataset, "dataset name, optionally with version (stl10:1.0.0)")
+	fs.StringVar(&c.runDir, "run-dir", "", "run directory: run.json, checkpoints, metrics.jsonl, TensorBoard files")
+	fs.StringVar(&c.model, "model", "", "SavedModel directory (info, embed, evaluate)")
+	fs.BoolVarP(&c.quiet, "quiet", "q", false, "no progress bar")
+	fs.Float64Var(&p.Temperature, "temperature", def.Temperature, "contrastive temperature")
+	fs.IntVar(&p.QueueSize, "queue-size", def.QueueSize, "nearest-neighbour support queue rows")
+	fs.IntVar(&p.Width, "width", def.Width, "encoder filters and dense width")
+	fs.IntVar(&p.Epochs, "epochs", def.Epochs, "pretraining epochs")
+	fs.IntVar(&p.StepsPerEpoch, "steps-per-epoch", def.StepsPerEpoch, "steps per epoch; batch sizes are split sizes / steps")
+	fs.IntVar(&p.ShuffleBuffer, "shuffle-buffer", def.ShuffleBuffer, "shuffle buffer of both training splits")
+	fs.IntVar(&p.ImageSize, "image-size", def.ImageSize, "model input height and width (images are resized to it); embed, evaluate: size fed to a SavedModel of unknown size")
+	fs.IntVar(&p.Channels, "channels", 0, "model input channels (0: the dataset's; 3 replicates grayscale)")
+	fs.Float64Var(&p.LearningRate, "learning-rate", def.LearningRate, "Adam learning rate of both optimizers")
+	fs.BoolVar(&c.resume, "resume", false, "continue the run dir's run from its latest checkpoint (flags not given keep the run's values)")
+	fs.IntVar(&p.KeepCheckpoints, "keep-checkpoints", def.KeepCheckpoints, "checkpoints kept in RUN_DIR/checkpoints (0: all)")
+	fs.IntVar(&p.CheckpointEvery, "checkpoint-every", 0, "also checkpoint every N steps (0: at epoch ends only)")
+	fs.IntVar(&p.Workers, "workers", 0, "decoding, augmentation and kNN workers (0: one per core)")
+	fs.Float64Var(&p.JitterProb, "jitter-prob", 0, "pretrain: probability of the NNCLR paper's colour jitter on each contrastive view (0: off, as in the Keras example; the paper: 0.8)")
+	fs.Float64SliceVar(&p.Jitter, "jitter", def.Jitter, "pretrain: colour jitter strengths brightness,contrast,saturation,hue (the paper's)")
+	fs.Float64Var(&p.GrayscaleProb, "grayscale-prob", 0, "pretrain: probability of grayscale on each contrastive view (0: off; the paper: 0.2; needs 3 channels)")
+	fs.Float64SliceVar(&p.BlurProb, "blur-prob", def.BlurProb, "pretrain: probability of Gaussian blur of the contrastive views, one value for both or view1,view2 (0: off; the paper: 1,0.1)")
+	fs.Float64SliceVar(&p.BlurSigma, "blur-sigma", def.BlurSigma, "pretrain: range lo,hi of the blur's sigma in pixels")
+	fs.Float64SliceVar(&p.SolarizeProb, "solarize-prob", def.SolarizeProb, "pretrain: probability of solarization of the contrastive views, one value for both or view1,view2 (0: off; the paper: 0,0.2)")
+	fs.IntVar(&p.UnlabelledBatch, "unlabelled-batch", 0, "unlabelled images per step (0: unlabelled split size / steps)")
+	fs.IntVar(&p.LabelledBatch, "labelled-batch", 0, "labelled images per step (0: labelled split size / steps)")
+	fs.BoolVar(&p.Cache, "cache", false, "keep decoded images in memory after the first epoch")
+	fs.StringVar(&p.UnlabelledSplit, "unlabelled-split", "", "split of unlabelled images (default: unlabelled if the dataset has it, else the labelled split)")
+	fs.StringVar(&p.LabelledSplit, "labelled-split", def.LabelledSplit, "split of labelled images for the probe")
+	fs.StringVar(&p.TestSplit, "test-split", def.TestSplit, "split for validation (pretrain) and testing (evaluate)")
+	fs.StringVar(&p.InitFrom, "init-from", "", "pretrain: SavedModel of a Keras NNCLR encoder (and head) to start a new run from")
+	fs.StringVar(&c.source, "source", "", "prepare: STL-10 binary dir (stl10_binary) or Fashion-MNIST IDX dir")
+	fs.IntVar(&c.limit, "limit", 0, "prepare: import at most N examples per split (0: all)")
+	fs.StringVar(&c.downloadURL, "download-url", "", "prepare: STL-10 archive URL used when --source is absent (default: the official release)")
+	fs.StringVar(&c.sha256, "sha256", "", "prepare: expected SHA-256 of the downloaded archive (default: the official one)")
+	fs.BoolVar(&c.overwrite, "overwrite", false, "prepare, export: replace an existing dataset version or output directory")
+	fs.StringVar(&c.out, "out", "", "export: SavedModel directory to write; embed, evaluate: output file")
+	fs.StringVar(&c.split, "split", "test", "embed: dataset split to embed")
+	fs.StringVar(&c.savedModel.Signature, "signature", c.savedModel.Signature, "embed, evaluate: SavedModel signature to run")
+	fs.StringVar(&c.savedModel.InputKey, "input-key", "", "embed, evaluate: signature input key (default: its only input)")
+	fs.StringVar(&c.savedModel.OutputKey, "output-key", "", "embed, evaluate: signature output key (default: embedding, else its only output)")
+	fs.Float64Var(&c.savedModel.InputMax, "input-max", c.savedModel.InputMax, "embed, evaluate: value of a white pixel for float signature inputs (1 or 255)")
+	fs.IntVar(&c.batchSize, "batch-size", 256, "embed, evaluate: images per session run")
+	fs.StringVar(&c.protocols, "protocols", "linear,knn", "evaluate: protocols to run (linear, knn or both)")
+	fs.IntVar(&c.knn.K, "k", c.knn.K, "evaluate: neighbours of the kNN vote")
+	fs.Float64Var(&c.knn.Temperature, "knn-temperature", c.knn.Temperature, "evaluate: temperature T of the kNN vote weights exp(sim/T)")
+	fs.IntVar(&c.linearEpochs, "linear-epochs", evaluate.DefaultLinearConfig().Epochs, "evaluate: epochs of the linear classifier (Adam, batch 256)")
+	fs.StringVar(&c.trainSplit, "train-split", "train", "evaluate: labelled split the classifiers are fitted on")
+	fs.StringVar(&c.checkpoint, "checkpoint", "", "export, embed, evaluate: checkpoint prefix (default: the run dir's latest)")
+	help := fs.BoolP("help", "h", false, "show this help")
+	if err := fs.Parse(args); err != nil {
+		return c, &usageError{fmt.Errorf("%w (see nnclr --help)", err)}
+	}
+	if *help {
+		fmt.Fprintf(out, "Usage: nnclr --mode %s [flags]\n\nFlags:\n", strings.Join(modes, "|"))
+		writeFlagUsages(out, fs)
+		return c, errHelp
+	}
+	if fs.NArg() > 0 {
+		return c, &usageError{fmt.Errorf("unexpected argument %q: nnclr takes flags only (see nnclr --help)", fs.Arg(0))}
+	}
+	if !slices.Contains(modes, c.mode) {
+		return c, &usageError{fmt.Errorf("unknown --mode %q: valid modes are %s", c.mode, strings.Join(modes, ", "))}
+	}
+	if c.batchSize <= 0 {
+		return c, &usageError{setting.Errorf("batch_size", c.batchSize, "want > 0")}
+	}
+	if _, err := c.pretrain.Session(); err != nil {
+		return c, c.flagError(err)
+	}
+	if c.mode == "pretrain" {
+		return c, c.flagError(c.pretrain.Validate())
+	}
+	return c, nil
+}
+
+// given returns the names of the rundir.Config settings given on the command line.
+func (c *cli) given() []string {
+	var names []string
+	for _, n := range rundir.Names() {
+		if f := c.fs.Lookup(strings.ReplaceAll(n, "_", "-")); f != nil && f.Changed {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// flagError turns a *setting.Error naming one of the flags into a usage error that names the
+// flag; other errors pass unchanged.
+func (c *cli) flagError(err error) error {
+	var se *setting.Error
+	if err == nil || !errors.As(err, &se) || c.fs.Lookup(strings.TrimPrefix(setting.Flag(se.Name), "--")) == nil {
+		return err
+	}
+	return &usageError{errors.New(se.Flag())}
+}
+
+// writeFlagUsages lists every flag with its type, meaning and default, zero defaults included.
+func writeFlagUsages(w io.Writer, fs *pflag.FlagSet) {
+	fs.VisitAll(func(f *pflag.Flag) {
+		name := "--" + f.Name
+		if f.Shorthand != "" {
+			name = "-" + f.Shorthand + ", " + name
+		}
+		typ, def := f.Value.Type(), f.DefValue
+		switch typ {
+		case "bool":
+			typ = ""
+		case "float64Slice":
+			// pflag prints slice defaults as "[0.400000,0.100000]"; show what one would type.
+			typ = "floats"
+			var vals []string
+			for _, v := range strings.Split(strings.Trim(def, "[]"), ",") {
+				if x, err := strconv.ParseFloat(v, 64); err == nil {
+					vals = append(vals, strconv.FormatFloat(x, 'g', -1, 64))
+				}
+			}
+			def = strings.Join(vals, ",")
+		}
+		fmt.Fprintf(w, "  %-28s %s (default %q)\n", strings.TrimSpace(name+" "+typ), f.Usage, def)
+	})
+}

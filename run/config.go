@@ -1,0 +1,387 @@
+package run
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/nnclr/nnclr/augment"
+	"github.com/nnclr/nnclr/internal/atomicfile"
+	"github.com/nnclr/nnclr/setting"
+	"github.com/nnclr/nnclr/tfgraph"
+)
+
+// Files and directories of a run directory.
+const (
+	ConfigFile       = "run.json"      // the run's Config (this format)
+	LegacyConfigFile = "flags.json"    // what runs before run.json recorded: the CLI's flags
+	MetricsFile      = "metrics.jsonl" // one StepRecord or ValidationRecord per line
+	CheckpointsDir   = "checkpoints"   // TF checkpoints ckpt-STEP and their state file
+)
+
+// Format and SchemaVersion identify run.json; Version grows when its meaning changes.
+const (
+	Format        = "nnclr-run"
+	SchemaVersion = 1
+)
+
+// Config is what a pretraining run is, as recorded in RUN_DIR/run.json. Its json keys are the
+// settings' names (package setting): the CLI's flags are the same names with dashes. Fields
+// tagged resume:"fixed" define the run's data order, augmentation and model; a resume must keep
+// them. The others (epochs, checkpoint policy, runtime) may change between attempts.
+type Config struct {
+	Format  string `json:"format"`
+	Version int    `json:"version"`
+
+	Dataset string `json:"dataset" resume:"fixed"`  // tfds name, optionally name:version
+	DataDir string `json:"data_dir"`                // "" is $TFDS_DATA_DIR, else ~/tensorflow_datasets
+	Seed    int64  `json:"seed" resume:"fixed"`     // of every random draw (see Seeds)
+	// Model (tfgraph.ModelConfig).
+	ImageSize    int     `json:"image_size" resume:"fixed"` // model input height and width
+	Channels     int     `json:"channels" resume:"fixed"`   // 0: the dataset's; 3 replicates grey images
+	Width        int     `json:"width" resume:"fixed"`      // conv filters and dense width
+	QueueSize    int     `json:"queue_size" resume:"fixed"` // support queue rows
+	Temperature  float64 `json:"temperature" resume:"fixed"`
+	LearningRate float64 `json:"learning_rate" resume:"fixed"` // both Adam optimizers
+	// Data (loader.Options).
+	StepsPerEpoch   int    `json:"steps_per_epoch" resume:"fixed"`
+	ShuffleBuffer   int    `json:"shuffle_buffer" resume:"fixed"`
+	UnlabelledBatch int    `json:"unlabelled_batch" resume:"fixed"` // 0: split size / steps
+	LabelledBatch   int    `json:"labelled_batch" resume:"fixed"`   // 0: split size / steps
+	UnlabelledSplit string `json:"unlabelled_split" resume:"fixed"` // "": unlabelled if present, else the labelled split
+	LabelledSplit   string `json:"labelled_split" resume:"fixed"`
+	TestSplit       string `json:"test_split"`
+	Cache           bool   `json:"cache"` // keep decoded images after the first epoch
+	// The NNCLR paper's augmentations of the contrastive views, off at their zero values (the
+	// Keras example has none). BlurProb and SolarizeProb hold one probability for both views or
+	// view 1's and view 2's.
+	JitterProb    float64   `json:"jitter_prob" resume:"fixed"`
+	Jitter        []float64 `json:"jitter" resume:"fixed"` // brightness, contrast, saturation, hue
+	GrayscaleProb float64   `json:"grayscale_prob" resume:"fixed"`
+	BlurProb      []float64 `json:"blur_prob" resume:"fixed"`
+	BlurSigma     []float64 `json:"blur_sigma" resume:"fixed"` // lo, hi
+	SolarizeProb  []float64 `json:"solarize_prob" resume:"fixed"`
+	// Loop (train.Config).
+	Epochs          int    `json:"epochs"`
+	CheckpointEvery int    `json:"checkpoint_every"` // also every N steps (0: epoch ends only)
+	KeepCheckpoints int    `json:"keep_checkpoints"` // 0: all
+	InitFrom        string `json:"init_from"`        // Keras NNCLR SavedModel the new run starts from
+	// Runtime.
+	Device         string `json:"device"` // auto, cpu, gpu, gpu:N
+	IntraOpThreads int    `json:"intra_op_threads"`
+	InterOpThreads int    `json:"inter_op_threads"`
+	XLA            bool   `json:"xla"`
+	Workers        int    `json:"workers"` // decoding and augmentation goroutines (0: one per core)
+}
+
+// DefaultConfig returns the Keras example's run: STL-10 at 96×96, width 128, queue 10,000,
+// temperature 0.1, Adam 1e-3, 5 epochs of 50 steps, shuffle buffer 5,000, seed 0, and the
+// paper's augmentation settings present but off (jitter strengths 0.4,0.4,0.2,0.1, blur σ
+// 0.1–2).
+func DefaultConfig() Config {
+	return Config{Format: Format, Version: SchemaVersion, Dataset: "stl10", ImageSize: 96, Width: 128, QueueSize: 10000,
+		Temperature: 0.1, LearningRate: 1e-3, StepsPerEpoch: 50, ShuffleBuffer: 5000, LabelledSplit: "train",
+		TestSplit: "test", Jitter: []float64{0.4, 0.4, 0.2, 0.1}, BlurProb: []float64{0}, BlurSigma: []float64{0.1, 2},
+		SolarizeProb: []float64{0}, Epochs: 5, KeepCheckpoints: 3, Device: "auto"}
+}
+
+// Session returns the session settings of the config's runtime fields.
+func (c Config) Session() (tfgraph.SessionConfig, error) {
+	dev, err := tfgraph.ParseDevice(c.Device)
+	if err != nil {
+		return tfgraph.SessionConfig{}, setting.Errorf("device", c.Device, "want auto, cpu, gpu or gpu:N with N >= 0")
+	}
+	sc := tfgraph.SessionConfig{Device: dev, IntraOpThreads: c.IntraOpThreads, InterOpThreads: c.InterOpThreads, XLA: c.XLA}
+	return sc, sc.Validate()
+}
+
+// ModelConfig maps the config onto the model of channels input channels and classes classes
+// (the config may leave both to the dataset).
+func (c Config) ModelConfig(channels, classes int) tfgraph.ModelConfig {
+	mc := tfgraph.DefaultModelConfig()
+	mc.Height, mc.Width, mc.Channels, mc.NumClasses = c.ImageSize, c.ImageSize, channels, classes
+	mc.ModelWidth, mc.Temperature, mc.QueueSize, mc.LearningRate = c.Width, c.Temperature, c.QueueSize, c.LearningRate
+	return mc
+}
+
+// modelKeys maps tfgraph.ModelConfig's setting names to the run's.
+var modelKeys = map[string]string{"height": "image_size", "width": "image_size", "model_width": "width"}
+
+// augmentKeys maps augment.Config's setting names to the run's.
+var augmentKeys = map[string]string{"jitter_brightness": "jitter", "jitter_contrast": "jitter", "jitter_saturation": "jitter",
+	"jitter_hue": "jitter", "blur_sigma_lo": "blur_sigma", "blur_sigma_hi": "blur_sigma"}
+
+// rename turns a *setting.Error of another package into one about the run's setting: its name
+// through keys, and the run's value of it.
+func (c Config) rename(err error, keys map[string]string) error {
+	var se *setting.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	name := se.Name
+	if k, ok := keys[name]; ok {
+		name = k
+	}
+	v, ok := c.value(name)
+	if !ok {
+		return err
+	}
+	if p, ok := v.([]float64); ok && len(p) == 1 {
+		v = p[0] // one value given for both views
+	}
+	return &setting.Error{Name: name, Value: v, Reason: se.Reason}
+}
+
+// value returns the config's field whose json key is name.
+func (c Config) value(name string) (any, bool) {
+	rv, rt := reflect.ValueOf(c), reflect.TypeOf(c)
+	for i := 0; i < rt.NumField(); i++ {
+		if key, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ","); key == name {
+			return rv.Field(i).Interface(), true
+		}
+	}
+	return nil, false
+}
+
+// ContrastiveAugment returns the augmenter config of contrastive view 1 or 2 at the model's size:
+// the Keras example's with the paper's options the config turns on.
+func (c Config) ContrastiveAugment(view int) augment.Config {
+	perView := func(p []float64) float64 {
+		if len(p) == 0 {
+			return 0
+		}
+		return p[min(view, len(p))-1]
+	}
+	at := func(p []float64, i int) float64 {
+		if i < len(p) {
+			return p[i]
+		}
+		return 0
+	}
+	ac := augment.ContrastiveConfig(c.ImageSize, c.ImageSize)
+	ac.Workers = c.Workers
+	ac.JitterProb = c.JitterProb
+	ac.JitterBrightness, ac.JitterContrast, ac.JitterSaturation, ac.JitterHue = at(c.Jitter, 0), at(c.Jitter, 1), at(c.Jitter, 2), at(c.Jitter, 3)
+	ac.GrayscaleProb = c.GrayscaleProb
+	ac.BlurProb = perView(c.BlurProb)
+	ac.BlurSigmaLo, ac.BlurSigmaHi = at(c.BlurSigma, 0), at(c.BlurSigma, 1)
+	ac.SolarizeProb = perView(c.SolarizeProb)
+	return ac
+}
+
+// Validate checks the settings that need neither a dataset nor a runtime. Errors are
+// *setting.Error values naming the setting (the model's and the augmentations' checks are
+// tfgraph's and augment's own, reported under the run's names).
+func (c Config) Validate() error {
+	switch {
+	case c.Format != Format:
+		return setting.Errorf("format", c.Format, "want %q", Format)
+	case c.Version != SchemaVersion:
+		return setting.Errorf("version", c.Version, "this nnclr reads run.json version %d", SchemaVersion)
+	case c.Dataset == "":
+		return setting.Errorf("dataset", nil, "want a dataset name")
+	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{{"epochs", c.Epochs}, {"steps_per_epoch", c.StepsPerEpoch}, {"image_size", c.ImageSize}} {
+		if p.v <= 0 {
+			return setting.Errorf(p.name, p.v, "want > 0")
+		}
+	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{{"shuffle_buffer", c.ShuffleBuffer}, {"keep_checkpoints", c.KeepCheckpoints}, {"checkpoint_every", c.CheckpointEvery},
+		{"workers", c.Workers}, {"unlabelled_batch", c.UnlabelledBatch}, {"labelled_batch", c.LabelledBatch}} {
+		if p.v < 0 {
+			return setting.Errorf(p.name, p.v, "want >= 0")
+		}
+	}
+	if c.Channels != 0 && c.Channels != 1 && c.Channels != 3 {
+		return setting.Errorf("channels", c.Channels, "want 0 (the dataset's), 1 or 3")
+	}
+	if _, err := c.Session(); err != nil {
+		return err
+	}
+	// The model's own checks, on the channels and classes any dataset could give.
+	if err := c.ModelConfig(max(c.Channels, 1), 2).Validate(); err != nil {
+		return c.rename(err, modelKeys)
+	}
+	for _, p := range []struct {
+		name string
+		v    []float64
+	}{{"blur_prob", c.BlurProb}, {"solarize_prob", c.SolarizeProb}} {
+		if len(p.v) != 1 && len(p.v) != 2 {
+			return setting.Errorf(p.name, p.v, "want one probability for both views, or view 1's and view 2's")
+		}
+	}
+	if len(c.Jitter) != 4 {
+		return setting.Errorf("jitter", c.Jitter, "want 4 strengths: brightness,contrast,saturation,hue")
+	}
+	if len(c.BlurSigma) != 2 {
+		return setting.Errorf("blur_sigma", c.BlurSigma, "want a range lo,hi")
+	}
+	for view := 1; view <= 2; view++ {
+		if err := c.ContrastiveAugment(view).Validate(); err != nil {
+			return c.rename(err, augmentKeys)
+		}
+	}
+	return nil
+}
+
+// colourSetting names the first enabled augmentation setting that needs 3-channel images, or "".
+func (c Config) colourSetting() string {
+	for view := 1; view <= 2; view++ {
+		if name, _ := c.ContrastiveAugment(view).NeedsRGB(); name != "" {
+			if k, ok := augmentKeys[name]; ok {
+				return k
+			}
+			return name
+		}
+	}
+	return ""
+}
+
+// PaperAugmentations describes the paper's augmentations the config turns on, or "".
+func (c Config) PaperAugmentations() string {
+	var on []string
+	if c.JitterProb > 0 {
+		on = append(on, fmt.Sprintf("colour jitter (p %g, strengths %v)", c.JitterProb, c.Jitter))
+	}
+	if c.GrayscaleProb > 0 {
+		on = append(on, fmt.Sprintf("grayscale (p %g)", c.GrayscaleProb))
+	}
+	if slices.Max(c.BlurProb) > 0 {
+		on = append(on, fmt.Sprintf("blur (p %v, sigma %v)", c.BlurProb, c.BlurSigma))
+	}
+	if slices.Max(c.SolarizeProb) > 0 {
+		on = append(on, fmt.Sprintf("solarization (p %v)", c.SolarizeProb))
+	}
+	return strings.Join(on, ", ")
+}
+
+// checkResume refuses a config that changes a fixed setting of the run recorded as was, or
+// that asks a resumed run to start from a SavedModel.
+func (c Config) checkResume(was Config, path string) error {
+	if c.InitFrom != was.InitFrom {
+		return setting.Errorf("init_from", c.InitFrom, "a resumed run continues from its checkpoint; init_from applies to a new run only")
+	}
+	rn, rw, rt := reflect.ValueOf(c), reflect.ValueOf(was), reflect.TypeOf(c)
+	for i := 0; i < rt.NumField(); i++ {
+		f := rt.Field(i)
+		if f.Tag.Get("resume") != "fixed" {
+			continue
+		}
+		now, then := rn.Field(i).Interface(), rw.Field(i).Interface()
+		if !reflect.DeepEqual(now, then) {
+			key, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			return setting.Errorf(key, now, "differs from the run's %v (%s): resume with the run's settings", then, path)
+		}
+	}
+	return nil
+}
+
+// ReadConfig reads the config of the run in dir: run.json, or for runs written before it the
+// flags.json the CLI recorded (its Go field names mapped to the settings' names, and settings
+// that did not exist yet at their defaults, which describe what those runs did).
+func ReadConfig(dir string) (Config, error) {
+	path := filepath.Join(dir, ConfigFile)
+	raw, err := os.ReadFile(path)
+	legacy := errors.Is(err, os.ErrNotExist)
+	if legacy {
+		path = filepath.Join(dir, LegacyConfigFile)
+		raw, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return Config{}, fmt.Errorf("run: %s is not a run directory: %w", dir, err)
+	}
+	c, err := parseConfig(raw, legacy)
+	if err != nil {
+		return Config{}, fmt.Errorf("run: %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// parseConfig decodes run.json, or a legacy flags.json, over DefaultConfig.
+func parseConfig(raw []byte, legacy bool) (Config, error) {
+	c := DefaultConfig()
+	if legacy {
+		var old map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &old); err != nil {
+			return Config{}, err
+		}
+		renamed := map[string]json.RawMessage{}
+		for k, v := range old {
+			renamed[snakeCase(k)] = v
+		}
+		raw, _ = json.Marshal(renamed)
+	} else {
+		var head struct {
+			Format  string `json:"format"`
+			Version int    `json:"version"`
+		}
+		if err := json.Unmarshal(raw, &head); err != nil {
+			return Config{}, err
+		}
+		if head.Format != Format || head.Version != SchemaVersion {
+			return Config{}, fmt.Errorf("format %q version %d: this nnclr reads %q version %d", head.Format, head.Version, Format, SchemaVersion)
+		}
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+var camelBoundary = regexp.MustCompile(`([a-z0-9])([A-Z])`)
+
+// snakeCase maps the CLI's old Go field names to setting names: QueueSize → queue_size,
+// IntraOpThreads → intra_op_threads, XLA → xla.
+func snakeCase(s string) string { return strings.ToLower(camelBoundary.ReplaceAllString(s, "${1}_${2}")) }
+
+// writeConfig records c as dir's run.json, atomically.
+func writeConfig(dir string, c Config) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(dir, ConfigFile), func(w io.Writer) error { _, err := w.Write(append(b, '\n')); return err })
+}
+
+// Override returns c with the named settings (json keys) taken from from, e.g. the settings a
+// user gave on a command line over a run's recorded config. An unknown name is an error.
+func (c Config) Override(from Config, names ...string) (Config, error) {
+	cv, fv, rt := reflect.ValueOf(&c).Elem(), reflect.ValueOf(from), reflect.TypeOf(c)
+	for _, name := range names {
+		found := false
+		for i := 0; i < rt.NumField(); i++ {
+			if key, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ","); key == name {
+				cv.Field(i).Set(fv.Field(i))
+				found = true
+			}
+		}
+		if !found {
+			return c, fmt.Errorf("run: no setting %q", name)
+		}
+	}
+	return c, nil
+}
+
+// Names returns the json keys of every setting of Config, in field order.
+func Names() []string {
+	rt := reflect.TypeOf(Config{})
+	out := make([]string, 0, rt.NumField())
+	for i := 0; i < rt.NumField(); i++ {
+		key, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		out = append(out, key)
+	}
+	return out
+}

@@ -1,0 +1,272 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/nnclr/nnclr/augment"
+	"github.com/nnclr/nnclr/loader"
+	"github.com/nnclr/nnclr/savedmodel"
+	"github.com/nnclr/nnclr/setting"
+	"github.com/nnclr/nnclr/tboard"
+	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/train"
+)
+
+// ErrExists reports a new run in a directory that already holds a checkpoint.
+var ErrExists = errors.New("run directory already holds a checkpoint")
+
+// Options configures how a run is set up; none of it is part of the run.
+type Options struct {
+	// Log receives set-up notes (which SavedModel variable initialises which weight, for
+	// InitFrom); nil discards them.
+	Log io.Writer
+}
+
+// Training is a pretraining run set up and ready to train: the dataset's batch pipeline, the
+// model (initialised from the seed and InitFrom, or restored from the run's latest checkpoint),
+// the augmenters and the loop's settings. Close releases it; it is safe to call more than once.
+// A Training is not safe for concurrent use.
+type Training struct {
+	Dir      string
+	Config   Config // recorded as run.json when Train starts
+	Dataset  *loader.Dataset
+	Pipeline *loader.Pipeline
+	Model    *tfgraph.Model
+	Trainer  *train.Trainer
+	Loop     train.Config
+	// Resumed is the checkpoint the model was restored from ("" for a new run).
+	Resumed string
+}
+
+// Create sets up a new run in dir with cfg. A directory that already holds a checkpoint is
+// refused (ErrExists): resume it, or choose another.
+func Create(dir string, cfg Config, opts Options) (*Training, error) {
+	return setup(dir, cfg, false, opts)
+}
+
+// Resume sets up the run in dir to continue from its latest checkpoint. cfg must keep the run's
+// fixed settings (those tagged resume:"fixed" in Config); a difference is a *setting.Error naming
+// the setting, both values and the run's config file. Start from ReadConfig(dir) and change what
+// may change (Epochs, the checkpoint policy, the runtime).
+func Resume(dir string, cfg Config, opts Options) (*Training, error) {
+	return setup(dir, cfg, true, opts)
+}
+
+// OpenDataset opens dataset name (optionally name:version) under dataDir ("": $TFDS_DATA_DIR,
+// else ~/tensorflow_datasets).
+func OpenDataset(dataDir, name string) (*loader.Dataset, error) {
+	if dataDir == "" {
+		dataDir = loader.DefaultDataDir()
+	}
+	ds, err := loader.Open(dataDir, name)
+	if err != nil && errors.Is(err, loader.ErrNotFound) {
+		return nil, fmt.Errorf("%w (known datasets: %v)", err, loader.KnownDatasets())
+	}
+	return ds, err
+}
+
+func setup(dir string, cfg Config, resume bool, opts Options) (_ *Training, err error) {
+	if dir == "" {
+		return nil, setting.Errorf("run_dir", nil, "want the run directory")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Log
+	if log == nil {
+		log = io.Discard
+	}
+	ckdir := filepath.Join(dir, CheckpointsDir)
+	latest, lerr := tfgraph.LatestCheckpoint(ckdir)
+	switch {
+	case resume && lerr != nil:
+		return nil, fmt.Errorf("run: resume: %w", lerr)
+	case resume:
+		was, err := ReadConfig(dir)
+		if err != nil {
+			return nil, fmt.Errorf("run: resume: %w", err)
+		}
+		if err := cfg.checkResume(was, dir); err != nil {
+			return nil, err
+		}
+	case lerr == nil:
+		return nil, fmt.Errorf("run: %s: %w (%s)", dir, ErrExists, latest)
+	}
+	sc, err := cfg.Session()
+	if err != nil {
+		return nil, err
+	}
+	ds, err := OpenDataset(cfg.DataDir, cfg.Dataset)
+	if err != nil {
+		return nil, err
+	}
+	shape := ds.Features.Image.Shape
+	channels := cfg.Channels
+	if channels == 0 {
+		channels = shape.Channels
+	}
+	if name := cfg.colourSetting(); name != "" && channels != 3 {
+		v, _ := cfg.value(name)
+		return nil, setting.Errorf(name, v, "needs 3-channel images, but the model takes %d (dataset %s has %d): set channels to 3 or turn it off",
+			channels, cfg.Dataset, shape.Channels)
+	}
+	seeds := DeriveSeeds(cfg.Seed)
+	lo := loader.DefaultOptions()
+	lo.Seed = seeds.Data
+	lo.StepsPerEpoch, lo.ShuffleBuffer, lo.Cache = cfg.StepsPerEpoch, cfg.ShuffleBuffer, cfg.Cache
+	if cfg.Workers > 0 {
+		lo.Workers = cfg.Workers
+	}
+	lo.LabelledSplit, lo.TestSplit = cfg.LabelledSplit, cfg.TestSplit
+	lo.UnlabelledBatch, lo.LabelledBatch = cfg.UnlabelledBatch, cfg.LabelledBatch
+	lo.UnlabelledSplit = cfg.UnlabelledSplit
+	if lo.UnlabelledSplit == "" {
+		lo.UnlabelledSplit = cfg.LabelledSplit
+		if slices.Contains(ds.SplitNames(), "unlabelled") {
+			lo.UnlabelledSplit = "unlabelled"
+		}
+	}
+	if out := (loader.Shape{Height: cfg.ImageSize, Width: cfg.ImageSize, Channels: channels}); out != shape {
+		lo.Output = out
+	}
+	t := &Training{Dir: dir, Config: cfg, Dataset: ds}
+	if resume {
+		t.Resumed = latest
+	}
+	defer func() {
+		if err != nil {
+			t.Close()
+		}
+	}()
+	if t.Pipeline, err = loader.NewPipeline(ds, lo); err != nil {
+		return nil, err
+	}
+	if b := t.Pipeline.UnlabelledBatch + t.Pipeline.LabelledBatch; cfg.QueueSize < b {
+		return nil, setting.Errorf("queue_size", cfg.QueueSize, "smaller than the contrastive batch %d (%d unlabelled + %d labelled): the queue must hold at least one batch",
+			b, t.Pipeline.UnlabelledBatch, t.Pipeline.LabelledBatch)
+	}
+	if t.Model, err = tfgraph.NewModel(cfg.ModelConfig(channels, ds.Features.Label.NumClasses), sc); err != nil {
+		return nil, err
+	}
+	switch {
+	case resume:
+		if err = t.Model.Restore(latest); err != nil {
+			return nil, fmt.Errorf("run: resume: %w", err)
+		}
+	default:
+		if err = t.Model.Init(seeds.Model); err != nil {
+			return nil, err
+		}
+		if cfg.InitFrom != "" {
+			if err = initFrom(t.Model, cfg.InitFrom, sc, log); err != nil {
+				return nil, err
+			}
+		}
+	}
+	t.Trainer = &train.Trainer{Model: t.Model}
+	aug := func(ac augment.Config) (*augment.Augmenter, error) {
+		ac.Workers = cfg.Workers
+		return augment.New(ac, seeds.Augment)
+	}
+	view1, view2 := cfg.ContrastiveAugment(1), cfg.ContrastiveAugment(2)
+	if t.Trainer.Contrastive, err = aug(view1); err != nil {
+		return nil, err
+	}
+	if view2 != view1 {
+		if t.Trainer.Contrastive2, err = aug(view2); err != nil {
+			return nil, err
+		}
+	}
+	if t.Trainer.Classification, err = aug(augment.ClassificationConfig(cfg.ImageSize, cfg.ImageSize)); err != nil {
+		return nil, err
+	}
+	if t.Trainer.Eval, err = aug(augment.EvalConfig(cfg.ImageSize, cfg.ImageSize)); err != nil {
+		return nil, err
+	}
+	t.Loop = train.Config{Epochs: cfg.Epochs, StepsPerEpoch: cfg.StepsPerEpoch, CheckpointDir: ckdir,
+		CheckpointEvery: cfg.CheckpointEvery, Keep: cfg.KeepCheckpoints}
+	return t, nil
+}
+
+// initFrom sets m's encoder (and projection head, when the SavedModel has one) from a Keras
+// NNCLR model saved in Python, and writes the mapping to log.
+func initFrom(m *tfgraph.Model, dir string, sc tfgraph.SessionConfig, log io.Writer) error {
+	w, err := savedmodel.ReadNNCLRWeights(dir, m.Config(), sc)
+	if err != nil {
+		return fmt.Errorf("run: init_from: %w", err)
+	}
+	fmt.Fprintf(log, "init from %s:\n", dir)
+	for _, p := range w.Pairs {
+		fmt.Fprintf(log, "  %-20s <- %-40s %v\n", p.Ours, p.Theirs, w.Values[p.Ours].Shape)
+	}
+	if !w.WithHead {
+		fmt.Fprintln(log, "  (no projection head in the SavedModel: the head keeps its initialisation from the seed)")
+	}
+	return m.SetWeights(w.Values)
+}
+
+// Train runs the loop to Config.Epochs: it records the config as run.json, appends a line per
+// step and per validation to metrics.jsonl, writes the same scalars (and the config as text) to
+// a new TensorBoard event file in the run directory, checkpoints as the config says, and calls
+// hooks after its own. It returns ctx's error when ctx is cancelled (the last checkpoint stays
+// the latest).
+func (t *Training) Train(ctx context.Context, hooks train.Hooks) (err error) {
+	if err := os.MkdirAll(t.Dir, 0o755); err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	if err := writeConfig(t.Dir, t.Config); err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	ml, err := openMetrics(filepath.Join(t.Dir, MetricsFile))
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, ml.Close()) }()
+	tw, err := tboard.NewWriter(t.Dir)
+	if err != nil {
+		return err
+	}
+	tb := &tbLog{w: tw}
+	defer func() { err = errors.Join(err, tb.Close()) }()
+	start, err := t.Model.GlobalStep()
+	if err != nil {
+		return err
+	}
+	if err := tw.Text("config", start, configMarkdown(t.Config)); err != nil {
+		return err
+	}
+	all := hooks
+	all.OnStep = func(s train.StepInfo) {
+		ml.onStep(s)
+		tb.onStep(s)
+		if hooks.OnStep != nil {
+			hooks.OnStep(s)
+		}
+	}
+	all.OnValidation = func(v train.Validation) {
+		ml.onValidation(v)
+		tb.onValidation(v)
+		if hooks.OnValidation != nil {
+			hooks.OnValidation(v)
+		}
+	}
+	return t.Trainer.Run(ctx, t.Loop, pipelineData{t.Pipeline}, all)
+}
+
+// Close releases the model's session and the pipeline.
+func (t *Training) Close() error {
+	var errs []error
+	if t.Model != nil {
+		errs = append(errs, t.Model.Close())
+	}
+	if t.Pipeline != nil {
+		errs = append(errs, t.Pipeline.Close())
+	}
+	return errors.Join(errs...)
+}
