@@ -40,9 +40,9 @@ type Config struct {
 	Format  string `json:"format"`
 	Version int    `json:"version"`
 
-	Dataset string `json:"dataset" resume:"fixed"`  // tfds name, optionally name:version
-	DataDir string `json:"data_dir"`                // "" is $TFDS_DATA_DIR, else ~/tensorflow_datasets
-	Seed    int64  `json:"seed" resume:"fixed"`     // of every random draw (see Seeds)
+	Dataset string `json:"dataset" resume:"fixed"` // tfds name, optionally name:version
+	DataDir string `json:"data_dir"`               // "" is $TFDS_DATA_DIR, else ~/tensorflow_datasets
+	Seed    int64  `json:"seed" resume:"fixed"`    // of every random draw (see Seeds)
 	// Model (tfgraph.ModelConfig).
 	ImageSize    int     `json:"image_size" resume:"fixed"` // model input height and width
 	Channels     int     `json:"channels" resume:"fixed"`   // 0: the dataset's; 3 replicates grey images
@@ -345,7 +345,9 @@ var camelBoundary = regexp.MustCompile(`([a-z0-9])([A-Z])`)
 
 // snakeCase maps the CLI's old Go field names to setting names: QueueSize → queue_size,
 // IntraOpThreads → intra_op_threads, XLA → xla.
-func snakeCase(s string) string { return strings.ToLower(camelBoundary.ReplaceAllString(s, "${1}_${2}")) }
+func snakeCase(s string) string {
+	return strings.ToLower(camelBoundary.ReplaceAllString(s, "${1}_${2}"))
+}
 
 // writeConfig records c as dir's run.json, atomically.
 func writeConfig(dir string, c Config) error {

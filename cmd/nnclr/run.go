@@ -141,7 +141,7 @@ func runPrepare(c *cli, stdout, stderr io.Writer) error {
 	}
 	prog, dl := newLazyBar(c, stderr, false), newLazyBar(c, stderr, true)
 	opts := loader.PrepareOptions{Source: c.source, Limit: c.limit, DownloadURL: c.downloadURL, SHA256: c.sha256,
-		Writer: loader.WriterOptions{Progress: prog, Overwrite: c.overwrite, Workers: c.pretrain.Workers},
+		Writer:           loader.WriterOptions{Progress: prog, Overwrite: c.overwrite, Workers: c.pretrain.Workers},
 		DownloadProgress: func(done, total int64) { dl.set("downloading STL-10", done, total) }}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
