@@ -15,7 +15,7 @@ APT_PACKAGES ?= binutils python3-venv dataset-fashion-mnist
 NNCLR_PY_REQUIREMENTS ?=
 NNCLR_TF_PREFIX ?=
 
-.PHONY: setup apt provision deps goenv build test fmt-check vet gotest docker-check bench clean check-provisioned
+.PHONY: setup apt provision deps goenv build test fmt-check vet gotest pyref-check docker-check bench clean check-provisioned
 
 ## setup: apt packages, libtensorflow + pinned Python tools, Go modules, bin/nnclr
 setup: apt provision deps
@@ -50,8 +50,9 @@ build: check-provisioned
 	$(GO) build -o bin/nnclr-tf ./cmd/nnclr
 	CGO_ENABLED=0 $(GO) build -o bin/nnclr ./cmd/nnclr-launcher
 
-## test: formatting, vet, Go tests (including the cross-checks that run the pinned Python tools)
-test: check-provisioned fmt-check vet gotest docker-check
+## test: formatting, vet, Go tests (including the cross-checks that run the pinned Python tools),
+## the NumPy self-check of the Keras reference, the Dockerfile lint
+test: check-provisioned fmt-check vet gotest pyref-check docker-check
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.venv/*')); \
@@ -62,6 +63,10 @@ vet:
 
 gotest:
 	$(GO) test $(GOTESTFLAGS) ./...
+
+# The Keras reference the Go tests compare with, checked against an independent NumPy model.
+pyref-check:
+	TF_CPP_MIN_LOG_LEVEL=2 $(PY) pyref/selfcheck.py
 
 # The Dockerfile cannot be built here (no Docker engine): lint it, and run the runtime-collection
 # script it uses, then start the collected launcher.

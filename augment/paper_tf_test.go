@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -191,6 +192,10 @@ func paperConfig(h, w int, p float64) Config {
 // the full jitter in Go's drawn orders, contrast on odd-sized, 1-pixel and 1-channel images,
 // grayscale, SimCLR's blur at several sizes and σ (radius 0, kernels wider than the image), and
 // the full pipeline with every option at p = 0.5 for 3- and 1-channel images.
+// paperBlurTolerance bounds |Go − TF| where SimCLR's float32 blur weights (TensorFlow's
+// approximate exp) meet Go's rounded float64 weights.
+const paperBlurTolerance = 4e-7
+
 func TestPaperOpsMatchTF(t *testing.T) {
 	var cases []paperCase
 	const h, w = 12, 12
@@ -287,6 +292,12 @@ func TestPaperOpsMatchTF(t *testing.T) {
 	}
 	want := tfReferenceJobs(t, specs, lens)
 	for i, c := range cases {
-		t.Run(c.name, func(t *testing.T) { compare(t, c.name, c.got, want[i], 1e-5) })
+		// Exact (0) but where SimCLR's float32 blur weights enter: the blur with them and the full
+		// pipelines (measured 2.4e-7 and 3.0e-7; doc.go states this tolerance).
+		tol := 0.0
+		if strings.Contains(c.name, "SimCLR") || strings.HasPrefix(c.name, "full pipeline") {
+			tol = paperBlurTolerance
+		}
+		t.Run(c.name, func(t *testing.T) { compare(t, c.name, c.got, want[i], tol) })
 	}
 }

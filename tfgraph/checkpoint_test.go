@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/nnclr/nnclr/internal/npy"
+	"github.com/nnclr/nnclr/internal/testpy"
 )
 
 // stepBatch is the deterministic input of step i.
@@ -164,4 +167,62 @@ func TestRestoreWrongShape(t *testing.T) {
 	if err := o.Restore(filepath.Join(dir, "nope")); err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Fatalf("missing checkpoint: %v", err)
 	}
+}
+
+// TestCheckpointReadByTensorFlow: TensorFlow's own tf.train.latest_checkpoint finds the latest
+// of Go's checkpoints and tf.train.load_checkpoint reads every variable of it with the values the
+// Go model holds, bit for bit, and no other variable.
+func TestCheckpointReadByTensorFlow(t *testing.T) {
+	cfg := smallConfig()
+	m := newInitModel(t, cfg, 5)
+	dir := t.TempDir()
+	train(t, m, 0, 1)
+	if _, err := m.Save(dir, 0); err != nil {
+		t.Fatal(err)
+	}
+	train(t, m, 1, 2)
+	if _, err := m.Save(dir, 0); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "ckpt.npz")
+	testpy.Run(t, "testdata/read_checkpoint.py", dir, out)
+	got, err := npy.ReadNPZ(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if latest := string(got["__latest__"].Data.([]uint8)); latest != "ckpt-2" {
+		t.Errorf("tf.train.latest_checkpoint found %s, want ckpt-2", latest)
+	}
+	want, err := m.Weights()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want)+1 {
+		t.Errorf("TensorFlow read %d variables, the model has %d", len(got)-1, len(want))
+	}
+	for name, w := range want {
+		a, ok := got[name]
+		if !ok {
+			t.Errorf("TensorFlow did not find %s", name)
+			continue
+		}
+		var same bool
+		switch v := a.Data.(type) {
+		case []float32:
+			same = slices.Equal(v, w.Float) && slices.Equal(toInt64(a.Shape), w.Shape)
+		case []int64:
+			same = slices.Equal(v, w.Int)
+		}
+		if !same {
+			t.Errorf("%s: TensorFlow read another value or shape (%v) than the model holds (%v)", name, a.Shape, w.Shape)
+		}
+	}
+}
+
+func toInt64(s []int) []int64 {
+	out := make([]int64, len(s))
+	for i, d := range s {
+		out[i] = int64(d)
+	}
+	return out
 }

@@ -1,7 +1,14 @@
-// Package tfgraph is the only package of nnclr that imports graft's tensorflow and op packages.
-// It builds TensorFlow graphs with graft, runs them in libtensorflow sessions on CPU or GPU, and
-// reports what the loaded runtime offers (version, devices).
+// Package tfgraph builds nnclr's TensorFlow graphs with graft and runs them in libtensorflow
+// sessions on CPU or GPU: the NNCLR model and its train, test and forward steps (Model), its
+// checkpoints (TensorFlow's own format, read by tf.train.load_checkpoint), the serving graph an
+// export holds (WriteExport), the softmax regression of linear evaluation (LinearModel), and
+// what the loaded runtime offers (version, devices).
+//
+// tfgraph and savedmodel are the only packages that import graft's tensorflow and op packages;
+// internal/layout's tests fail when another one does. Others pass tensors along as values
+// (NewFloatTensor, NewInt64Tensor) without importing them. nnclr has no cgo of its own.
 //
 // A Session may be used from several goroutines at once for Run, as libtensorflow allows; Close
-// must be called once no Run is in flight, and is safe to call more than once.
+// must be called once no Run is in flight, and is safe to call more than once. A Model or a
+// LinearModel is not safe for concurrent use.
 package tfgraph

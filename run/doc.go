@@ -1,0 +1,41 @@
+// Package run is nnclr as a library: a pretraining run and its directory. The CLI (cmd/nnclr) is
+// one user of it; a Go program can train, resume, export and embed the same way (see the
+// examples).
+//
+// # The run directory
+//
+// A run directory is a documented, versioned format:
+//
+//	run.json        the run's Config: {"format": "nnclr-run", "version": 1, "dataset": ..., "seed": ...}
+//	                with the settings' names as keys (package setting; the CLI's flags with dashes)
+//	metrics.jsonl   one StepRecord per training step and one ValidationRecord per epoch
+//	checkpoints/    TensorFlow checkpoints ckpt-STEP.{index,data-00000-of-00001} of every variable
+//	                (weights, Adam slots and counters, the queue, global_step) and the "checkpoint"
+//	                state file naming the latest, as tf.train.latest_checkpoint reads it
+//	events.out.tfevents.*  TensorBoard scalars train/*, val/* (and eval/* from evaluations), and
+//	                the config as text
+//
+// Runs written before run.json existed hold flags.json instead (the CLI's flags under their Go
+// field names); ReadConfig reads both, and settings an older run lacks take their defaults, which
+// describe what that run did. A resumed run writes run.json. run.json of another format or
+// version is refused.
+//
+// # Seeds
+//
+// Every random draw of a run comes from Config.Seed through DeriveSeeds: the model's initial
+// weights, the augmenters' draws (per image, keyed by view, step and index) and the data order
+// (per split and epoch). Same config, same run: a resumed run equals an uninterrupted one bit for
+// bit.
+//
+// # Use
+//
+// Create sets up a new run (Resume continues one from its latest checkpoint); Training.Train runs
+// it, writing the files above and calling the caller's train.Hooks after its own. Open opens a
+// run read-only at a checkpoint to export it as a SavedModel, embed images with its encoder
+// (package embed) or record an evaluation (package evaluate). OpenDataset opens a tfds dataset
+// as runs do.
+//
+// Bad settings are *setting.Error values naming the setting; nothing panics on input. A Training
+// owns a libtensorflow session and decoding goroutines: Close it. Neither a Training nor a Run is
+// safe for concurrent use; separate ones are independent.
+package run
