@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/nnclr/nnclr/tfgraph"
 )
@@ -202,3 +203,25 @@ func Evaluate(train, test Split, classes int, cfg Config, sc tfgraph.SessionConf
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Summary renders the result as a few lines of text (the CLI prints it): one line per protocol
+// that ran, then the sizes.
+func (r Result) Summary() string {
+	var b strings.Builder
+	if r.LinearTop1 != nil {
+		fmt.Fprintf(&b, "linear top-1 %.4f", *r.LinearTop1)
+		if r.LinearTop5 != nil {
+			fmt.Fprintf(&b, "  top-5 %.4f", *r.LinearTop5)
+		}
+		fmt.Fprintf(&b, "  (%d epochs of Adam on standardized features)\n", r.LinearEpochs)
+	}
+	if r.KNNTop1 != nil {
+		fmt.Fprintf(&b, "kNN    top-1 %.4f", *r.KNNTop1)
+		if r.KNNTop5 != nil {
+			fmt.Fprintf(&b, "  top-5 %.4f", *r.KNNTop5)
+		}
+		fmt.Fprintf(&b, "  (k %d, T %g)\n", r.K, r.Temperature)
+	}
+	fmt.Fprintf(&b, "%d train and %d test examples, %d-dimensional features, %d classes\n", r.TrainCount, r.TestCount, r.FeatureDim, r.Classes)
+	return b.String()
+}

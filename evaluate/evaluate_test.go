@@ -73,3 +73,14 @@ func TestEvaluateResult(t *testing.T) {
 		t.Errorf("dimension mismatch: %v", err)
 	}
 }
+
+func TestResultSummary(t *testing.T) {
+	l1, l5, k1 := 0.5, 0.75, 0.25
+	r := Result{LinearTop1: &l1, LinearTop5: &l5, LinearEpochs: 3, KNNTop1: &k1, K: 5, Temperature: 0.07,
+		TrainCount: 8, TestCount: 4, FeatureDim: 2, Classes: 3}
+	want := "linear top-1 0.5000  top-5 0.7500  (3 epochs of Adam on standardized features)\n" +
+		"kNN    top-1 0.2500  (k 5, T 0.07)\n8 train and 4 test examples, 2-dimensional features, 3 classes\n"
+	if got := r.Summary(); got != want {
+		t.Fatalf("summary:\n%s\nwant:\n%s", got, want)
+	}
+}

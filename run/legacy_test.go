@@ -3,12 +3,12 @@ package run
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/nnclr/nnclr/internal/testutil"
 	"github.com/nnclr/nnclr/loader"
 	"github.com/nnclr/nnclr/savedmodel"
 	"github.com/nnclr/nnclr/setting"
@@ -25,30 +25,6 @@ func fashion(t *testing.T, n int) string {
 	return dataDir
 }
 
-// copyTree copies a directory tree into a new temporary directory.
-func copyTree(t *testing.T, src string) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), filepath.Base(src))
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if info.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
 // TestLegacyRunResumesExactly resumes a run directory written by the CLI before run.json existed
 // (testdata/gen_legacy.sh: 2 steps by nnclr at commit 3aca151) for two more steps, and compares
 // every variable (weights, Adam slots, the queue, counters) with a new run of the same config
@@ -56,7 +32,7 @@ func copyTree(t *testing.T, src string) string {
 // order, augmentation and model are unchanged for old runs. Then the resumed run exports.
 func TestLegacyRunResumesExactly(t *testing.T) {
 	dataDir := fashion(t, 80)
-	dir := copyTree(t, legacyDir)
+	dir := testutil.CopyTree(t, legacyDir)
 	cfg, err := ReadConfig(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +115,7 @@ func TestSetupBadInput(t *testing.T) {
 			}
 		})
 	}
-	dir := copyTree(t, legacyDir)
+	dir := testutil.CopyTree(t, legacyDir)
 	c, _ := ReadConfig(dir)
 	c.DataDir = dataDir
 	if _, err := Create(dir, c, Options{}); !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), "ckpt-2") {

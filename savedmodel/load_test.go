@@ -2,7 +2,6 @@ package savedmodel
 
 import (
 	"errors"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	tf "github.com/wamuir/graft/tensorflow"
 
 	"github.com/nnclr/nnclr/internal/kerasfixture"
+	"github.com/nnclr/nnclr/internal/testutil"
 	"github.com/nnclr/nnclr/setting"
 	"github.com/nnclr/nnclr/tfgraph"
 )
@@ -20,39 +20,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	kerasfixture.Remove()
 	os.Exit(code)
-}
-
-func maxRel(got, want []float32) float64 {
-	d, s := 0.0, 1e-6
-	for i := range want {
-		d = math.Max(d, math.Abs(float64(got[i]-want[i])))
-		s = math.Max(s, math.Abs(float64(want[i])))
-	}
-	return d / s
-}
-
-// copyDir copies a SavedModel directory tree.
-func copyDir(t *testing.T, src string) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), filepath.Base(src))
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if info.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
 }
 
 // TestLoadPythonSavedModels: the images signature of both Python-saved models (tf.saved_model.save
@@ -79,8 +46,8 @@ func TestLoadPythonSavedModels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d != kerasfixture.Width || maxRel(got, want) > 1e-5 {
-				t.Fatalf("dimension %d, relative difference from Keras %.3g (want 16, <= 1e-5)", d, maxRel(got, want))
+			if d != kerasfixture.Width || testutil.MaxRel(got, want) > 1e-5 {
+				t.Fatalf("dimension %d, relative difference from Keras %.3g (want 16, <= 1e-5)", d, testutil.MaxRel(got, want))
 			}
 		})
 	}
@@ -129,10 +96,10 @@ func TestReadNNCLRWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := maxRel(f, fx.Expected["embedding"].Data.([]float32)); r > 1e-5 {
+	if r := testutil.MaxRel(f, fx.Expected["embedding"].Data.([]float32)); r > 1e-5 {
 		t.Errorf("features differ from Keras: %.3g", r)
 	}
-	if r := maxRel(p, fx.Expected["projection"].Data.([]float32)); r > 1e-5 {
+	if r := testutil.MaxRel(p, fx.Expected["projection"].Data.([]float32)); r > 1e-5 {
 		t.Errorf("projections differ from Keras: %.3g", r)
 	}
 	// Keras model.export holds the encoder only.
@@ -154,7 +121,7 @@ func TestLoadBadInput(t *testing.T) {
 	good := filepath.Join(fx.Dir, "export")
 	sc := tfgraph.DefaultSessionConfig()
 
-	noPB := copyDir(t, good)
+	noPB := testutil.CopyTree(t, good)
 	os.Remove(filepath.Join(noPB, "saved_model.pb"))
 	if _, err := Load(noPB, nil, sc); err == nil || !strings.Contains(err.Error(), "saved_model.pb") {
 		t.Errorf("missing saved_model.pb: %v", err)
@@ -162,7 +129,7 @@ func TestLoadBadInput(t *testing.T) {
 	if _, err := Read(noPB); !errors.Is(err, ErrBadModel) {
 		t.Errorf("Read without saved_model.pb: %v", err)
 	}
-	trunc := copyDir(t, good)
+	trunc := testutil.CopyTree(t, good)
 	pb := filepath.Join(trunc, "saved_model.pb")
 	b, _ := os.ReadFile(pb)
 	os.WriteFile(pb, b[:len(b)/2], 0o644)
@@ -172,7 +139,7 @@ func TestLoadBadInput(t *testing.T) {
 	if _, err := Load(trunc, nil, sc); err == nil {
 		t.Error("a truncated saved_model.pb loaded")
 	}
-	noShard := copyDir(t, good)
+	noShard := testutil.CopyTree(t, good)
 	shards, _ := filepath.Glob(filepath.Join(noShard, "variables", "variables.data-*"))
 	for _, s := range shards {
 		os.Remove(s)

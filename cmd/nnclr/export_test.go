@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -13,6 +12,7 @@ import (
 	"github.com/nnclr/nnclr/augment"
 	"github.com/nnclr/nnclr/internal/npy"
 	"github.com/nnclr/nnclr/internal/testpy"
+	"github.com/nnclr/nnclr/internal/testutil"
 	"github.com/nnclr/nnclr/savedmodel"
 	"github.com/nnclr/nnclr/tfgraph"
 )
@@ -30,15 +30,6 @@ func smallRun(t *testing.T) (dataDir, runDir string) {
 		t.Fatalf("pretrain: %v", err)
 	}
 	return dataDir, runDir
-}
-
-func maxRel(got, want []float32) float64 {
-	d, s := 0.0, 1e-6
-	for i := range want {
-		d = math.Max(d, math.Abs(float64(got[i]-want[i])))
-		s = math.Max(s, math.Abs(float64(want[i])))
-	}
-	return d / s
 }
 
 // TestExportRoundTrip exports a Go-trained run and checks that Python's tf.saved_model.load,
@@ -97,10 +88,10 @@ func TestExportRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := maxRel(py["embedding"].Data.([]float32), feat); e > 1e-5 {
+	if e := testutil.MaxRel(py["embedding"].Data.([]float32), feat); e > 1e-5 {
 		t.Errorf("python embedding differs from Go: %.3g", e)
 	}
-	if e := maxRel(py["logits"].Data.([]float32), logits); e > 1e-5 {
+	if e := testutil.MaxRel(py["logits"].Data.([]float32), logits); e > 1e-5 {
 		t.Errorf("python logits differ from Go: %.3g", e)
 	}
 
@@ -131,7 +122,7 @@ func TestExportRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := maxRel(ea.Data.([]float32), feat); e > 1e-5 {
+	if e := testutil.MaxRel(ea.Data.([]float32), feat); e > 1e-5 {
 		t.Errorf("saved_model_cli run embedding differs from Go: %.3g", e)
 	}
 
@@ -149,7 +140,7 @@ func TestExportRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := maxRel(gf, feat); e > 1e-5 {
+	if e := testutil.MaxRel(gf, feat); e > 1e-5 {
 		t.Errorf("Go-loaded embedding differs: %.3g", e)
 	}
 }

@@ -8,10 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strconv"
 	"strings"
-
-	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 
 	"github.com/nnclr/nnclr/embed"
 	"github.com/nnclr/nnclr/evaluate"
@@ -43,7 +40,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 func runInfo(c *cli, w, _ io.Writer) error {
 	if c.model != "" {
-		return modelInfo(c.model, w)
+		infos, err := savedmodel.Read(c.model)
+		if err != nil {
+			return err
+		}
+		return savedmodel.Describe(w, infos)
 	}
 	sc, err := c.pretrain.Session()
 	if err != nil {
@@ -79,59 +80,6 @@ func moduleVersion(path string) string {
 		}
 	}
 	return "unknown"
-}
-
-// modelInfo prints a SavedModel's tags, signatures and variables from its saved_model.pb.
-func modelInfo(dir string, w io.Writer) error {
-	infos, err := savedmodel.Read(dir)
-	if err != nil {
-		return err
-	}
-	for _, in := range infos {
-		fmt.Fprintf(w, "MetaGraph tags %v\n", in.Tags)
-		for _, s := range in.Signatures {
-			fmt.Fprintf(w, "  signature %q (%s)\n", s.Key, s.Method)
-			for _, side := range []struct {
-				what string
-				ts   []savedmodel.NamedTensor
-			}{{"input", s.Inputs}, {"output", s.Outputs}} {
-				for _, t := range side.ts {
-					fmt.Fprintf(w, "    %-6s %-16s %-8s %-16s tensor %s\n", side.what, t.Key, dtypeName(t.DType), shapeString(t.Shape), t.Name)
-				}
-			}
-		}
-		params := int64(0)
-		for _, v := range in.Variables {
-			n := int64(1)
-			for _, d := range v.Shape {
-				n *= d
-			}
-			params += n
-		}
-		fmt.Fprintf(w, "  variables: %d, %d parameters\n", len(in.Variables), params)
-		for _, v := range in.Variables {
-			fmt.Fprintf(w, "    %-48s %s\n", v.Name, shapeString(v.Shape))
-		}
-	}
-	return nil
-}
-
-func dtypeName(t typespb.DataType) string {
-	return strings.ToLower(strings.TrimPrefix(t.String(), "DT_"))
-}
-
-func shapeString(s []int64) string {
-	if s == nil {
-		return "unknown"
-	}
-	parts := make([]string, len(s))
-	for i, d := range s {
-		parts[i] = strconv.FormatInt(d, 10)
-		if d < 0 {
-			parts[i] = "?"
-		}
-	}
-	return "[" + strings.Join(parts, ",") + "]"
 }
 
 func runPrepare(c *cli, stdout, stderr io.Writer) error {
@@ -289,22 +237,7 @@ func runEvaluate(c *cli, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if res.LinearTop1 != nil {
-		fmt.Fprintf(stdout, "linear top-1 %.4f", *res.LinearTop1)
-		if res.LinearTop5 != nil {
-			fmt.Fprintf(stdout, "  top-5 %.4f", *res.LinearTop5)
-		}
-		fmt.Fprintf(stdout, "  (%d epochs of Adam on standardized features)\n", res.LinearEpochs)
-	}
-	if res.KNNTop1 != nil {
-		fmt.Fprintf(stdout, "kNN    top-1 %.4f", *res.KNNTop1)
-		if res.KNNTop5 != nil {
-			fmt.Fprintf(stdout, "  top-5 %.4f", *res.KNNTop5)
-		}
-		fmt.Fprintf(stdout, "  (k %d, T %g)\n", res.K, res.Temperature)
-	}
-	fmt.Fprintf(stdout, "%d train and %d test examples of %s, %d-dimensional features, %d classes\n",
-		res.TrainCount, res.TestCount, c.pretrain.Dataset, res.FeatureDim, res.Classes)
+	fmt.Fprintf(stdout, "%s: %s", c.pretrain.Dataset, res.Summary())
 	if c.out != "" {
 		if err := writeJSON(c.out, res); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nnclr/nnclr/internal/kerasfixture"
 	"github.com/nnclr/nnclr/internal/npy"
+	"github.com/nnclr/nnclr/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -39,7 +40,7 @@ func TestEmbedPythonSavedModels(t *testing.T) {
 			if !slices.Equal(e.Shape, []int{10, 16}) || !slices.Equal(got["labels"].Shape, []int{10}) {
 				t.Fatalf("shapes %v %v", e.Shape, got["labels"].Shape)
 			}
-			if r := maxRel(e.Data.([]float32), want); r > 1e-5 {
+			if r := testutil.MaxRel(e.Data.([]float32), want); r > 1e-5 {
 				t.Fatalf("Go embeddings differ from Keras's: relative %.3g", r)
 			}
 			if l := got["labels"].Data.([]int64); l[3] != 3 {
@@ -104,7 +105,7 @@ func TestEmbedExportedModelEqualsRun(t *testing.T) {
 	if !slices.Equal(fromModel.Shape, []int{80, 8}) || !slices.Equal(fromModel.Shape, fromRun.Shape) {
 		t.Fatalf("shapes %v and %v", fromModel.Shape, fromRun.Shape)
 	}
-	if r := maxRel(fromModel.Data.([]float32), fromRun.Data.([]float32)); r > 1e-5 {
+	if r := testutil.MaxRel(fromModel.Data.([]float32), fromRun.Data.([]float32)); r > 1e-5 {
 		t.Fatalf("SavedModel and run embeddings differ: %.3g", r)
 	}
 }
