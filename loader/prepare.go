@@ -2,6 +2,7 @@ package loader
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,7 +15,7 @@ import (
 func KnownDatasets() []string { return []string{"stl10", "fashion_mnist"} }
 
 // PrepareOptions configures Prepare. Setting names (for *setting.Error) are "source", "limit",
-// "download_url" and "sha256".
+// "download_url", "sha256" and "overwrite".
 type PrepareOptions struct {
 	// Source is the STL-10 binary release (a directory holding train_X.bin, or its parent) or
 	// the Fashion-MNIST IDX directory ("": FashionMNISTDir; for STL-10 an earlier download under
@@ -26,36 +27,93 @@ type PrepareOptions struct {
 	DownloadURL, SHA256 string
 	// DownloadProgress, when set, is told the bytes downloaded and the total.
 	DownloadProgress func(done, total int64)
-	// Writer configures the dataset writer (progress, overwrite, workers).
+	// Writer configures the dataset writer (progress, workers). With Writer.Overwrite a version
+	// already prepared is written again; without it Prepare leaves it as it is.
 	Writer WriterOptions
+}
+
+// specOf returns the spec Prepare writes for dataset (name or name:version).
+func specOf(dataset string) (DatasetSpec, error) {
+	name, version, _ := strings.Cut(dataset, ":")
+	var spec DatasetSpec
+	switch name {
+	case "fashion_mnist":
+		spec = FashionMNISTSpec()
+	case "stl10":
+		spec = STL10Spec()
+	default:
+		return spec, setting.Errorf("dataset", dataset, "cannot be prepared (known datasets: %v)", KnownDatasets())
+	}
+	if version != "" && version != spec.Version {
+		return spec, setting.Errorf("dataset", dataset, "nnclr prepares %s version %s only", name, spec.Version)
+	}
+	return spec, nil
 }
 
 // Prepare writes dataset (a name of KnownDatasets, optionally with :version) under dataDir in
 // the tfds layout and opens it: Fashion-MNIST from its IDX files, STL-10 from its binary release
 // or, when none is given or downloaded yet, from a resumable, checksum-verified download of the
-// official archive to DATA_DIR/downloads (cancelled with ctx).
-func Prepare(ctx context.Context, dataDir, dataset string, o PrepareOptions) (*Dataset, error) {
-	name, _, _ := strings.Cut(dataset, ":")
-	switch name {
+// official archive to DATA_DIR/downloads (cancelled with ctx). Like tfds's download_and_prepare,
+// a version that is already complete is left as it is (wrote is false) unless
+// o.Writer.Overwrite asks to write it again.
+func Prepare(ctx context.Context, dataDir, dataset string, o PrepareOptions) (ds *Dataset, wrote bool, err error) {
+	spec, err := specOf(dataset)
+	if err != nil {
+		return nil, false, err
+	}
+	if dataDir == "" {
+		dataDir = DefaultDataDir()
+	}
+	versioned := spec.Name + ":" + spec.Version
+	if !o.Writer.Overwrite {
+		if ds, err := Open(dataDir, versioned); err == nil {
+			return ds, false, nil
+		}
+	}
+	switch spec.Name {
 	case "fashion_mnist":
 		if err := ImportFashionMNIST(o.Source, dataDir, o.Limit, o.Writer); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	case "stl10":
 		if o.Limit != 0 {
-			return nil, setting.Errorf("limit", o.Limit, "applies to fashion_mnist only; STL-10 is imported whole")
+			return nil, false, setting.Errorf("limit", o.Limit, "applies to fashion_mnist only; STL-10 is imported whole")
 		}
 		bin, err := stl10Binary(ctx, dataDir, o)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if err := ImportSTL10(bin, dataDir, o.Writer); err != nil {
-			return nil, err
+			return nil, false, err
 		}
-	default:
-		return nil, setting.Errorf("dataset", dataset, "cannot be prepared (known datasets: %v)", KnownDatasets())
 	}
-	return Open(dataDir, name)
+	ds, err = Open(dataDir, versioned)
+	return ds, err == nil, err
+}
+
+// LoadOptions configures Load.
+type LoadOptions struct {
+	// Prepare writes a known dataset that is not in the data dir yet (tfds.load's
+	// download=True); without it a missing dataset is an error (ErrNotFound).
+	Prepare bool
+	// PrepareOptions configures the preparation.
+	PrepareOptions PrepareOptions
+}
+
+// Load opens dataset under dataDir ("": DefaultDataDir()) and, when it is not there and
+// o.Prepare is set, prepares it first if it is one of KnownDatasets (as tfds.load does with
+// download=True). A dataset that is not there and not prepared is an error wrapping ErrNotFound
+// that lists the known datasets.
+func Load(ctx context.Context, dataDir, dataset string, o LoadOptions) (*Dataset, error) {
+	ds, err := Open(dataDir, dataset)
+	if err == nil || !errors.Is(err, ErrNotFound) {
+		return ds, err
+	}
+	if _, serr := specOf(dataset); !o.Prepare || serr != nil {
+		return nil, fmt.Errorf("%w (known datasets: %v)", err, KnownDatasets())
+	}
+	ds, _, err = Prepare(ctx, dataDir, dataset, o.PrepareOptions)
+	return ds, err
 }
 
 // stl10Binary finds the STL-10 binary release: o.Source, or an earlier download under
@@ -91,7 +149,11 @@ func stl10Binary(ctx context.Context, dataDir string, o PrepareOptions) (string,
 	archive := filepath.Join(downloads, "stl10_binary.tar.gz")
 	if _, err := os.Stat(archive); err != nil {
 		if err := Download(ctx, archive, dl); err != nil {
-			return "", err
+			if errors.Is(err, ErrChecksum) || errors.Is(err, ErrTruncated) || errors.Is(err, context.Canceled) {
+				return "", err
+			}
+			return "", &setting.Error{Name: "source", Err: err, Reason: fmt.Sprintf(
+				"STL-10 is not in %s and its download failed (%v): put the binary release (the stl10_binary directory with train_X.bin) on this machine and give its directory as the source", dataDir, err)}
 		}
 	}
 	return ExtractSTL10(archive, downloads)

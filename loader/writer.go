@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/nnclr/nnclr/setting"
 	"github.com/nnclr/nnclr/tfrecord"
 )
 
@@ -276,7 +277,7 @@ func (w *Writer) Close() error {
 	dst := w.Dir()
 	if _, err := os.Stat(dst); err == nil {
 		if !w.opts.Overwrite {
-			return w.fail(fmt.Errorf("%s exists (set WriterOptions.Overwrite to replace it)", dst))
+			return w.fail(setting.Errorf("overwrite", nil, "%s exists: set overwrite to replace it", dst))
 		}
 		if err := os.RemoveAll(dst); err != nil {
 			return w.fail(err)

@@ -32,8 +32,8 @@
 // Create sets up a new run (Resume continues one from its latest checkpoint); Training.Train runs
 // it, writing the files above and calling the caller's train.Hooks after its own. Open opens a
 // run read-only at a checkpoint to export it as a SavedModel, embed images with its encoder
-// (package embed) or record an evaluation (package evaluate). OpenDataset opens a tfds dataset
-// as runs do.
+// (package embed) or record an evaluation (package evaluate). Datasets are found (and, when
+// asked, prepared) by loader.Load, as tfds.load finds them.
 //
 // Bad settings are *setting.Error values naming the setting; nothing panics on input. A Training
 // owns a libtensorflow session and decoding goroutines: Close it. Neither a Training nor a Run is

@@ -210,7 +210,7 @@ func ExampleRun_Embedder() {
 		log.Fatal(err)
 	}
 	defer e.Close()
-	ds, err := run.OpenDataset(dataDir, "shapes")
+	ds, err := loader.Load(context.Background(), dataDir, "shapes", loader.LoadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -26,6 +26,11 @@ type Options struct {
 	// Log receives set-up notes (which SavedModel variable initialises which weight, for
 	// InitFrom); nil discards them.
 	Log io.Writer
+	// Dataset configures how the dataset is found: with Dataset.Prepare a known dataset missing
+	// from the data dir is prepared first (loader.Load).
+	Dataset loader.LoadOptions
+	// Context cancels the set-up's long parts (a dataset download); nil is context.Background().
+	Context context.Context
 }
 
 // Training is a pretraining run set up and ready to train: the dataset's batch pipeline, the
@@ -56,19 +61,6 @@ func Create(dir string, cfg Config, opts Options) (*Training, error) {
 // may change (Epochs, the checkpoint policy, the runtime).
 func Resume(dir string, cfg Config, opts Options) (*Training, error) {
 	return setup(dir, cfg, true, opts)
-}
-
-// OpenDataset opens dataset name (optionally name:version) under dataDir ("": $TFDS_DATA_DIR,
-// else ~/tensorflow_datasets).
-func OpenDataset(dataDir, name string) (*loader.Dataset, error) {
-	if dataDir == "" {
-		dataDir = loader.DefaultDataDir()
-	}
-	ds, err := loader.Open(dataDir, name)
-	if err != nil && errors.Is(err, loader.ErrNotFound) {
-		return nil, fmt.Errorf("%w (known datasets: %v)", err, loader.KnownDatasets())
-	}
-	return ds, err
 }
 
 func setup(dir string, cfg Config, resume bool, opts Options) (_ *Training, err error) {
@@ -102,7 +94,11 @@ func setup(dir string, cfg Config, resume bool, opts Options) (_ *Training, err 
 	if err != nil {
 		return nil, err
 	}
-	ds, err := OpenDataset(cfg.DataDir, cfg.Dataset)
+	ctx := opts.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ds, err := loader.Load(ctx, cfg.DataDir, cfg.Dataset, opts.Dataset)
 	if err != nil {
 		return nil, err
 	}

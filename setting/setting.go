@@ -6,12 +6,17 @@ import (
 )
 
 // Error reports a bad value of one setting: Name is its key, Value the value given (nil when the
-// setting was missing or the value says nothing more) and Reason what was expected.
+// setting was missing or the value says nothing more), Reason what was expected or what to do,
+// and Err, when set, the error behind it (Unwrap returns it; Reason already says it in words).
 type Error struct {
 	Name   string
 	Value  any
 	Reason string
+	Err    error
 }
+
+// Unwrap returns the error behind the setting's error, if any.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error for setting name with value v and the formatted reason.
 func Errorf(name string, v any, format string, args ...any) *Error {

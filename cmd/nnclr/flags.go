@@ -22,13 +22,14 @@ var modes = []string{"info", "prepare", "pretrain", "evaluate", "embed", "export
 // cli is the parsed command line. Flags named like a rundir.Config setting are bound to that field
 // of pretrain (the one mapping from flags to a run's config); the others are the modes' own.
 type cli struct {
-	fs       *pflag.FlagSet
-	mode     string
-	quiet    bool
-	runDir   string
-	model    string
-	resume   bool
-	pretrain rundir.Config
+	fs        *pflag.FlagSet
+	mode      string
+	quiet     bool
+	runDir    string
+	model     string
+	resume    bool
+	noPrepare bool
+	pretrain  rundir.Config
 
 	// prepare
 	source, downloadURL, sha256 string
@@ -44,10 +45,19 @@ type cli struct {
 	linearEpochs          int
 }
 
-// usageError is a bad flag or flag value; the process exits with code 2.
-type usageError struct{ err error }
+// usageError is a bad flag or flag value; the process exits with code 2. msg, when set, replaces
+// err's text (a *setting.Error shown with its flag's name).
+type usageError struct {
+	err error
+	msg string
+}
 
-func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Error() string {
+	if e.msg != "" {
+		return e.msg
+	}
+	return e.err.Error()
+}
 func (e *usageError) Unwrap() error { return e.err }
 
 var errHelp = errors.New("help requested")
@@ -106,6 +116,7 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 	fs.StringVar(&p.LabelledSplit, "labelled-split", def.LabelledSplit, "split of labelled images for the probe")
 	fs.StringVar(&p.TestSplit, "test-split", def.TestSplit, "split for validation (pretrain) and testing (evaluate)")
 	fs.StringVar(&p.InitFrom, "init-from", "", "pretrain: SavedModel of a Keras NNCLR encoder (and head) to start a new run from")
+	fs.BoolVar(&c.noPrepare, "no-prepare", false, "pretrain, embed, evaluate: fail on a dataset missing from the data dir instead of preparing it first")
 	fs.StringVar(&c.source, "source", "", "prepare: STL-10 binary dir (stl10_binary) or Fashion-MNIST IDX dir")
 	fs.IntVar(&c.limit, "limit", 0, "prepare: import at most N examples per split (0: all)")
 	fs.StringVar(&c.downloadURL, "download-url", "", "prepare: STL-10 archive URL used when --source is absent (default: the official release)")
@@ -126,7 +137,7 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 	fs.StringVar(&c.checkpoint, "checkpoint", "", "export, embed, evaluate: checkpoint prefix (default: the run dir's latest)")
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
-		return c, &usageError{fmt.Errorf("%w (see nnclr --help)", err)}
+		return c, &usageError{err: fmt.Errorf("%w (see nnclr --help)", err)}
 	}
 	if *help {
 		fmt.Fprintf(out, "Usage: nnclr --mode %s [flags]\n\nFlags:\n", strings.Join(modes, "|"))
@@ -134,13 +145,13 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 		return c, errHelp
 	}
 	if fs.NArg() > 0 {
-		return c, &usageError{fmt.Errorf("unexpected argument %q: nnclr takes flags only (see nnclr --help)", fs.Arg(0))}
+		return c, &usageError{err: fmt.Errorf("unexpected argument %q: nnclr takes flags only (see nnclr --help)", fs.Arg(0))}
 	}
 	if !slices.Contains(modes, c.mode) {
-		return c, &usageError{fmt.Errorf("unknown --mode %q: valid modes are %s", c.mode, strings.Join(modes, ", "))}
+		return c, &usageError{err: fmt.Errorf("unknown --mode %q: valid modes are %s", c.mode, strings.Join(modes, ", "))}
 	}
 	if c.batchSize <= 0 {
-		return c, &usageError{setting.Errorf("batch_size", c.batchSize, "want > 0")}
+		return c, &usageError{err: setting.Errorf("batch_size", c.batchSize, "want > 0")}
 	}
 	if _, err := c.pretrain.Session(); err != nil {
 		return c, c.flagError(err)
@@ -169,7 +180,7 @@ func (c *cli) flagError(err error) error {
 	if err == nil || !errors.As(err, &se) || c.fs.Lookup(strings.TrimPrefix(setting.Flag(se.Name), "--")) == nil {
 		return err
 	}
-	return &usageError{errors.New(se.Flag())}
+	return &usageError{err: err, msg: se.Flag()}
 }
 
 // writeFlagUsages lists every flag with its type, meaning and default, zero defaults included.

@@ -149,3 +149,66 @@ func shaHex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// TestPrepareIsIdempotent: preparing a version already complete leaves it alone and says so
+// (exit 0); --overwrite writes it again.
+func TestPrepareIsIdempotent(t *testing.T) {
+	dataDir := t.TempDir()
+	args := []string{"--mode", "prepare", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--limit", "16", "--quiet"}
+	if err := run(args, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	info := filepath.Join(dataDir, "fashion_mnist", "3.0.1", "dataset_info.json")
+	before, err := os.Stat(info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(args, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "is already prepared (--overwrite writes it again)") {
+		t.Fatalf("second prepare: %v\n%s", err, out.String())
+	}
+	if after, _ := os.Stat(info); !after.ModTime().Equal(before.ModTime()) {
+		t.Fatal("the second prepare rewrote the dataset")
+	}
+	out.Reset()
+	if err := run(append(args, "--overwrite"), &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "wrote ") {
+		t.Fatalf("prepare --overwrite: %v\n%s", err, out.String())
+	}
+}
+
+// TestModesPrepareMissingData: pretrain, embed and evaluate prepare a known dataset missing from
+// the data dir first (tfds.load's download=True), unless --no-prepare; a dataset that cannot be
+// prepared says what to do in one line naming the flag.
+func TestModesPrepareMissingData(t *testing.T) {
+	dataDir := t.TempDir()
+	runDir := filepath.Join(t.TempDir(), "run")
+	var out bytes.Buffer
+	err := run([]string{"--mode", "pretrain", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--no-prepare", "--run-dir", runDir, "--quiet"}, &out, &bytes.Buffer{})
+	if !errors.Is(err, loader.ErrNotFound) || !strings.Contains(err.Error(), "drop --no-prepare") {
+		t.Fatalf("--no-prepare on a missing dataset: %v", err)
+	}
+	if err := run([]string{"--mode", "pretrain", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--limit", "40", "--run-dir", runDir,
+		"--image-size", "32", "--width", "8", "--queue-size", "80", "--epochs", "1", "--steps-per-epoch", "1", "--quiet"}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatalf("pretrain on a missing dataset: %v\n%s", err, out.String())
+	}
+	if ds, err := loader.Open(dataDir, "fashion_mnist"); err != nil || ds.Info.Splits[0].NumExamples() != 40 {
+		t.Fatalf("pretrain did not prepare fashion_mnist: %v", err)
+	}
+	// embed prepares too (into another data dir).
+	other := t.TempDir()
+	if err := run([]string{"--mode", "embed", "--run-dir", runDir, "--dataset", "fashion_mnist", "--data-dir", other, "--limit", "24",
+		"--out", filepath.Join(t.TempDir(), "e.npz"), "--quiet"}, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "embedded 24 images") {
+		t.Fatalf("embed on a missing dataset: %v\n%s", err, out.String())
+	}
+
+	// STL-10 with no release on disk and no network (a closed port): one line naming --source.
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL + "/stl10_binary.tar.gz"
+	srv.Close()
+	err = run([]string{"--mode", "evaluate", "--model", "unused", "--dataset", "stl10", "--data-dir", t.TempDir(), "--download-url", url, "--quiet"},
+		&bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.HasPrefix(err.Error(), "--source: STL-10 is not in ") || !strings.Contains(err.Error(), "stl10_binary directory with train_X.bin") ||
+		strings.Count(err.Error(), "\n") != 0 {
+		t.Fatalf("STL-10 missing offline: %v", err)
+	}
+}

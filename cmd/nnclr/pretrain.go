@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/nnclr/nnclr/loader"
 	rundir "github.com/nnclr/nnclr/run"
 	"github.com/nnclr/nnclr/tfgraph"
 	"github.com/nnclr/nnclr/train"
@@ -17,15 +18,19 @@ import (
 
 // setupPretrain creates the --run-dir run, or with --resume continues it: the run's recorded
 // config with the flags given on this command line over it.
-func setupPretrain(c *cli, log io.Writer) (*rundir.Training, error) {
+func setupPretrain(c *cli, log, stderr io.Writer) (*rundir.Training, error) {
 	if c.runDir == "" {
-		return nil, &usageError{errors.New("--mode pretrain needs --run-dir")}
+		return nil, &usageError{err: errors.New("--mode pretrain needs --run-dir")}
 	}
-	opts := rundir.Options{Log: log}
+	prep, finish := c.prepareOptions(stderr)
+	defer finish()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	opts := rundir.Options{Log: log, Context: ctx, Dataset: loader.LoadOptions{Prepare: !c.noPrepare, PrepareOptions: prep}}
 	if !c.resume {
 		t, err := rundir.Create(c.runDir, c.pretrain, opts)
 		if errors.Is(err, rundir.ErrExists) {
-			return nil, &usageError{fmt.Errorf("%w: pass --resume to continue it, or choose another --run-dir", err)}
+			return nil, &usageError{err: fmt.Errorf("%w: pass --resume to continue it, or choose another --run-dir", err)}
 		}
 		return t, err
 	}
@@ -44,7 +49,7 @@ func setupPretrain(c *cli, log io.Writer) (*rundir.Training, error) {
 }
 
 func runPretrain(c *cli, stdout, stderr io.Writer) error {
-	t, err := setupPretrain(c, stdout)
+	t, err := setupPretrain(c, stdout, stderr)
 	if err != nil {
 		return err
 	}

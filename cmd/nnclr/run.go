@@ -32,8 +32,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	modes := map[string]func(*cli, io.Writer, io.Writer) error{"info": runInfo, "prepare": runPrepare,
 		"pretrain": runPretrain, "evaluate": runEvaluate, "embed": runEmbed, "export": runExport}
 	err = modes[c.mode](c, stdout, stderr)
-	if errors.Is(err, loader.ErrNotFound) {
-		err = fmt.Errorf("%w; write one with --mode prepare", err)
+	if errors.Is(err, loader.ErrNotFound) && c.noPrepare {
+		err = fmt.Errorf("%w: write it with --mode prepare, or drop --no-prepare", err)
 	}
 	return c.flagError(err)
 }
@@ -83,21 +83,17 @@ func moduleVersion(path string) string {
 }
 
 func runPrepare(c *cli, stdout, stderr io.Writer) error {
-	dataDir := c.pretrain.DataDir
-	if dataDir == "" {
-		dataDir = loader.DefaultDataDir()
-	}
-	prog, dl := newLazyBar(c, stderr, false), newLazyBar(c, stderr, true)
-	opts := loader.PrepareOptions{Source: c.source, Limit: c.limit, DownloadURL: c.downloadURL, SHA256: c.sha256,
-		Writer:           loader.WriterOptions{Progress: prog, Overwrite: c.overwrite, Workers: c.pretrain.Workers},
-		DownloadProgress: func(done, total int64) { dl.set("downloading STL-10", done, total) }}
+	prep, finish := c.prepareOptions(stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	ds, err := loader.Prepare(ctx, dataDir, c.pretrain.Dataset, opts)
-	dl.finish()
-	prog.finish()
+	ds, wrote, err := loader.Prepare(ctx, c.pretrain.DataDir, c.pretrain.Dataset, prep)
+	finish()
 	if err != nil {
 		return err
+	}
+	if !wrote {
+		fmt.Fprintf(stdout, "%s is already prepared (--overwrite writes it again)\n", ds.Dir)
+		return nil
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", ds.Dir)
 	for _, s := range ds.SplitNames() {
@@ -110,17 +106,35 @@ func runPrepare(c *cli, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// prepareOptions are the flags of --mode prepare (also used when another mode prepares a
+// missing dataset), with progress bars on stderr; the function returned ends them.
+func (c *cli) prepareOptions(stderr io.Writer) (loader.PrepareOptions, func()) {
+	prog, dl := newLazyBar(c, stderr, false), newLazyBar(c, stderr, true)
+	return loader.PrepareOptions{Source: c.source, Limit: c.limit, DownloadURL: c.downloadURL, SHA256: c.sha256,
+		Writer:           loader.WriterOptions{Progress: prog, Overwrite: c.overwrite, Workers: c.pretrain.Workers},
+		DownloadProgress: func(done, total int64) { dl.set("downloading STL-10", done, total) }}, func() { dl.finish(); prog.finish() }
+}
+
+// loadDataset opens --dataset and, unless --no-prepare, prepares it first when it is missing.
+func (c *cli) loadDataset(stderr io.Writer) (*loader.Dataset, error) {
+	prep, finish := c.prepareOptions(stderr)
+	defer finish()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return loader.Load(ctx, c.pretrain.DataDir, c.pretrain.Dataset, loader.LoadOptions{Prepare: !c.noPrepare, PrepareOptions: prep})
+}
+
 // openRun opens --run-dir at --checkpoint for export, embed and evaluate.
 func (c *cli) openRun() (*rundir.Run, error) {
 	if c.runDir == "" {
-		return nil, &usageError{fmt.Errorf("--mode %s needs --run-dir (a pretraining run)", c.mode)}
+		return nil, &usageError{err: fmt.Errorf("--mode %s needs --run-dir (a pretraining run)", c.mode)}
 	}
 	return rundir.Open(c.runDir, c.checkpoint)
 }
 
 func runExport(c *cli, stdout, _ io.Writer) error {
 	if c.out == "" {
-		return &usageError{errors.New("--mode export needs --out (the SavedModel directory to write)")}
+		return &usageError{err: errors.New("--mode export needs --out (the SavedModel directory to write)")}
 	}
 	sc, err := c.pretrain.Session()
 	if err != nil {
@@ -147,7 +161,7 @@ func (c *cli) embedder() (embed.Embedder, error) {
 	}
 	switch {
 	case c.model != "" && c.runDir != "":
-		return nil, &usageError{errors.New("give --model (a SavedModel) or --run-dir (a Go run), not both")}
+		return nil, &usageError{err: errors.New("give --model (a SavedModel) or --run-dir (a Go run), not both")}
 	case c.model != "":
 		o := c.savedModel
 		o.Session = sc
@@ -163,19 +177,19 @@ func (c *cli) embedder() (embed.Embedder, error) {
 		}
 		return r.Embedder(sc)
 	}
-	return nil, &usageError{fmt.Errorf("--mode %s needs --model (a SavedModel) or --run-dir (a Go run)", c.mode)}
+	return nil, &usageError{err: fmt.Errorf("--mode %s needs --model (a SavedModel) or --run-dir (a Go run)", c.mode)}
 }
 
 func runEmbed(c *cli, stdout, stderr io.Writer) error {
 	if c.out == "" {
-		return &usageError{errors.New("--mode embed needs --out (the .npz file to write)")}
+		return &usageError{err: errors.New("--mode embed needs --out (the .npz file to write)")}
 	}
 	e, err := c.embedder()
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	ds, err := rundir.OpenDataset(c.pretrain.DataDir, c.pretrain.Dataset)
+	ds, err := c.loadDataset(stderr)
 	if err != nil {
 		return err
 	}
@@ -205,7 +219,7 @@ func runEvaluate(c *cli, stdout, stderr io.Writer) error {
 		case "linear":
 			cfg.RunLinear = true
 		default:
-			return &usageError{fmt.Errorf("--protocols %q: want linear, knn or linear,knn", c.protocols)}
+			return &usageError{err: fmt.Errorf("--protocols %q: want linear, knn or linear,knn", c.protocols)}
 		}
 	}
 	cfg.KNN = c.knn
@@ -215,7 +229,7 @@ func runEvaluate(c *cli, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ds, err := rundir.OpenDataset(c.pretrain.DataDir, c.pretrain.Dataset)
+	ds, err := c.loadDataset(stderr)
 	if err != nil {
 		return err
 	}
