@@ -9,11 +9,14 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	stderr, restore := quietTensorFlow()
+	err := run(os.Args[1:], os.Stdout, stderr)
+	restore()
+	if err != nil {
 		if errors.Is(err, errHelp) {
 			os.Exit(0)
 		}
-		fmt.Fprintln(os.Stderr, "nnclr:", err)
+		fmt.Fprintln(stderr, "nnclr:", err)
 		os.Exit(exitCode(err))
 	}
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"errors"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -120,5 +122,54 @@ func TestDeviceFlag(t *testing.T) {
 	var out bytes.Buffer
 	if err := run([]string{"--mode", "info", "--device", "cpu"}, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "--device cpu") {
 		t.Errorf("--device cpu: %v\n%s", err, out.String())
+	}
+}
+
+// TestStartupLogQuiet runs the built CLI as bin/nnclr starts it (TF_CPP_MIN_LOG_LEVEL=1): a small
+// pretrain prints nothing on stderr, although TensorFlow writes absl's initialisation warning and
+// the MLIR pass's INFO line there, as the same run with TF_CPP_MIN_LOG_LEVEL=0 shows.
+func TestStartupLogQuiet(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "nnclr-tf")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dataDir := filepath.Join(dir, "data")
+	stderrOf := func(level string, runDir string) string {
+		cmd := exec.Command(bin, "--mode", "pretrain", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--limit", "40",
+			"--run-dir", filepath.Join(dir, runDir), "--image-size", "32", "--width", "8", "--queue-size", "80", "--epochs", "1",
+			"--steps-per-epoch", "1")
+		cmd.Env = append(os.Environ(), "TF_CPP_MIN_LOG_LEVEL="+level)
+		var se bytes.Buffer
+		cmd.Stderr = &se
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("TF_CPP_MIN_LOG_LEVEL=%s: %v\n%s", level, err, se.String())
+		}
+		return se.String()
+	}
+	if got := stderrOf("1", "quiet"); got != "" {
+		t.Errorf("stderr at the default log level:\n%s", got)
+	}
+	if got := stderrOf("0", "loud"); !strings.Contains(got, "absl::InitializeLog()") || !strings.Contains(got, "MLIR V1 optimization pass") {
+		t.Errorf("TF_CPP_MIN_LOG_LEVEL=0 shows no TensorFlow start-up lines (the filter test proves nothing):\n%s", got)
+	}
+}
+
+func TestDropLine(t *testing.T) {
+	for _, c := range []struct {
+		line  string
+		level int
+		drop  bool
+	}{
+		{abslInitWarning + "\n", 1, true},
+		{"I0000 00:00:1796230324.344701   27268 mlir_graph_optimization_pass.cc:401] MLIR V1 optimization pass is not enabled\n", 1, true},
+		{"W0000 00:00:1796230324.344701   27268 some_file.cc:12] a warning\n", 1, false},
+		{"W0000 00:00:1796230324.344701   27268 some_file.cc:12] a warning\n", 2, true},
+		{"E1202 16:52:05.816891   27268 some_file.cc:12] an error\n", 2, false},
+		{"nnclr: something went wrong\n", 3, false},
+	} {
+		if got := dropLine(c.line, c.level); got != c.drop {
+			t.Errorf("dropLine(%q, %d) = %v, want %v", c.line, c.level, got, c.drop)
+		}
 	}
 }
