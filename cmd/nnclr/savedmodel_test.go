@@ -109,3 +109,33 @@ func TestEmbedExportedModelEqualsRun(t *testing.T) {
 		t.Fatalf("SavedModel and run embeddings differ: %.3g", r)
 	}
 }
+
+// TestEmbedSavedModelOfAnySize: a Keras backbone exported with model.export on
+// Input((None, None, 3)) takes images of any height and width; --mode embed feeds them at
+// --image-size (the dataset's 40×40 here: Keras's embeddings to 1e-5), and without it says so,
+// naming the flag.
+func TestEmbedSavedModelOfAnySize(t *testing.T) {
+	fx := kerasfixture.Get(t)
+	model := filepath.Join(fx.Dir, "dynamic")
+	out := filepath.Join(t.TempDir(), "emb.npz")
+	args := []string{"--mode", "embed", "--model", model, "--dataset", "fixture", "--data-dir", fx.DataDir, "--split", "test", "--out", out, "--quiet"}
+	err := run(args, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.HasPrefix(err.Error(), "--image-size: signature serving_default input ") ||
+		!strings.Contains(err.Error(), "[?,?,?,3] of any height and width") || exitCode(err) != 2 {
+		t.Fatalf("embed without --image-size: %v", err)
+	}
+	if err := run(append(args, "--image-size", "40"), &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := npy.ReadNPZ(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := got["embeddings"]; !slices.Equal(e.Shape, []int{10, 16}) || testutil.MaxRel(e.Data.([]float32), fx.Expected["dynamic_embedding"].Data.([]float32)) > 1e-5 {
+		t.Fatalf("embeddings %v differ from Keras's by %.3g", e.Shape, testutil.MaxRel(e.Data.([]float32), fx.Expected["dynamic_embedding"].Data.([]float32)))
+	}
+	// Another size works too (the dataset's images are resized to it).
+	if err := run(append(args, "--image-size", "56"), &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+}

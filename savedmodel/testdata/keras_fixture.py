@@ -8,8 +8,12 @@ example does: conv2d, conv2d_1, ..., dense) holding the trained weights, and wri
   OUT/tfsm      tf.saved_model.save of a module with the encoder and head and a serving_default
                 signature: float32 images in [0, 1] -> {"embedding", "projection"}
   OUT/export    encoder.export(...) (Keras 3 ExportArchive): serving_default, float32 -> output_0
-  OUT/expected.npz  x (uint8 images), embedding (encoder on x / 255), projection, and the trained
-                weights under the project's names (enc/..., head/...)
+  OUT/dynamic   model.export(...) of a backbone built on Input((None, None, C)): the trained conv
+                layers and a global average pool, so its signature takes images of any height
+                and width, [?, ?, ?, C] float32 -> output_0 [?, WIDTH]
+  OUT/expected.npz  x (uint8 images), embedding (encoder on x / 255), projection,
+                dynamic_embedding (the dynamic backbone on x / 255), and the trained weights under
+                the project's names (enc/..., head/...)
 """
 import os
 import sys
@@ -68,12 +72,19 @@ def main():
     m = Module()
     tf.saved_model.save(m, os.path.join(out, "tfsm"), signatures={"serving_default": m.serve})
     enc.export(os.path.join(out, "export"))
+    dyn = keras.Sequential([layers.Input(shape=(None, None, c))]
+                           + [layers.Conv2D(width, 3, strides=2, activation="relu") for _ in range(4)]
+                           + [layers.GlobalAveragePooling2D()], name="backbone")
+    dyn.set_weights([weights[n] for n in names[:8]])
+    dyn.export(os.path.join(out, "dynamic"))
 
     x = rng.integers(0, 256, size=(10, h, w, c), dtype=np.uint8)
     f = enc(x.astype(np.float32) * np.float32(1 / 255), training=False)
     p = head(f, training=False)
     exp = {k: v for k, v in weights.items() if k.startswith(("enc/", "head/"))}
-    np.savez(os.path.join(out, "expected.npz"), x=x, embedding=np.asarray(f), projection=np.asarray(p), **exp)
+    d = dyn(x.astype(np.float32) * np.float32(1 / 255), training=False)
+    np.savez(os.path.join(out, "expected.npz"), x=x, embedding=np.asarray(f), projection=np.asarray(p),
+             dynamic_embedding=np.asarray(d), **exp)
 
 
 if __name__ == "__main__":
