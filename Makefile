@@ -1,4 +1,5 @@
-# nnclr — set up with `make setup`, check with `make test`.
+# nnclr — `make run` trains, evaluates and exports a model; `make test` checks everything. Both
+# set the project up first when needed (`make setup` does it explicitly).
 SHELL := /bin/bash
 GO ?= go
 TF_DIR := third_party/tensorflow
@@ -15,12 +16,56 @@ APT_PACKAGES ?= binutils python3-venv dataset-fashion-mnist
 NNCLR_PY_REQUIREMENTS ?=
 NNCLR_TF_PREFIX ?=
 
-.PHONY: setup apt provision deps goenv build test fmt-check vet gotest pyref-check docker-check bench clean check-provisioned
+.PHONY: setup ready run apt provision deps goenv build test check fmt-check vet gotest pyref-check docker-check bench clean check-provisioned
+
+# The set-up is redone when what it installs from changes; ready (which run and test depend on)
+# is fast when nothing did.
+SETUP_STAMP := $(VENV)/.nnclr-setup
+SETUP_INPUTS := go.mod go.sum $(TF_DIR)/provision.sh $(TF_DIR)/requirements.txt $(TF_DIR)/constraints.txt
 
 ## setup: apt packages, libtensorflow + pinned Python tools, Go modules, bin/nnclr
 setup: apt provision deps
-	$(MAKE) build
+	$(MAKE) --no-print-directory build
+	@touch $(SETUP_STAMP)
 	@echo "setup: make targets find libtensorflow by themselves; for plain go build/go test in a shell, run: . $(TF_DIR)/env.sh"
+
+$(SETUP_STAMP): $(SETUP_INPUTS)
+	$(MAKE) --no-print-directory setup
+
+## ready: set up when needed, and bin/nnclr up to date with the sources
+ready: $(SETUP_STAMP)
+	@$(MAKE) --no-print-directory build
+
+# The main job. Default: Fashion-MNIST from the Debian package (prepared on first use, offline),
+# 32×32×1, width 128, 3 epochs of 100 steps of 256 unlabelled + 64 labelled images (about two
+# minutes of pretraining on 2 cores), then linear and kNN evaluation and a SavedModel export.
+# DATASET=stl10 runs the Keras example's configuration (96×96×3, 5 epochs of 50 steps, batches of
+# split size / steps); EPOCHS, STEPS, IMAGE_SIZE, BATCHES, RUN_DIR and RUN_FLAGS override.
+DATASET ?= fashion_mnist
+RUN_DIR ?= runs/$(DATASET)
+ifeq ($(DATASET),fashion_mnist)
+IMAGE_SIZE ?= 32
+EPOCHS ?= 3
+STEPS ?= 100
+BATCHES ?= --unlabelled-batch 256 --labelled-batch 64
+else
+IMAGE_SIZE ?= 96
+EPOCHS ?= 5
+STEPS ?= 50
+BATCHES ?=
+endif
+RUN_FLAGS ?=
+
+## run: set up when needed, then pretrain, evaluate and export DATASET (default fashion_mnist)
+run: ready
+	@set -e; resume=; if [ -e "$(RUN_DIR)/checkpoints/checkpoint" ]; then resume=--resume; echo "run: $(RUN_DIR) exists: resuming it"; fi; \
+	bin/nnclr --mode pretrain --dataset $(DATASET) --run-dir $(RUN_DIR) $$resume --image-size $(IMAGE_SIZE) \
+	  --epochs $(EPOCHS) --steps-per-epoch $(STEPS) $(BATCHES) $(RUN_FLAGS); \
+	bin/nnclr --mode evaluate --dataset $(DATASET) --run-dir $(RUN_DIR) --out $(RUN_DIR)/evaluation.json; \
+	bin/nnclr --mode export --run-dir $(RUN_DIR) --out $(RUN_DIR)/savedmodel --overwrite; \
+	echo; echo "run directory:   $(RUN_DIR) (run.json, metrics.jsonl, checkpoints/, evaluation.json)"; \
+	echo "SavedModel:      $(RUN_DIR)/savedmodel (serving_default: uint8 images -> embedding, logits, probabilities)"; \
+	echo "TensorBoard:     $(VENV)/bin/tensorboard --logdir $(RUN_DIR)"
 
 apt:
 	@if [ -z "$(strip $(APT_PACKAGES))" ]; then exit 0; fi; \
@@ -50,9 +95,12 @@ build: check-provisioned
 	$(GO) build -o bin/nnclr-tf ./cmd/nnclr
 	CGO_ENABLED=0 $(GO) build -o bin/nnclr ./cmd/nnclr-launcher
 
-## test: formatting, vet, Go tests (including the cross-checks that run the pinned Python tools and
-## pyref's NumPy self-check of the Keras reference), the Dockerfile lint
-test: check-provisioned fmt-check vet gotest docker-check
+## test: set up when needed, then formatting, vet, Go tests (including the cross-checks that run
+## the pinned Python tools and pyref's NumPy self-check of the Keras reference), the Dockerfile lint
+test: ready
+	@$(MAKE) --no-print-directory check
+
+check: check-provisioned fmt-check vet gotest docker-check
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.venv/*')); \
