@@ -1,6 +1,7 @@
 package embed
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -156,8 +157,9 @@ func (e *modelEmbedder) Embed(b *loader.Batch) ([]float32, int, error) {
 
 // Features embeds every image of split (in file order), batch images per run, and returns the
 // embeddings with the split's labels (-1 for unlabelled examples). progress, when not nil, is
-// told the images done and the split's size after each batch.
-func Features(e Embedder, ds *loader.Dataset, split string, batch int, progress func(done, total int)) (evaluate.Split, error) {
+// told the images done and the split's size after each batch. It stops between batches with
+// ctx's error when ctx is cancelled.
+func Features(ctx context.Context, e Embedder, ds *loader.Dataset, split string, batch int, progress func(done, total int)) (evaluate.Split, error) {
 	if batch <= 0 {
 		return evaluate.Split{}, setting.Errorf("batch_size", batch, "want > 0")
 	}
@@ -177,6 +179,9 @@ func Features(e Embedder, ds *loader.Dataset, split string, batch int, progress 
 	defer it.Close()
 	var out evaluate.Split
 	for {
+		if err := ctx.Err(); err != nil {
+			return evaluate.Split{}, err
+		}
 		b, err := it.Next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -200,8 +205,8 @@ func Features(e Embedder, ds *loader.Dataset, split string, batch int, progress 
 
 // LabelledFeatures is Features for a split every example of which must have a label (linear and
 // kNN evaluation): an unlabelled example (label -1) is an error naming the split.
-func LabelledFeatures(e Embedder, ds *loader.Dataset, split string, batch int, progress func(done, total int)) (evaluate.Split, error) {
-	s, err := Features(e, ds, split, batch, progress)
+func LabelledFeatures(ctx context.Context, e Embedder, ds *loader.Dataset, split string, batch int, progress func(done, total int)) (evaluate.Split, error) {
+	s, err := Features(ctx, e, ds, split, batch, progress)
 	if err != nil {
 		return s, err
 	}

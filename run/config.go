@@ -16,14 +16,17 @@ import (
 	"github.com/nnclr/nnclr/internal/atomicfile"
 	"github.com/nnclr/nnclr/setting"
 	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/train"
 )
 
 // Files and directories of a run directory.
 const (
-	ConfigFile       = "run.json"      // the run's Config (this format)
-	LegacyConfigFile = "flags.json"    // what runs before run.json recorded: the CLI's flags
-	MetricsFile      = "metrics.jsonl" // one StepRecord or ValidationRecord per line
-	CheckpointsDir   = "checkpoints"   // TF checkpoints ckpt-STEP and their state file
+	ConfigFile       = "run.json"               // the run's Config (this format)
+	LegacyConfigFile = "flags.json"             // what runs before run.json recorded: the CLI's flags
+	MetricsFile      = "metrics.jsonl"          // one StepRecord or ValidationRecord per line
+	CheckpointsDir   = "checkpoints"            // TF checkpoints ckpt-STEP and their state file
+	LockFile         = "lock"                   // held (flock) by the process writing the run
+	OrphanedMetrics  = "metrics.orphaned.jsonl" // metrics.jsonl lines past the step a resume started from
 )
 
 // Format and SchemaVersion identify run.json; Version grows when its meaning changes.
@@ -69,10 +72,11 @@ type Config struct {
 	BlurSigma     []float64 `json:"blur_sigma" resume:"fixed"` // lo, hi
 	SolarizeProb  []float64 `json:"solarize_prob" resume:"fixed"`
 	// Loop (train.Config).
-	Epochs          int    `json:"epochs"`
-	CheckpointEvery int    `json:"checkpoint_every"` // also every N steps (0: epoch ends only)
-	KeepCheckpoints int    `json:"keep_checkpoints"` // 0: all
-	InitFrom        string `json:"init_from"`        // Keras NNCLR SavedModel the new run starts from
+	Epochs          int     `json:"epochs"`
+	CheckpointEvery int     `json:"checkpoint_every"` // also every N steps (0: off)
+	CheckpointSecs  float64 `json:"checkpoint_secs"`  // also when this long has passed since the last (0: off)
+	KeepCheckpoints int     `json:"keep_checkpoints"` // 0: all
+	InitFrom        string  `json:"init_from"`        // Keras NNCLR SavedModel the new run starts from
 	// Runtime.
 	Device         string `json:"device"` // auto, cpu, gpu, gpu:N
 	IntraOpThreads int    `json:"intra_op_threads"`
@@ -82,14 +86,14 @@ type Config struct {
 }
 
 // DefaultConfig returns the Keras example's run: STL-10 at 96×96, width 128, queue 10,000,
-// temperature 0.1, Adam 1e-3, 5 epochs of 50 steps, shuffle buffer 5,000, seed 0, and the
-// paper's augmentation settings present but off (jitter strengths 0.4,0.4,0.2,0.1, blur σ
+// temperature 0.1, Adam 1e-3, 5 epochs of 50 steps, shuffle buffer 5,000, seed 0, checkpoints at
+// epoch ends and every 10 minutes (3 kept), and the paper's augmentation settings present but off (jitter strengths 0.4,0.4,0.2,0.1, blur σ
 // 0.1–2).
 func DefaultConfig() Config {
 	return Config{Format: Format, Version: SchemaVersion, Dataset: "stl10", ImageSize: 96, Width: 128, QueueSize: 10000,
 		Temperature: 0.1, LearningRate: 1e-3, StepsPerEpoch: 50, ShuffleBuffer: 5000, LabelledSplit: "train",
 		TestSplit: "test", Jitter: []float64{0.4, 0.4, 0.2, 0.1}, BlurProb: []float64{0}, BlurSigma: []float64{0.1, 2},
-		SolarizeProb: []float64{0}, Epochs: 5, KeepCheckpoints: 3, Device: "auto"}
+		SolarizeProb: []float64{0}, Epochs: 5, CheckpointSecs: 600, KeepCheckpoints: 3, Device: "auto"}
 }
 
 // Session returns the session settings of the config's runtime fields.
@@ -109,6 +113,12 @@ func (c Config) ModelConfig(channels, classes int) tfgraph.ModelConfig {
 	mc.Height, mc.Width, mc.Channels, mc.NumClasses = c.ImageSize, c.ImageSize, channels, classes
 	mc.ModelWidth, mc.Temperature, mc.QueueSize, mc.LearningRate = c.Width, c.Temperature, c.QueueSize, c.LearningRate
 	return mc
+}
+
+// loop returns the training loop's settings, checkpointing to ckdir.
+func (c Config) loop(ckdir string) train.Config {
+	return train.Config{Epochs: c.Epochs, StepsPerEpoch: c.StepsPerEpoch, CheckpointDir: ckdir,
+		CheckpointEvery: c.CheckpointEvery, CheckpointSecs: c.CheckpointSecs, Keep: c.KeepCheckpoints}
 }
 
 // modelKeys maps tfgraph.ModelConfig's setting names to the run's.
@@ -188,19 +198,16 @@ func (c Config) Validate() error {
 	case c.Dataset == "":
 		return setting.Errorf("dataset", nil, "want a dataset name")
 	}
-	for _, p := range []struct {
-		name string
-		v    int
-	}{{"epochs", c.Epochs}, {"steps_per_epoch", c.StepsPerEpoch}, {"image_size", c.ImageSize}} {
-		if p.v <= 0 {
-			return setting.Errorf(p.name, p.v, "want > 0")
-		}
+	if err := c.loop("").Validate(); err != nil {
+		return c.rename(err, nil)
+	}
+	if c.ImageSize <= 0 {
+		return setting.Errorf("image_size", c.ImageSize, "want > 0")
 	}
 	for _, p := range []struct {
 		name string
 		v    int
-	}{{"shuffle_buffer", c.ShuffleBuffer}, {"keep_checkpoints", c.KeepCheckpoints}, {"checkpoint_every", c.CheckpointEvery},
-		{"workers", c.Workers}, {"unlabelled_batch", c.UnlabelledBatch}, {"labelled_batch", c.LabelledBatch}} {
+	}{{"shuffle_buffer", c.ShuffleBuffer}, {"workers", c.Workers}, {"unlabelled_batch", c.UnlabelledBatch}, {"labelled_batch", c.LabelledBatch}} {
 		if p.v < 0 {
 			return setting.Errorf(p.name, p.v, "want >= 0")
 		}
@@ -291,7 +298,8 @@ func (c Config) checkResume(was Config, path string) error {
 
 // ReadConfig reads the config of the run in dir: run.json, or for runs written before it the
 // flags.json the CLI recorded (its Go field names mapped to the settings' names, and settings
-// that did not exist yet at their defaults, which describe what those runs did).
+// that did not exist yet at their defaults: the augmentation options off, which is what those
+// runs did, and the 10-minute checkpoint policy, which applies from their resume on).
 func ReadConfig(dir string) (Config, error) {
 	path := filepath.Join(dir, ConfigFile)
 	raw, err := os.ReadFile(path)

@@ -214,7 +214,7 @@ func ExampleRun_Embedder() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	test, err := embed.Features(e, ds, "test", 8, nil)
+	test, err := embed.Features(context.Background(), e, ds, "test", 8, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,14 +1,18 @@
 package run
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/nnclr/nnclr/internal/atomicfile"
 	"github.com/nnclr/nnclr/tboard"
 	"github.com/nnclr/nnclr/train"
 )
@@ -37,6 +41,55 @@ type ValidationRecord struct {
 	PLoss      float64 `json:"val_p_loss"`
 	PAcc       float64 `json:"val_p_acc"`
 	Examples   int     `json:"examples"`
+}
+
+// trimMetrics keeps the lines of dir's metrics.jsonl up to global step last and appends the
+// others to metrics.orphaned.jsonl. Both files are replaced atomically (orphans first), so a
+// crash in between leaves at worst a line in both.
+func trimMetrics(dir string, last int64) error {
+	path := filepath.Join(dir, MetricsFile)
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	var keep, drop []byte
+	for _, line := range bytes.SplitAfter(raw, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var r struct {
+			GlobalStep int64 `json:"global_step"`
+		}
+		if !bytes.HasSuffix(line, []byte("\n")) || json.Unmarshal(line, &r) != nil || r.GlobalStep > last {
+			drop = append(drop, line...) // also a line cut short by a crash
+			if !bytes.HasSuffix(drop, []byte("\n")) {
+				drop = append(drop, '\n')
+			}
+			continue
+		}
+		keep = append(keep, line...)
+	}
+	if len(drop) == 0 {
+		return nil
+	}
+	orphans := filepath.Join(dir, OrphanedMetrics)
+	old, err := os.ReadFile(orphans)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("run: %w", err)
+	}
+	write := func(p string, b []byte) error {
+		return atomicfile.Write(p, func(w io.Writer) error { _, err := w.Write(b); return err })
+	}
+	if err := write(orphans, append(old, drop...)); err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	if err := write(path, keep); err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	return nil
 }
 
 // metricsLog appends one JSON object per event to RUN_DIR/metrics.jsonl.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/nnclr/nnclr/augment"
 	"github.com/nnclr/nnclr/loader"
@@ -18,8 +19,12 @@ import (
 	"github.com/nnclr/nnclr/train"
 )
 
-// ErrExists reports a new run in a directory that already holds a checkpoint.
-var ErrExists = errors.New("run directory already holds a checkpoint")
+var (
+	// ErrExists reports a new run in a directory that already holds a checkpoint.
+	ErrExists = errors.New("run directory already holds a checkpoint")
+	// ErrLocked reports a run directory another process is writing.
+	ErrLocked = errors.New("run directory is in use")
+)
 
 // Options configures how a run is set up; none of it is part of the run.
 type Options struct {
@@ -45,12 +50,18 @@ type Training struct {
 	Model    *tfgraph.Model
 	Trainer  *train.Trainer
 	Loop     train.Config
-	// Resumed is the checkpoint the model was restored from ("" for a new run).
+	// Resumed is the checkpoint the model was restored from ("" for a new run), and Skipped the
+	// newer ones that could not be read, each with the reason.
 	Resumed string
+	Skipped []string
+
+	lock *dirLock
 }
 
 // Create sets up a new run in dir with cfg. A directory that already holds a checkpoint is
-// refused (ErrExists): resume it, or choose another.
+// refused (ErrExists): resume it, or choose another. The Training holds dir's writer lock until
+// Close: another Create or Resume of dir fails at once (ErrLocked, naming the holder), while
+// Open works on it.
 func Create(dir string, cfg Config, opts Options) (*Training, error) {
 	return setup(dir, cfg, false, opts)
 }
@@ -58,7 +69,10 @@ func Create(dir string, cfg Config, opts Options) (*Training, error) {
 // Resume sets up the run in dir to continue from its latest checkpoint. cfg must keep the run's
 // fixed settings (those tagged resume:"fixed" in Config); a difference is a *setting.Error naming
 // the setting, both values and the run's config file. Start from ReadConfig(dir) and change what
-// may change (Epochs, the checkpoint policy, the runtime).
+// may change (Epochs, the checkpoint policy, the runtime). When the latest checkpoint cannot be
+// read (a truncated index or data file, a missing shard), the newest readable one is used
+// (Resumed, Skipped, and a line to Options.Log say which and why); only when none is readable is
+// it an error, naming each one tried.
 func Resume(dir string, cfg Config, opts Options) (*Training, error) {
 	return setup(dir, cfg, true, opts)
 }
@@ -75,10 +89,26 @@ func setup(dir string, cfg Config, resume bool, opts Options) (_ *Training, err 
 		log = io.Discard
 	}
 	ckdir := filepath.Join(dir, CheckpointsDir)
-	latest, lerr := tfgraph.LatestCheckpoint(ckdir)
+	if resume {
+		// Refuse before the lock would create the directory.
+		if _, err := tfgraph.Checkpoints(ckdir); err != nil {
+			return nil, fmt.Errorf("run: resume: %w", err)
+		}
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	t := &Training{Dir: dir, Config: cfg, lock: lock}
+	defer func() {
+		if err != nil {
+			t.Close()
+		}
+	}()
+	candidates, cerr := tfgraph.Checkpoints(ckdir)
 	switch {
-	case resume && lerr != nil:
-		return nil, fmt.Errorf("run: resume: %w", lerr)
+	case resume && cerr != nil:
+		return nil, fmt.Errorf("run: resume: %w", cerr)
 	case resume:
 		was, err := ReadConfig(dir)
 		if err != nil {
@@ -87,8 +117,8 @@ func setup(dir string, cfg Config, resume bool, opts Options) (_ *Training, err 
 		if err := cfg.checkResume(was, dir); err != nil {
 			return nil, err
 		}
-	case lerr == nil:
-		return nil, fmt.Errorf("run: %s: %w (%s)", dir, ErrExists, latest)
+	case cerr == nil:
+		return nil, fmt.Errorf("run: %s: %w (%s)", dir, ErrExists, candidates[0])
 	}
 	sc, err := cfg.Session()
 	if err != nil {
@@ -131,15 +161,7 @@ func setup(dir string, cfg Config, resume bool, opts Options) (_ *Training, err 
 	if out := (loader.Shape{Height: cfg.ImageSize, Width: cfg.ImageSize, Channels: channels}); out != shape {
 		lo.Output = out
 	}
-	t := &Training{Dir: dir, Config: cfg, Dataset: ds}
-	if resume {
-		t.Resumed = latest
-	}
-	defer func() {
-		if err != nil {
-			t.Close()
-		}
-	}()
+	t.Dataset = ds
 	if t.Pipeline, err = loader.NewPipeline(ds, lo); err != nil {
 		return nil, err
 	}
@@ -152,8 +174,8 @@ func setup(dir string, cfg Config, resume bool, opts Options) (_ *Training, err 
 	}
 	switch {
 	case resume:
-		if err = t.Model.Restore(latest); err != nil {
-			return nil, fmt.Errorf("run: resume: %w", err)
+		if err = t.restoreNewest(candidates, log); err != nil {
+			return nil, err
 		}
 	default:
 		if err = t.Model.Init(seeds.Model); err != nil {
@@ -185,9 +207,25 @@ func setup(dir string, cfg Config, resume bool, opts Options) (_ *Training, err 
 	if t.Trainer.Eval, err = aug(augment.EvalConfig(cfg.ImageSize, cfg.ImageSize)); err != nil {
 		return nil, err
 	}
-	t.Loop = train.Config{Epochs: cfg.Epochs, StepsPerEpoch: cfg.StepsPerEpoch, CheckpointDir: ckdir,
-		CheckpointEvery: cfg.CheckpointEvery, Keep: cfg.KeepCheckpoints}
+	t.Loop = cfg.loop(ckdir)
 	return t, nil
+}
+
+// restoreNewest restores the newest readable of candidates (newest first).
+func (t *Training) restoreNewest(candidates []string, log io.Writer) error {
+	var tried []string
+	for _, c := range candidates {
+		err := t.Model.Restore(c)
+		if err == nil {
+			t.Resumed, t.Skipped = c, tried
+			if len(tried) > 0 {
+				fmt.Fprintf(log, "resuming from %s, the newest readable checkpoint: %s\n", filepath.Base(c), strings.Join(tried, "; "))
+			}
+			return nil
+		}
+		tried = append(tried, fmt.Sprintf("%s is unreadable (%v)", filepath.Base(c), err))
+	}
+	return fmt.Errorf("run: resume: no readable checkpoint in %s: %s", filepath.Dir(candidates[0]), strings.Join(tried, "; "))
 }
 
 // initFrom sets m's encoder (and projection head, when the SavedModel has one) from a Keras
@@ -219,6 +257,19 @@ func (t *Training) Train(ctx context.Context, hooks train.Hooks) (err error) {
 	if err := writeConfig(t.Dir, t.Config); err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
+	start, err := t.Model.GlobalStep()
+	if err != nil {
+		return err
+	}
+	// Steps past the checkpoint a resume starts from were logged by the attempt that died after
+	// them: metrics.jsonl keeps one line per step (the others go to metrics.orphaned.jsonl), and
+	// the new event file starts with a SessionLog START at the next step, TensorBoard's sign of a
+	// restart, which makes it drop the earlier files' points from that step on. TensorBoard takes
+	// the first START of a run for its beginning, not a restart: a new run writes one, and a
+	// resume writes two, so that a run whose first attempt wrote none still gets its restart.
+	if err := trimMetrics(t.Dir, start); err != nil {
+		return err
+	}
 	ml, err := openMetrics(filepath.Join(t.Dir, MetricsFile))
 	if err != nil {
 		return err
@@ -230,9 +281,14 @@ func (t *Training) Train(ctx context.Context, hooks train.Hooks) (err error) {
 	}
 	tb := &tbLog{w: tw}
 	defer func() { err = errors.Join(err, tb.Close()) }()
-	start, err := t.Model.GlobalStep()
-	if err != nil {
-		return err
+	starts := 1
+	if t.Resumed != "" {
+		starts = 2
+	}
+	for range starts {
+		if err := tw.SessionStart(start + 1); err != nil {
+			return err
+		}
 	}
 	if err := tw.Text("config", start, configMarkdown(t.Config)); err != nil {
 		return err
@@ -255,9 +311,10 @@ func (t *Training) Train(ctx context.Context, hooks train.Hooks) (err error) {
 	return t.Trainer.Run(ctx, t.Loop, pipelineData{t.Pipeline}, all)
 }
 
-// Close releases the model's session and the pipeline.
+// Close releases the model's session, the pipeline and the run directory's lock.
 func (t *Training) Close() error {
 	var errs []error
+	defer func() { t.lock.unlock() }()
 	if t.Model != nil {
 		errs = append(errs, t.Model.Close())
 	}

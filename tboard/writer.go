@@ -152,6 +152,27 @@ func (w *Writer) Text(tag string, step int64, text string) error {
 	})
 }
 
+// SessionStart writes a SessionLog START event at step: TensorBoard's mark of a (re)start.
+// Reading a run's files in order, TensorBoard takes the first START for the run's beginning and
+// every later one for a restart at its step, dropping the points at that step and after which
+// earlier events wrote (the orphans of an attempt that died after its last checkpoint).
+func (w *Writer) SessionStart(step int64) error {
+	ev := &event_go_proto.Event{
+		WallTime: wallTime(time.Now()),
+		Step:     step,
+		What:     &event_go_proto.Event_SessionLog{SessionLog: &event_go_proto.SessionLog{Status: event_go_proto.SessionLog_START}},
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if err := w.write(ev); err != nil {
+		return err
+	}
+	return w.flush()
+}
+
 // summary writes one Event holding v at step, and flushes per the policy.
 func (w *Writer) summary(step int64, v *summary_go_proto.Summary_Value) error {
 	ev := &event_go_proto.Event{

@@ -2,6 +2,7 @@ package tfgraph
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -128,6 +129,47 @@ func listCheckpoints(dir string) ([]string, error) {
 	if latest != "" && !slices.Contains(all, latest) {
 		all = append(all, latest)
 	}
+	return all, nil
+}
+
+// Checkpoints returns the prefixes of the checkpoints in dir, newest (highest step) first: those
+// the state file names and any other ckpt-STEP whose index is there (a state file written before
+// a crash may lag behind). A directory without any is ErrNoCheckpoint. Whether each is readable
+// is for Restore to find out.
+func Checkpoints(dir string) ([]string, error) {
+	named, err := listCheckpoints(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	found, _ := filepath.Glob(filepath.Join(dir, "ckpt-*.index"))
+	seen := map[string]bool{}
+	var all []string
+	for _, p := range named {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		if !seen[p] {
+			seen[p] = true
+			all = append(all, p)
+		}
+	}
+	for _, f := range found {
+		if p := strings.TrimSuffix(f, ".index"); !seen[p] {
+			seen[p] = true
+			all = append(all, p)
+		}
+	}
+	if len(all) == 0 {
+		return nil, fmt.Errorf("tfgraph: %s: %w", dir, ErrNoCheckpoint)
+	}
+	step := func(p string) int64 {
+		n, err := strconv.ParseInt(strings.TrimPrefix(filepath.Base(p), "ckpt-"), 10, 64)
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+	slices.SortStableFunc(all, func(a, b string) int { return cmp.Compare(step(b), step(a)) })
 	return all, nil
 }
 

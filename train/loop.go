@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nnclr/nnclr/augment"
+	"github.com/nnclr/nnclr/setting"
 	"github.com/nnclr/nnclr/tfgraph"
 )
 
@@ -44,24 +45,34 @@ type Data interface {
 // Config holds the loop's settings.
 type Config struct {
 	Epochs, StepsPerEpoch int
-	// CheckpointDir receives TF checkpoints at the end of each epoch (and every CheckpointEvery
-	// steps when > 0); empty disables checkpoints.
+	// CheckpointDir receives TF checkpoints at the end of each epoch, every CheckpointEvery steps
+	// when > 0, when CheckpointSecs have passed since the last one when > 0, and when the run is
+	// interrupted; empty disables checkpoints.
 	CheckpointDir   string
 	CheckpointEvery int
+	CheckpointSecs  float64
 	Keep            int // checkpoints kept (0: all)
 	// SkipValidation turns off the per-epoch validation on the test split.
 	SkipValidation bool
 }
 
-// Validate checks the loop settings.
+// Validate checks the loop settings; errors are *setting.Error values named as run.json and the
+// CLI name them (epochs, steps_per_epoch, checkpoint_every, checkpoint_secs, keep_checkpoints).
 func (c Config) Validate() error {
+	bad := func(name string, v any, want string) error {
+		return fmt.Errorf("train: %w", setting.Errorf(name, v, "%s", want))
+	}
 	switch {
 	case c.Epochs <= 0:
-		return fmt.Errorf("train: epochs = %d: want > 0", c.Epochs)
+		return bad("epochs", c.Epochs, "want > 0")
 	case c.StepsPerEpoch <= 0:
-		return fmt.Errorf("train: steps per epoch = %d: want > 0", c.StepsPerEpoch)
+		return bad("steps_per_epoch", c.StepsPerEpoch, "want > 0")
 	case c.CheckpointEvery < 0:
-		return fmt.Errorf("train: checkpoint every = %d: want >= 0", c.CheckpointEvery)
+		return bad("checkpoint_every", c.CheckpointEvery, "want >= 0")
+	case !(c.CheckpointSecs >= 0) || math.IsInf(c.CheckpointSecs, 1):
+		return bad("checkpoint_secs", c.CheckpointSecs, "want a finite number of seconds >= 0")
+	case c.Keep < 0:
+		return bad("keep_checkpoints", c.Keep, "want >= 0")
 	}
 	return nil
 }
@@ -106,6 +117,25 @@ type Trainer struct {
 
 // ErrNonFinite reports a loss that became NaN or Inf.
 var ErrNonFinite = errors.New("loss is not finite")
+
+// InterruptedError is what Run returns when its context is cancelled: the step in flight was
+// finished, and Checkpoint (when the loop checkpoints) holds every completed step, Step of them.
+// It wraps the context's error.
+type InterruptedError struct {
+	Step       int64
+	Checkpoint string // "" without a CheckpointDir
+	Err        error
+}
+
+func (e *InterruptedError) Error() string {
+	if e.Checkpoint == "" {
+		return fmt.Sprintf("train: interrupted at step %d: %v", e.Step, e.Err)
+	}
+	return fmt.Sprintf("train: interrupted at step %d: checkpoint %s: %v", e.Step, e.Checkpoint, e.Err)
+}
+
+// Unwrap returns the context's error (context.Canceled, for instance).
+func (e *InterruptedError) Unwrap() error { return e.Err }
 
 // prepared is a step's input, augmented into TF tensors.
 type prepared struct {
@@ -167,6 +197,8 @@ func (t *Trainer) augmentStep(b Batch, step uint64) prepared {
 // Run trains from the model's current global step to Epochs × StepsPerEpoch. A resumed model
 // (restored from a checkpoint) continues in the middle of its epoch: the batches already used are
 // drawn and skipped, so the data order and every augmentation equal an uninterrupted run's.
+// When ctx is cancelled Run finishes the step in flight (or abandons a validation), checkpoints
+// the completed steps and returns an *InterruptedError.
 func (t *Trainer) Run(ctx context.Context, cfg Config, data Data, hooks Hooks) (err error) {
 	if hooks.OnEnd != nil {
 		defer func() { hooks.OnEnd(err) }()
@@ -182,16 +214,22 @@ func (t *Trainer) Run(ctx context.Context, cfg Config, data Data, hooks Hooks) (
 	if hooks.OnStart != nil {
 		hooks.OnStart(start, total)
 	}
+	ck := &checkpointer{cfg: cfg, hooks: hooks, m: t.Model, saved: start, last: time.Now()}
+	defer func() {
+		if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			err = ck.interrupted(ctx.Err())
+		}
+	}()
 	for epoch := int(start / int64(cfg.StepsPerEpoch)); epoch < cfg.Epochs; epoch++ {
 		skip := 0
 		if int64(epoch) == start/int64(cfg.StepsPerEpoch) {
 			skip = int(start % int64(cfg.StepsPerEpoch))
 		}
-		if err := t.runEpoch(ctx, cfg, data, epoch, skip, hooks); err != nil {
+		if err := t.runEpoch(ctx, cfg, data, epoch, skip, hooks, ck); err != nil {
 			return err
 		}
 		if !cfg.SkipValidation {
-			v, err := t.Validate(data)
+			v, err := t.validate(ctx, data)
 			if err != nil {
 				return fmt.Errorf("train: epoch %d: validation: %w", epoch+1, err)
 			}
@@ -201,29 +239,68 @@ func (t *Trainer) Run(ctx context.Context, cfg Config, data Data, hooks Hooks) (
 				hooks.OnValidation(v)
 			}
 		}
-		if err := t.checkpoint(cfg, hooks); err != nil {
+		if err := ck.save(); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (t *Trainer) checkpoint(cfg Config, hooks Hooks) error {
-	if cfg.CheckpointDir == "" {
+// checkpointer writes the loop's checkpoints and knows the last one.
+type checkpointer struct {
+	cfg   Config
+	hooks Hooks
+	m     *tfgraph.Model
+	saved int64     // global step of the last checkpoint (or of the start)
+	path  string    // the last checkpoint written by this loop
+	last  time.Time // when it was written (or the loop started)
+}
+
+// save checkpoints the model's current step unless it is checkpointed already.
+func (c *checkpointer) save() error {
+	if c.cfg.CheckpointDir == "" {
 		return nil
 	}
-	p, err := t.Model.Save(cfg.CheckpointDir, cfg.Keep)
+	step, err := c.m.GlobalStep()
 	if err != nil {
 		return err
 	}
-	if hooks.OnCheckpoint != nil {
-		step, _ := t.Model.GlobalStep()
-		hooks.OnCheckpoint(p, step)
+	if step == c.saved && c.path != "" {
+		return nil
+	}
+	p, err := c.m.Save(c.cfg.CheckpointDir, c.cfg.Keep)
+	if err != nil {
+		return err
+	}
+	c.saved, c.path, c.last = step, p, time.Now()
+	if c.hooks.OnCheckpoint != nil {
+		c.hooks.OnCheckpoint(p, step)
 	}
 	return nil
 }
 
-func (t *Trainer) runEpoch(ctx context.Context, cfg Config, data Data, epoch, skip int, hooks Hooks) error {
+// due reports whether the step-count or time policy asks for a checkpoint after global step g.
+func (c *checkpointer) due(g int64) bool {
+	return (c.cfg.CheckpointEvery > 0 && g%int64(c.cfg.CheckpointEvery) == 0) ||
+		(c.cfg.CheckpointSecs > 0 && time.Since(c.last).Seconds() >= c.cfg.CheckpointSecs)
+}
+
+// interrupted checkpoints the completed steps (when they are not yet) and returns the
+// *InterruptedError for cause.
+func (c *checkpointer) interrupted(cause error) error {
+	step, err := c.m.GlobalStep()
+	if err != nil {
+		return errors.Join(cause, err)
+	}
+	if c.cfg.CheckpointDir != "" && step > 0 {
+		if err := c.save(); err != nil {
+			return fmt.Errorf("train: interrupted at step %d, and the checkpoint failed: %w", step, err)
+		}
+	}
+	return &InterruptedError{Step: step, Checkpoint: c.path, Err: cause}
+}
+
+func (t *Trainer) runEpoch(ctx context.Context, cfg Config, data Data, epoch, skip int, hooks Hooks, ck *checkpointer) error {
 	it, err := data.TrainEpoch(epoch)
 	if err != nil {
 		return fmt.Errorf("train: epoch %d: %w", epoch+1, err)
@@ -305,8 +382,8 @@ func (t *Trainer) runEpoch(ctx context.Context, cfg Config, data Data, epoch, sk
 				Duration: now.Sub(last), SessionRunTime: run})
 		}
 		last = now
-		if cfg.CheckpointEvery > 0 && global%int64(cfg.CheckpointEvery) == 0 && s+1 < cfg.StepsPerEpoch {
-			if err := t.checkpoint(cfg, hooks); err != nil {
+		if s+1 < cfg.StepsPerEpoch && ck.due(global) {
+			if err := ck.save(); err != nil {
 				return err
 			}
 		}
@@ -318,6 +395,11 @@ func (t *Trainer) runEpoch(ctx context.Context, cfg Config, data Data, epoch, sk
 // the example's test step does: the loss is the mean of the batch losses, the accuracy the
 // fraction of correct examples.
 func (t *Trainer) Validate(data Data) (Validation, error) {
+	return t.validate(context.Background(), data)
+}
+
+// validate is Validate, abandoned between batches when ctx is cancelled.
+func (t *Trainer) validate(ctx context.Context, data Data) (Validation, error) {
 	it, err := data.Test()
 	if err != nil {
 		return Validation{}, err
@@ -328,6 +410,9 @@ func (t *Trainer) Validate(data Data) (Validation, error) {
 	correct, batches := 0, 0
 	cfg := t.Model.Config()
 	for {
+		if err := ctx.Err(); err != nil {
+			return v, err
+		}
 		b, err := it.Next()
 		if errors.Is(err, io.EOF) {
 			break

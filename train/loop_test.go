@@ -228,3 +228,67 @@ func TestStepViews(t *testing.T) {
 		}
 	}
 }
+
+// TestInterruptCheckpointsCompletedSteps: cancelling the context mid-epoch, with checkpoints at
+// epoch ends only, still checkpoints every completed step (an *InterruptedError says which), and
+// the run resumed from it ends bit-identical to an uninterrupted one.
+func TestInterruptCheckpointsCompletedSteps(t *testing.T) {
+	cfg := Config{Epochs: 2, StepsPerEpoch: 3, SkipValidation: true}
+	full := newTrainer(t, 13)
+	if err := full.Run(context.Background(), cfg, testData(), Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg.CheckpointDir = dir
+	ctx, cancel := context.WithCancel(context.Background())
+	first := newTrainer(t, 13)
+	err := first.Run(ctx, cfg, testData(), Hooks{OnStep: func(s StepInfo) {
+		if s.GlobalStep == 2 {
+			cancel()
+		}
+	}})
+	var ie *InterruptedError
+	if !errors.As(err, &ie) || !errors.Is(err, context.Canceled) || ie.Step != 2 || filepath.Base(ie.Checkpoint) != "ckpt-2" {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	latest, err := tfgraph.LatestCheckpoint(dir)
+	if err != nil || latest != ie.Checkpoint {
+		t.Fatalf("latest %s, %v; want %s", latest, err, ie.Checkpoint)
+	}
+	resumed := newTrainer(t, 13)
+	if err := resumed.Model.Restore(latest); err != nil {
+		t.Fatal(err)
+	}
+	if err := resumed.Run(context.Background(), cfg, testData(), Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	a, b := allWeights(t, full.Model), allWeights(t, resumed.Model)
+	for name, wa := range a {
+		if !slices.Equal(wa.Float, b[name].Float) || !slices.Equal(wa.Int, b[name].Int) {
+			t.Errorf("variable %s differs after the interrupted run resumed", name)
+		}
+	}
+}
+
+// TestCheckpointSecs: with a time policy shorter than a step every step is checkpointed; with a
+// long one only the epoch ends are.
+func TestCheckpointSecs(t *testing.T) {
+	for _, c := range []struct {
+		secs float64
+		want []int64
+	}{{1e-9, []int64{1, 2, 3, 4}}, {3600, []int64{2, 4}}} {
+		var saved []int64
+		cfg := Config{Epochs: 2, StepsPerEpoch: 2, SkipValidation: true, CheckpointDir: t.TempDir(), CheckpointSecs: c.secs}
+		if err := newTrainer(t, 3).Run(context.Background(), cfg, testData(), Hooks{OnCheckpoint: func(_ string, step int64) {
+			saved = append(saved, step)
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(saved, c.want) {
+			t.Errorf("checkpoint secs %v: checkpoints at %v, want %v", c.secs, saved, c.want)
+		}
+	}
+	if err := (Config{Epochs: 1, StepsPerEpoch: 1, CheckpointSecs: -1}).Validate(); err == nil {
+		t.Error("negative checkpoint secs accepted")
+	}
+}

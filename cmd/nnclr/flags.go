@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +25,8 @@ var modes = []string{"info", "prepare", "pretrain", "evaluate", "embed", "export
 // of pretrain (the one mapping from flags to a run's config); the others are the modes' own.
 type cli struct {
 	fs        *pflag.FlagSet
+	ctx       context.Context  // cancelled at the first SIGINT or SIGTERM
+	signal    func() os.Signal // which one came first, or nil
 	mode      string
 	quiet     bool
 	runDir    string
@@ -62,9 +66,24 @@ func (e *usageError) Unwrap() error { return e.err }
 
 var errHelp = errors.New("help requested")
 
+// exitError ends the process with code after printing its message (an interrupted mode exits
+// 128 + the signal's number, as shells report a process a signal ended).
+type exitError struct {
+	err     error
+	code    int
+	printed bool // the mode has said what happened: main prints nothing more
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
 func exitCode(err error) int {
 	var u *usageError
-	if errors.As(err, &u) {
+	var x *exitError
+	switch {
+	case errors.As(err, &x):
+		return x.code
+	case errors.As(err, &u):
 		return 2
 	}
 	return 1
@@ -101,7 +120,8 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 	fs.Float64Var(&p.LearningRate, "learning-rate", def.LearningRate, "Adam learning rate of both optimizers")
 	fs.BoolVar(&c.resume, "resume", false, "continue the run dir's run from its latest checkpoint (flags not given keep the run's values)")
 	fs.IntVar(&p.KeepCheckpoints, "keep-checkpoints", def.KeepCheckpoints, "checkpoints kept in RUN_DIR/checkpoints (0: all)")
-	fs.IntVar(&p.CheckpointEvery, "checkpoint-every", 0, "also checkpoint every N steps (0: at epoch ends only)")
+	fs.IntVar(&p.CheckpointEvery, "checkpoint-every", 0, "also checkpoint every N steps (0: off)")
+	fs.Float64Var(&p.CheckpointSecs, "checkpoint-secs", def.CheckpointSecs, "also checkpoint when this many seconds have passed since the last checkpoint (0: off)")
 	fs.IntVar(&p.Workers, "workers", 0, "decoding, augmentation and kNN workers (0: one per core)")
 	fs.Float64Var(&p.JitterProb, "jitter-prob", 0, "pretrain: probability of the NNCLR paper's colour jitter on each contrastive view (0: off, as in the Keras example; the paper: 0.8)")
 	fs.Float64SliceVar(&p.Jitter, "jitter", def.Jitter, "pretrain: colour jitter strengths brightness,contrast,saturation,hue (the paper's)")

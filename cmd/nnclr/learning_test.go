@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"path/filepath"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ func splitFeatures(t *testing.T, m *tfgraph.Model, ds *loader.Dataset, split str
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := embed.Features(e, ds, split, 500, nil)
+	s, err := embed.Features(context.Background(), e, ds, split, 500, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

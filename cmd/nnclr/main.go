@@ -13,10 +13,13 @@ func main() {
 	err := run(os.Args[1:], os.Stdout, stderr)
 	restore()
 	if err != nil {
-		if errors.Is(err, errHelp) {
+		var x *exitError
+		switch {
+		case errors.Is(err, errHelp):
 			os.Exit(0)
+		case !errors.As(err, &x) || !x.printed:
+			fmt.Fprintln(stderr, "nnclr:", err)
 		}
-		fmt.Fprintln(stderr, "nnclr:", err)
 		os.Exit(exitCode(err))
 	}
 }

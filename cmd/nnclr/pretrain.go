@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"time"
 
@@ -24,9 +21,7 @@ func setupPretrain(c *cli, log, stderr io.Writer) (*rundir.Training, error) {
 	}
 	prep, finish := c.prepareOptions(stderr)
 	defer finish()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	opts := rundir.Options{Log: log, Context: ctx, Dataset: loader.LoadOptions{Prepare: !c.noPrepare, PrepareOptions: prep}}
+	opts := rundir.Options{Log: log, Context: c.ctx, Dataset: loader.LoadOptions{Prepare: !c.noPrepare, PrepareOptions: prep}}
 	if !c.resume {
 		t, err := rundir.Create(c.runDir, c.pretrain, opts)
 		if errors.Is(err, rundir.ErrExists) {
@@ -80,8 +75,6 @@ func runPretrain(c *cli, stdout, stderr io.Writer) error {
 		},
 		OnCheckpoint: func(string, int64) { bar.finish() },
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	start, err := t.Model.GlobalStep()
 	if err != nil {
 		return err
@@ -93,8 +86,12 @@ func runPretrain(c *cli, stdout, stderr io.Writer) error {
 	if extra := cfg.PaperAugmentations(); extra != "" {
 		fmt.Fprintf(stdout, "contrastive views also get the paper's %s\n", extra)
 	}
-	err = t.Train(ctx, hooks)
+	err = t.Train(c.ctx, hooks)
 	bar.finish()
+	var ie *train.InterruptedError
+	if errors.As(err, &ie) && ie.Checkpoint != "" {
+		fmt.Fprintf(stdout, "interrupted at step %d: checkpoint %s; continue with --resume\n", ie.Step, filepath.Base(ie.Checkpoint))
+	}
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"runtime/debug"
 	"strings"
 
@@ -29,9 +26,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var stop func()
+	c.ctx, c.signal, stop = interrupts()
+	defer stop()
 	modes := map[string]func(*cli, io.Writer, io.Writer) error{"info": runInfo, "prepare": runPrepare,
 		"pretrain": runPretrain, "evaluate": runEvaluate, "embed": runEmbed, "export": runExport}
 	err = modes[c.mode](c, stdout, stderr)
+	if sig := c.signal(); sig != nil && err != nil {
+		return interrupted(sig, err)
+	}
 	if errors.Is(err, loader.ErrNotFound) && c.noPrepare {
 		err = fmt.Errorf("%w: write it with --mode prepare, or drop --no-prepare", err)
 	}
@@ -84,9 +87,7 @@ func moduleVersion(path string) string {
 
 func runPrepare(c *cli, stdout, stderr io.Writer) error {
 	prep, finish := c.prepareOptions(stderr)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	ds, wrote, err := loader.Prepare(ctx, c.pretrain.DataDir, c.pretrain.Dataset, prep)
+	ds, wrote, err := loader.Prepare(c.ctx, c.pretrain.DataDir, c.pretrain.Dataset, prep)
 	finish()
 	if err != nil {
 		return err
@@ -119,9 +120,7 @@ func (c *cli) prepareOptions(stderr io.Writer) (loader.PrepareOptions, func()) {
 func (c *cli) loadDataset(stderr io.Writer) (*loader.Dataset, error) {
 	prep, finish := c.prepareOptions(stderr)
 	defer finish()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	return loader.Load(ctx, c.pretrain.DataDir, c.pretrain.Dataset, loader.LoadOptions{Prepare: !c.noPrepare, PrepareOptions: prep})
+	return loader.Load(c.ctx, c.pretrain.DataDir, c.pretrain.Dataset, loader.LoadOptions{Prepare: !c.noPrepare, PrepareOptions: prep})
 }
 
 // openRun opens --run-dir at --checkpoint for export, embed and evaluate.
@@ -194,7 +193,7 @@ func runEmbed(c *cli, stdout, stderr io.Writer) error {
 		return err
 	}
 	bar := newLazyBar(c, stderr, false)
-	s, err := embed.Features(e, ds, c.split, c.batchSize, bar.images("embedding "+c.split))
+	s, err := embed.Features(c.ctx, e, ds, c.split, c.batchSize, bar.images("embedding "+c.split))
 	bar.finish()
 	if err != nil {
 		return err
@@ -241,11 +240,14 @@ func runEvaluate(c *cli, stdout, stderr io.Writer) error {
 	var splits [2]evaluate.Split
 	bar := newLazyBar(c, stderr, false)
 	for i, name := range []string{c.trainSplit, c.pretrain.TestSplit} {
-		splits[i], err = embed.LabelledFeatures(e, ds, name, c.batchSize, bar.images("features of "+name))
+		splits[i], err = embed.LabelledFeatures(c.ctx, e, ds, name, c.batchSize, bar.images("features of "+name))
 		bar.finish()
 		if err != nil {
 			return err
 		}
+	}
+	if err := c.ctx.Err(); err != nil {
+		return err
 	}
 	res, err := evaluate.Evaluate(splits[0], splits[1], ds.Features.Label.NumClasses, cfg, sc)
 	if err != nil {
