@@ -130,10 +130,7 @@ func TestDeviceFlag(t *testing.T) {
 // the MLIR pass's INFO line there, as the same run with TF_CPP_MIN_LOG_LEVEL=0 shows.
 func TestStartupLogQuiet(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "nnclr-tf")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := cliBinary(t)
 	dataDir := filepath.Join(dir, "data")
 	stderrOf := func(level string, runDir string) string {
 		cmd := exec.Command(bin, "--mode", "pretrain", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--limit", "40",

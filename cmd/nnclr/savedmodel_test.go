@@ -16,6 +16,9 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	kerasfixture.Remove()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
 	os.Exit(code)
 }
 
