@@ -13,7 +13,11 @@
 //	                (weights, Adam slots and counters, the queue, global_step) and the "checkpoint"
 //	                state file naming the latest, as tf.train.latest_checkpoint reads it
 //	events.out.tfevents.*  TensorBoard scalars train/*, val/* (and eval/* from evaluations), and
-//	                the config as text
+//	                the config as text; each attempt's file starts with a SessionLog START at its
+//	                first step
+//	lock            flock(2)ed by the process training the run, with its pid, host and start time
+//	metrics.orphaned.jsonl  lines a resume moved out of metrics.jsonl: steps an earlier attempt
+//	                logged after its last checkpoint
 //
 // Runs written before run.json existed hold flags.json instead (the CLI's flags under their Go
 // field names); ReadConfig reads both, and settings an older run lacks take their defaults, which
@@ -36,6 +40,6 @@
 // asked, prepared) by loader.Load, as tfds.load finds them.
 //
 // Bad settings are *setting.Error values naming the setting; nothing panics on input. A Training
-// owns a libtensorflow session and decoding goroutines: Close it. Neither a Training nor a Run is
+// owns a libtensorflow session, decoding goroutines and the run directory's lock: Close it. Neither a Training nor a Run is
 // safe for concurrent use; separate ones are independent.
 package run

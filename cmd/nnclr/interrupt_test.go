@@ -303,3 +303,27 @@ func TestRunDirHasOneWriter(t *testing.T) {
 		t.Fatalf("the first writer ended at step %d", step)
 	}
 }
+
+// TestEmbedInterrupted: SIGINT during --mode embed exits 130 and leaves no output file.
+func TestEmbedInterrupted(t *testing.T) {
+	dataDir := smallFashion(t, 6000)
+	runDir := filepath.Join(t.TempDir(), "run")
+	if err := run([]string{"--mode", "pretrain", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--run-dir", runDir,
+		"--image-size", "96", "--width", "64", "--queue-size", "100", "--epochs", "1", "--steps-per-epoch", "1", "--unlabelled-batch", "32", "--labelled-batch", "16", "--quiet"},
+		&bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "e.npz")
+	cmd, o := startCLI(t, []string{"--mode", "embed", "--run-dir", runDir, "--dataset", "fashion_mnist", "--data-dir", dataDir,
+		"--split", "train", "--batch-size", "16", "--out", out, "--quiet"})
+	time.Sleep(1500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(o.String(), "interrupted (interrupt): nothing written") {
+		t.Fatalf("embed interrupted: %v\n%s", err, o)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 0 {
+		t.Fatalf("an interrupted embed left %v", entries)
+	}
+}
