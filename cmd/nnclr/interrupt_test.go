@@ -327,3 +327,20 @@ func TestEmbedInterrupted(t *testing.T) {
 		t.Fatalf("an interrupted embed left %v", entries)
 	}
 }
+
+// TestSecondSignalExitsAtOnce: a second SIGINT while pretrain finishes its step ends the process
+// at once with status 130.
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	dataDir := smallFashion(t, 200)
+	runDir := filepath.Join(t.TempDir(), "run")
+	cmd, out := startCLI(t, slowArgs(dataDir, runDir))
+	waitForStep(t, runDir, 2)
+	cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(20 * time.Millisecond) // two signals sent at once may arrive as one
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(out.String(), "second interrupt: exiting now") {
+		t.Fatalf("two signals: %v\n%s", err, out)
+	}
+}

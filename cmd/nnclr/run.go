@@ -27,7 +27,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var stop func()
-	c.ctx, c.signal, stop = interrupts()
+	c.ctx, c.signal, stop = interrupts(stderr)
 	defer stop()
 	modes := map[string]func(*cli, io.Writer, io.Writer) error{"info": runInfo, "prepare": runPrepare,
 		"pretrain": runPretrain, "evaluate": runEvaluate, "embed": runEmbed, "export": runExport}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"sync"
@@ -14,8 +15,8 @@ import (
 
 // interrupts returns a context cancelled at the first SIGINT or SIGTERM, a function reporting
 // which signal came first (nil before any), and a function that stops listening. A second signal
-// ends the process at once with 128 + its number.
-func interrupts() (context.Context, func() os.Signal, func()) {
+// ends the process at once with 128 + its number, saying so on stderr.
+func interrupts(stderr io.Writer) (context.Context, func() os.Signal, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
@@ -29,7 +30,7 @@ func interrupts() (context.Context, func() os.Signal, func()) {
 				mu.Lock()
 				if first != nil {
 					mu.Unlock()
-					fmt.Fprintf(os.Stderr, "nnclr: second %v: exiting now\n", s)
+					fmt.Fprintf(stderr, "nnclr: second %v: exiting now\n", s)
 					os.Exit(signalCode(s))
 				}
 				first = s
