@@ -77,6 +77,10 @@ type Config struct {
 	CheckpointSecs  float64 `json:"checkpoint_secs"`  // also when this long has passed since the last (0: off)
 	KeepCheckpoints int     `json:"keep_checkpoints"` // 0: all
 	InitFrom        string  `json:"init_from"`        // Keras NNCLR SavedModel the new run starts from
+	// Precision is the arithmetic: fp32 (the example's), bf16 (oneDNN's rewrite on CPUs with
+	// AVX512-BF16/AMX) or fp16 (GPUs). Variables, checkpoints and exports are float32 in all.
+	// A resume keeps it unless Options.AllowPrecisionChange.
+	Precision string `json:"precision"`
 	// Runtime.
 	Device         string `json:"device"` // auto, cpu, gpu, gpu:N
 	IntraOpThreads int    `json:"intra_op_threads"`
@@ -93,7 +97,7 @@ func DefaultConfig() Config {
 	return Config{Format: Format, Version: SchemaVersion, Dataset: "stl10", ImageSize: 96, Width: 128, QueueSize: 10000,
 		Temperature: 0.1, LearningRate: 1e-3, StepsPerEpoch: 50, ShuffleBuffer: 5000, LabelledSplit: "train",
 		TestSplit: "test", Jitter: []float64{0.4, 0.4, 0.2, 0.1}, BlurProb: []float64{0}, BlurSigma: []float64{0.1, 2},
-		SolarizeProb: []float64{0}, Epochs: 5, CheckpointSecs: 600, KeepCheckpoints: 3, Device: "auto"}
+		SolarizeProb: []float64{0}, Epochs: 5, CheckpointSecs: 600, KeepCheckpoints: 3, Precision: "fp32", Device: "auto"}
 }
 
 // Session returns the session settings of the config's runtime fields.
@@ -102,7 +106,11 @@ func (c Config) Session() (tfgraph.SessionConfig, error) {
 	if err != nil {
 		return tfgraph.SessionConfig{}, setting.Errorf("device", c.Device, "want auto, cpu, gpu or gpu:N with N >= 0")
 	}
-	sc := tfgraph.SessionConfig{Device: dev, IntraOpThreads: c.IntraOpThreads, InterOpThreads: c.InterOpThreads, XLA: c.XLA}
+	prec, err := tfgraph.ParsePrecision(c.Precision)
+	if err != nil {
+		return tfgraph.SessionConfig{}, setting.Errorf("precision", c.Precision, "want fp32, bf16 or fp16")
+	}
+	sc := tfgraph.SessionConfig{Device: dev, IntraOpThreads: c.IntraOpThreads, InterOpThreads: c.InterOpThreads, XLA: c.XLA, Precision: prec}
 	return sc, sc.Validate()
 }
 
@@ -275,11 +283,14 @@ func (c Config) PaperAugmentations() string {
 	return strings.Join(on, ", ")
 }
 
-// checkResume refuses a config that changes a fixed setting of the run recorded as was, or
-// that asks a resumed run to start from a SavedModel.
-func (c Config) checkResume(was Config, path string) error {
+// checkResume refuses a config that changes a fixed setting of the run recorded as was, that
+// asks a resumed run to start from a SavedModel, or that changes the precision unless allowed.
+func (c Config) checkResume(was Config, path string, allowPrecision bool) error {
 	if c.InitFrom != was.InitFrom {
 		return setting.Errorf("init_from", c.InitFrom, "a resumed run continues from its checkpoint; init_from applies to a new run only")
+	}
+	if now, then := precisionOf(c.Precision), precisionOf(was.Precision); now != then && !allowPrecision {
+		return setting.Errorf("precision", c.Precision, "differs from the run's %s (%s): resume with it, or allow the change explicitly", then, path)
 	}
 	rn, rw, rt := reflect.ValueOf(c), reflect.ValueOf(was), reflect.TypeOf(c)
 	for i := 0; i < rt.NumField(); i++ {
@@ -294,6 +305,14 @@ func (c Config) checkResume(was Config, path string) error {
 		}
 	}
 	return nil
+}
+
+// precisionOf is p with "" read as fp32.
+func precisionOf(p string) string {
+	if p == "" {
+		return string(tfgraph.FP32)
+	}
+	return p
 }
 
 // ReadConfig reads the config of the run in dir: run.json, or for runs written before it the

@@ -31,7 +31,8 @@ func TestReadLegacyConfig(t *testing.T) {
 	if want := legacyWant(); !reflect.DeepEqual(c, want) {
 		t.Fatalf("legacy flags.json read as\n%+v\nwant\n%+v", c, want)
 	}
-	// Every setting of Config but those added with run.json (the format's own, checkpoint_secs)
+	// Every setting of Config but those added with run.json (the format's own, checkpoint_secs,
+	// precision)
 	// was a field of the CLI's flags, so the generic mapping of its Go names misses none.
 	raw, err := os.ReadFile(filepath.Join(legacyDir, LegacyConfigFile))
 	if err != nil {
@@ -46,7 +47,7 @@ func TestReadLegacyConfig(t *testing.T) {
 		keys = append(keys, snakeCase(k))
 	}
 	for _, n := range Names() {
-		if !slices.Contains([]string{"format", "version", "checkpoint_secs"}, n) && !slices.Contains(keys, n) {
+		if !slices.Contains([]string{"format", "version", "checkpoint_secs", "precision"}, n) && !slices.Contains(keys, n) {
 			t.Errorf("setting %s has no field in the legacy flags.json (keys %v)", n, keys)
 		}
 	}
@@ -169,7 +170,7 @@ func TestCheckResumeAndOverride(t *testing.T) {
 	was := legacyWant()
 	now := was
 	now.Epochs, now.Device, now.Workers, now.DataDir = 3, "cpu", 2, "/elsewhere"
-	if err := now.checkResume(was, "DIR"); err != nil {
+	if err := now.checkResume(was, "DIR", false); err != nil {
 		t.Fatalf("epochs, device, workers and data dir may change: %v", err)
 	}
 	for _, tc := range []struct {
@@ -180,12 +181,18 @@ func TestCheckResumeAndOverride(t *testing.T) {
 		{func(c *Config) { c.BlurProb = []float64{1} }, "blur_prob [1]: differs from the run's [0]"},
 		{func(c *Config) { c.Dataset = "stl10" }, "dataset stl10: differs"},
 		{func(c *Config) { c.InitFrom = "m" }, "init_from m: a resumed run continues from its checkpoint"},
+		{func(c *Config) { c.Precision = "bf16" }, "precision bf16: differs from the run's fp32"},
 	} {
 		c := was
 		tc.set(&c)
-		if err := c.checkResume(was, "DIR"); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if err := c.checkResume(was, "DIR", false); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("err = %v, want %q", err, tc.want)
 		}
+	}
+	bf := was
+	bf.Precision = "bf16"
+	if err := bf.checkResume(was, "DIR", true); err != nil {
+		t.Errorf("an allowed precision change: %v", err)
 	}
 	given := DefaultConfig()
 	given.Epochs, given.Seed = 9, 1

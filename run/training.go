@@ -36,6 +36,8 @@ type Options struct {
 	Dataset loader.LoadOptions
 	// Context cancels the set-up's long parts (a dataset download); nil is context.Background().
 	Context context.Context
+	// AllowPrecisionChange lets Resume continue a run in another precision than it ran in.
+	AllowPrecisionChange bool
 }
 
 // Training is a pretraining run set up and ready to train: the dataset's batch pipeline, the
@@ -114,7 +116,7 @@ func setup(dir string, cfg Config, resume bool, opts Options) (_ *Training, err 
 		if err != nil {
 			return nil, fmt.Errorf("run: resume: %w", err)
 		}
-		if err := cfg.checkResume(was, dir); err != nil {
+		if err := cfg.checkResume(was, dir, opts.AllowPrecisionChange); err != nil {
 			return nil, err
 		}
 	case cerr == nil:

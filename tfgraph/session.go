@@ -76,6 +76,9 @@ type SessionConfig struct {
 	// also needs TF_XLA_FLAGS="--tf_xla_cpu_global_jit" in the environment before libtensorflow
 	// loads; bin/nnclr sets that for --xla.
 	XLA bool
+	// Precision is the graph's arithmetic ("": fp32); see Precision. NewSession refuses one the
+	// device cannot run.
+	Precision Precision
 }
 
 // DefaultSessionConfig returns the automatic device choice and TensorFlow's own thread counts.
@@ -90,6 +93,9 @@ func (c SessionConfig) Validate() error {
 	if c.InterOpThreads < 0 {
 		return fmt.Errorf("tfgraph: %w", setting.Errorf("inter_op_threads", c.InterOpThreads, "want >= 0"))
 	}
+	if _, err := ParsePrecision(string(c.Precision)); err != nil {
+		return setting.Errorf("precision", c.Precision, "want fp32, bf16 or fp16")
+	}
 	return nil
 }
 
@@ -101,8 +107,15 @@ func (c SessionConfig) ConfigProto() ([]byte, error) {
 		AllowSoftPlacement:        true,
 		GpuOptions:                &configpb.GPUOptions{AllowGrowth: true},
 	}
+	cp.GraphOptions = &configpb.GraphOptions{}
 	if c.XLA {
-		cp.GraphOptions = &configpb.GraphOptions{OptimizerOptions: &configpb.OptimizerOptions{GlobalJitLevel: configpb.OptimizerOptions_ON_2}}
+		cp.GraphOptions.OptimizerOptions = &configpb.OptimizerOptions{GlobalJitLevel: configpb.OptimizerOptions_ON_2}
+	}
+	switch c.Precision {
+	case BF16:
+		cp.GraphOptions.RewriteOptions = &configpb.RewriterConfig{AutoMixedPrecisionOnednnBfloat16: configpb.RewriterConfig_ON}
+	case FP16:
+		cp.GraphOptions.RewriteOptions = &configpb.RewriterConfig{AutoMixedPrecision: configpb.RewriterConfig_ON}
 	}
 	switch c.Device.Kind {
 	case DeviceCPU:
@@ -122,7 +135,11 @@ func (c SessionConfig) ConfigProto() ([]byte, error) {
 type Session struct {
 	sess    *tf.Session
 	devices []Device
+	cfg     SessionConfig
 }
+
+// Config returns the settings the session was opened with.
+func (s *Session) Config() SessionConfig { return s.cfg }
 
 // Device describes a device a session sees.
 type Device struct {
@@ -150,7 +167,7 @@ func NewSession(g *tf.Graph, c SessionConfig) (*Session, error) {
 		s.Close()
 		return nil, fmt.Errorf("tfgraph: list devices: %w", err)
 	}
-	out := &Session{sess: s}
+	out := &Session{sess: s, cfg: c}
 	gpus := 0
 	for _, d := range list {
 		out.devices = append(out.devices, Device{Name: d.Name, Type: d.Type, MemoryBytes: d.MemoryLimitBytes})
@@ -161,6 +178,12 @@ func NewSession(g *tf.Graph, c SessionConfig) (*Session, error) {
 	if c.Device.Kind == DeviceGPU && gpus == 0 {
 		s.Close()
 		return nil, fmt.Errorf("%w (asked for --device %s)", ErrNoGPU, c.Device)
+	}
+	if c.Precision != "" && c.Precision != FP32 {
+		if err := checkPrecision(c.Precision, out.devices, c.Device, HostCPUFeatures()); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/nnclr/nnclr/loader"
@@ -21,7 +22,7 @@ func setupPretrain(c *cli, log, stderr io.Writer) (*rundir.Training, error) {
 	}
 	prep, finish := c.prepareOptions(stderr)
 	defer finish()
-	opts := rundir.Options{Log: log, Context: c.ctx, Dataset: loader.LoadOptions{Prepare: !c.noPrepare, PrepareOptions: prep}}
+	opts := rundir.Options{Log: log, Context: c.ctx, AllowPrecisionChange: c.allowPrecisionChange, Dataset: loader.LoadOptions{Prepare: !c.noPrepare, PrepareOptions: prep}}
 	if !c.resume {
 		t, err := rundir.Create(c.runDir, c.pretrain, opts)
 		if errors.Is(err, rundir.ErrExists) {
@@ -83,6 +84,11 @@ func runPretrain(c *cli, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "pretrain %s: %d epochs × %d steps, batches %d unlabelled + %d labelled, test %d; model %dx%dx%d width %d, queue %d; from step %d\n",
 		cfg.Dataset, cfg.Epochs, cfg.StepsPerEpoch, p.UnlabelledBatch, p.LabelledBatch, p.TestBatch,
 		cfg.ImageSize, cfg.ImageSize, t.Model.Config().Channels, cfg.Width, cfg.QueueSize, start)
+	if sc := t.Model.Session().Config(); sc.Precision == tfgraph.FP32 && !slices.ContainsFunc(t.Model.Session().Devices(), func(d tfgraph.Device) bool { return d.Type == "GPU" }) {
+		if cpu := tfgraph.HostCPUFeatures(); cpu.AMXBF16 {
+			fmt.Fprintf(stdout, "hint: this CPU has AMX (%s): --precision bf16 trains the same graph in bfloat16, usually much faster\n", cpu)
+		}
+	}
 	if extra := cfg.PaperAugmentations(); extra != "" {
 		fmt.Fprintf(stdout, "contrastive views also get the paper's %s\n", extra)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/nnclr/nnclr/internal/testpy"
+	"github.com/nnclr/nnclr/savedmodel"
+	"github.com/nnclr/nnclr/tfgraph"
 
 	"github.com/nnclr/nnclr/loader"
 	rundir "github.com/nnclr/nnclr/run"
@@ -265,5 +268,61 @@ func TestPretrainPaperAugmentations(t *testing.T) {
 	err = run(resume, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "--grayscale-prob 0.2: differs from the run's 0.5") {
 		t.Fatalf("resume with another --grayscale-prob: %v", err)
+	}
+}
+
+// TestPrecisionEndToEnd: --precision bf16 pretrains, is recorded and kept on resume (another
+// precision is refused unless --allow-precision-change), exports a float32 SavedModel, and embeds;
+// fp16 without a GPU is refused naming what was found.
+func TestPrecisionEndToEnd(t *testing.T) {
+	dataDir := smallFashion(t, 80)
+	runDir := filepath.Join(t.TempDir(), "run")
+	base := []string{"--mode", "pretrain", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--run-dir", runDir,
+		"--image-size", "32", "--width", "8", "--queue-size", "96", "--epochs", "1", "--steps-per-epoch", "2", "--quiet"}
+	err := run(append(append([]string{}, base...), "--precision", "fp16", "--device", "cpu"), &bytes.Buffer{}, &bytes.Buffer{})
+	if !errors.Is(err, tfgraph.ErrPrecision) || !strings.Contains(err.Error(), "fp16 is TensorFlow's GPU rewrite and this session sees no GPU") {
+		t.Fatalf("fp16 on a CPU: %v", err)
+	}
+	if !tfgraph.HostCPUFeatures().BF16() {
+		err := run(append(append([]string{}, base...), "--precision", "bf16"), &bytes.Buffer{}, &bytes.Buffer{})
+		if !errors.Is(err, tfgraph.ErrPrecision) || !strings.Contains(err.Error(), "neither avx512_bf16 nor amx_bf16") {
+			t.Fatalf("bf16 on a CPU without it: %v", err)
+		}
+		return
+	}
+	if err := run(append(append([]string{}, base...), "--precision", "bf16"), &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := rundir.ReadConfig(runDir); err != nil || cfg.Precision != "bf16" {
+		t.Fatalf("run.json precision %q, %v", cfg.Precision, err)
+	}
+	resume := []string{"--mode", "pretrain", "--run-dir", runDir, "--resume", "--epochs", "2", "--quiet"}
+	err = run(append(append([]string{}, resume...), "--precision", "fp32"), &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "--precision fp32: differs from the run's bf16") {
+		t.Fatalf("resume in fp32: %v", err)
+	}
+	if err := run(resume, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatalf("resume in the run's bf16: %v", err)
+	}
+	if err := run(append(append([]string{}, resume...), "--epochs", "3", "--precision", "fp32", "--allow-precision-change"), &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatalf("resume in fp32, allowed: %v", err)
+	}
+	model := filepath.Join(t.TempDir(), "m")
+	if err := run([]string{"--mode", "export", "--run-dir", runDir, "--out", model}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	infos, err := savedmodel.Read(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range infos[0].Signatures[0].Outputs {
+		if v.DType.String() != "DT_FLOAT" {
+			t.Errorf("exported output %s is %s, want float32", v.Key, v.DType)
+		}
+	}
+	var o bytes.Buffer
+	if err := run([]string{"--mode", "embed", "--run-dir", runDir, "--dataset", "fashion_mnist", "--data-dir", dataDir, "--precision", "bf16",
+		"--out", filepath.Join(t.TempDir(), "e.npz"), "--quiet"}, &o, &bytes.Buffer{}); err != nil || !strings.Contains(o.String(), "into 8 dimensions") {
+		t.Fatalf("embed in bf16: %v\n%s", err, o.String())
 	}
 }

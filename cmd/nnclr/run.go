@@ -60,6 +60,11 @@ func runInfo(c *cli, w, _ io.Writer) error {
 	fmt.Fprintf(w, "nnclr      %s\n", version)
 	fmt.Fprintf(w, "tensorflow %s\n", tfgraph.RuntimeVersion())
 	fmt.Fprintf(w, "graft      %s\n", moduleVersion("github.com/wamuir/graft"))
+	precs, err := tfgraph.SupportedPrecisions(sc)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "precisions %v (CPU: %s)\n", precs, tfgraph.HostCPUFeatures())
 	fmt.Fprintf(w, "devices (--device %s):\n", sc.Device)
 	for _, d := range devs {
 		mem := "unknown"
