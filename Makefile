@@ -16,7 +16,7 @@ APT_PACKAGES ?= binutils python3-venv dataset-fashion-mnist
 NNCLR_PY_REQUIREMENTS ?=
 NNCLR_TF_PREFIX ?=
 
-.PHONY: setup ready run apt provision deps goenv build test check fmt-check vet gotest pyref-check docker-check bench clean check-provisioned
+.PHONY: setup ready run bench-quality apt provision deps goenv build test check fmt-check vet gotest pyref-check docker-check bench clean check-provisioned
 
 # The set-up is redone when what it installs from changes; ready (which run and test depend on)
 # is fast when nothing did.
@@ -132,7 +132,12 @@ bench: check-provisioned
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./augment/
 	$(GO) test -run '^$$' -bench . -benchtime 2x ./loader/
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./tfgraph/
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/nnclr/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 40m ./cmd/nnclr/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./run/
+
+## bench-quality: only the bf16-vs-fp32 learning comparison on Fashion-MNIST (about six minutes)
+bench-quality: check-provisioned
+	$(GO) test -run '^$$' -bench PrecisionQuality -benchtime 1x -timeout 60m -v ./run/
 
 clean:
 	rm -rf bin $(TF_DIR)/lib $(TF_DIR)/include $(TF_DIR)/cgo.mk $(TF_DIR)/env.sh

@@ -442,6 +442,10 @@ class StepTimer(keras.callbacks.Callback):
 
 def cmd_train(a):
     set_threads(a.intra_op_threads, a.inter_op_threads)  # before anything runs
+    if a.precision == "bf16":
+        # The same graph rewrite nnclr's --precision bf16 turns on (oneDNN's bfloat16 AMP):
+        # float32 variables, bfloat16 convolutions and matmuls.
+        tf.config.optimizer.set_experimental_options({"auto_mixed_precision_onednn_bfloat16": True})
     if a.seed is not None:
         keras.utils.set_random_seed(a.seed)
     if a.tfds_dir:
@@ -515,6 +519,7 @@ def cmd_train(a):
                                     for k in (last_epoch[0] if last_epoch else {})},
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "jit_compile": bool(model.jit_compile),
+        "precision": a.precision,
         "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
         "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
         "tensorflow": tf.__version__,
@@ -572,6 +577,8 @@ def main(argv=None):
     pt.add_argument("--intra-op-threads", type=int, default=0)
     pt.add_argument("--inter-op-threads", type=int, default=0)
     pt.add_argument("--jit-compile", choices=("auto", "true", "false"), default="auto")
+    pt.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                    help="bf16: oneDNN's bfloat16 auto-mixed-precision graph rewrite")
     pt.add_argument("--seed", type=int, default=None)
     pt.add_argument("--json", default=None)
 

@@ -16,7 +16,7 @@ import (
 )
 
 // fashion writes the first n images of each real Fashion-MNIST split in the tfds layout.
-func fashion(t *testing.T, n int) string {
+func fashion(t testing.TB, n int) string {
 	t.Helper()
 	dataDir := t.TempDir()
 	if err := loader.ImportFashionMNIST(loader.FashionMNISTDir, dataDir, n, loader.WriterOptions{}); err != nil {

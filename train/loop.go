@@ -311,8 +311,11 @@ func (t *Trainer) runEpoch(ctx context.Context, cfg Config, data Data, epoch, sk
 			return fmt.Errorf("train: epoch %d: skipping to step %d: %w", epoch+1, skip+1, err)
 		}
 	}
-	// The producer augments step i+1 while the session runs step i.
-	ready := make(chan prepared, 1)
+	// The producer augments step i+1 while the session runs step i, then waits to hand it over:
+	// the channel is unbuffered, so at most two steps' tensors exist at once (the one running,
+	// the one ready). A buffer of one held a third (measured at 500 + 25 images of 96×96×3 per
+	// step: 116 MB of views more, peak RSS 4,488 MiB against Keras's 4,172).
+	ready := make(chan prepared)
 	stop := make(chan struct{})
 	defer close(stop)
 	first := int64(epoch)*int64(cfg.StepsPerEpoch) + int64(skip)
