@@ -267,6 +267,16 @@ func TestKillAndCorruptCheckpoint(t *testing.T) {
 	}
 	eachStepOnce(t, runDir, 24)
 
+	// The latest checkpoint's index gone too (ckpt-24 after the run above): still ckpt-20.
+	os.Remove(filepath.Join(runDir, "checkpoints", "ckpt-24.index"))
+	o.Reset()
+	if err := run([]string{"--mode", "pretrain", "--run-dir", runDir, "--resume", "--epochs", "3", "--quiet"}, &o, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(o.String(), "resuming from ckpt-20, the newest readable checkpoint: ckpt-24 is unreadable (") {
+		t.Fatalf("fallback past a missing index not reported:\n%s", o.String())
+	}
+
 	// Every checkpoint unreadable: an error naming each.
 	for _, p := range []string{"ckpt-4", "ckpt-8", "ckpt-12", "ckpt-16", "ckpt-20", "ckpt-24"} {
 		os.Remove(filepath.Join(runDir, "checkpoints", p+".data-00000-of-00001"))

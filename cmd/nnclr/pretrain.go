@@ -30,7 +30,7 @@ func setupPretrain(c *cli, log, stderr io.Writer) (*rundir.Training, error) {
 		}
 		return t, err
 	}
-	if _, err := tfgraph.LatestCheckpoint(filepath.Join(c.runDir, rundir.CheckpointsDir)); err != nil {
+	if _, err := tfgraph.Checkpoints(filepath.Join(c.runDir, rundir.CheckpointsDir)); err != nil {
 		return nil, fmt.Errorf("--resume: %w", err)
 	}
 	was, err := rundir.ReadConfig(c.runDir)
