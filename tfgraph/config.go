@@ -3,6 +3,7 @@ package tfgraph
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/nnclr/nnclr/setting"
 )
@@ -21,6 +22,38 @@ type ModelConfig struct {
 	QueueSize int
 	// LearningRate, Beta1, Beta2 and Epsilon configure both Adam optimizers (1e-3, 0.9, 0.999, 1e-7).
 	LearningRate, Beta1, Beta2, Epsilon float64
+	// Parallel, when set, makes the train step one worker's share of a data-parallel step over
+	// the global batch (see DataParallel); nil is the single-process step.
+	Parallel *DataParallel
+}
+
+// DataParallel places a model in a group of Workers data-parallel workers on TensorFlow's
+// distributed runtime (its session from a Cluster). Every worker feeds the same number of images
+// of each global batch: Unlabelled and Labelled of them, its slice of the global batch's
+// unlabelled and labelled parts (worker w the w-th slice). The step then equals the
+// single-process step on the whole global batch: the normalised projections of all workers are
+// gathered (CollectiveGatherV2), so the contrastive loss sees the global batch as negatives and
+// every worker computes the same loss, with gradients reaching its own rows only; the queue takes
+// the global batch's projections in the global order; the encoder, head and probe gradients are
+// summed across workers (CollectiveReduceV2, Add, one packed tensor per optimizer). Weights, Adam
+// state and the queue stay identical on every worker.
+type DataParallel struct {
+	Workers, Task        int
+	Unlabelled, Labelled int
+	// Timeout bounds every collective (0: DefaultCollectiveTimeout).
+	Timeout time.Duration
+}
+
+func (d *DataParallel) validate() error {
+	switch {
+	case d.Workers < 1 || d.Task < 0 || d.Task >= d.Workers:
+		return fmt.Errorf("tfgraph: data-parallel task %d of %d workers", d.Task, d.Workers)
+	case d.Unlabelled < 0 || d.Labelled <= 0 || d.Unlabelled+d.Labelled <= 0:
+		return fmt.Errorf("tfgraph: data-parallel worker share %d unlabelled + %d labelled images: want >= 0 and > 0", d.Unlabelled, d.Labelled)
+	case d.Timeout < 0:
+		return fmt.Errorf("tfgraph: data-parallel collective timeout %s: want >= 0", d.Timeout)
+	}
+	return nil
 }
 
 // DefaultModelConfig returns the Keras example's model for STL-10 (96×96×3, 10 classes).
@@ -51,6 +84,11 @@ func (c ModelConfig) FeatureMapSize() (h, w int) {
 // with the package prefix) naming the field in snake_case: "model_width", "queue_size",
 // "height" (an input too small for the four convolutions), ...
 func (c ModelConfig) Validate() error {
+	if c.Parallel != nil {
+		if err := c.Parallel.validate(); err != nil {
+			return err
+		}
+	}
 	bad := func(name string, v any, want string, args ...any) error {
 		return fmt.Errorf("tfgraph: model: %w", setting.Errorf(name, v, want, args...))
 	}

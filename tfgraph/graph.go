@@ -40,6 +40,7 @@ type nnclrGraph struct {
 	restoreFetch       []tf.Output
 	restorePrefix      tf.Output
 	slices             tf.Output
+	check              checkFetch // data-parallel start-up check
 }
 
 // metric names in the order of trainFetch.
@@ -261,6 +262,19 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 	f1, f2 := views[0], views[1]
 	p1 := b.l2normalize(cs.SubScope("norm1"), b.head(cs.SubScope("head1"), f1, headW))
 	p2 := b.l2normalize(cs.SubScope("norm2"), b.head(cs.SubScope("head2"), f2, headW))
+	// In a data-parallel step the loss and the queue see the global batch: the projections of
+	// every worker, gathered, with gradients reaching this worker's own rows only; the metrics
+	// see the gathered features. queueRows is what the queue takes.
+	queueRows := p1
+	if cfg.Parallel != nil {
+		w := cfg.ModelWidth
+		ps := cs.SubScope("parallel")
+		p1, queueRows = b.globalRows(ps.SubScope("p1"), p1, w, keyP1)
+		p2, _ = b.globalRows(ps.SubScope("p2"), p2, w, keyP2)
+		f1 = b.gatherGlobal(ps.SubScope("f1"), f1, w, keyF1)
+		f2 = b.gatherGlobal(ps.SubScope("f2"), f2, w, keyF2)
+		g.check = b.clusterCheck(root.SubScope("cluster_check"))
+	}
 	q := queue.read
 	nn1 := b.nearest(cs.SubScope("nn1"), p1, q)
 	nn2 := b.nearest(cs.SubScope("nn2"), p2, q)
@@ -286,6 +300,10 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 		return nil, fmt.Errorf("tfgraph: contrastive gradients: %w", err)
 	}
 	grads := append(b.encoderBwd(root.SubScope("encoder_grad"), e, gs[0], encW), gs[1:]...)
+	if cfg.Parallel != nil {
+		// Each worker's gradients come through its own rows: their sum is the global batch's.
+		grads = b.allReduceSum(root.SubScope("contrastive_allreduce"), grads, keyContrastiveGrads)
+	}
 	if err := root.Err(); err != nil {
 		return nil, fmt.Errorf("tfgraph: encoder gradients: %w", err)
 	}
@@ -300,7 +318,7 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 	keep := op.Sub(qs.SubScope("Sub"), b.i32(qs.SubScope("q"), int32(cfg.QueueSize)), bsz)
 	size := op.Pack(qs.SubScope("Pack"), []tf.Output{keep, b.i32(qs.SubScope("w"), int32(cfg.ModelWidth))})
 	older := op.Slice(qs.SubScope("Slice"), q, b.i32(qs.SubScope("begin"), 0, 0), size)
-	newQ := op.ConcatV2(qs.SubScope("ConcatV2"), []tf.Output{p1, older}, b.i32(qs.SubScope("axis"), 0))
+	newQ := op.ConcatV2(qs.SubScope("ConcatV2"), []tf.Output{queueRows, older}, b.i32(qs.SubScope("axis"), 0))
 	qAssign := op.AssignVariableOp(qs.SubScope("AssignVariableOp"), queue.handle, newQ)
 	// Metrics on encoder features.
 	ms := cs.SubScope("metrics")
@@ -320,13 +338,33 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 	pf := b.encoder(ps.SubScope("encoder"), g.probeX, encAfter)
 	plogits := op.BiasAdd(ps.SubScope("BiasAdd"), op.MatMul(ps.SubScope("MatMul"), pf, pW[0]), pW[1])
 	plain := root.SubScope("train_probe_loss")
-	pLoss := b.softmaxXent(plain, plogits, g.probeY, cfg.NumClasses)
-	pgrads := op.Gradients(root.SubScope("contrastive_grad"), []tf.Output{pLoss}, pW)
-	if err := root.Err(); err != nil {
-		return nil, fmt.Errorf("tfgraph: probe gradients: %w", err)
+	var pLoss, pAcc tf.Output
+	var pgrads []tf.Output
+	if d := cfg.Parallel; d != nil {
+		// The global batch's mean loss is the sum over workers of their rows' losses divided by
+		// the global count: its gradients, and the loss and accuracy, are sums across workers.
+		onehot := op.OneHot(plain.SubScope("OneHot"), g.probeY, b.i32(plain.SubScope("depth"), int32(cfg.NumClasses)), b.f32(plain.SubScope("on"), 1), b.f32(plain.SubScope("off"), 0))
+		xent, _ := op.SoftmaxCrossEntropyWithLogits(plain.SubScope("SoftmaxCrossEntropyWithLogits"), plogits, onehot)
+		lossSum := op.Sum(plain.SubScope("Sum"), xent, b.i32(plain.SubScope("axis"), 0))
+		count := b.f32(plain.SubScope("count"), float64(d.Workers*d.Labelled))
+		local := op.RealDiv(plain.SubScope("RealDiv"), lossSum, count)
+		correct := op.Sum(plain.SubScope("correct"), op.Cast(plain.SubScope("Cast"), op.Equal(plain.SubScope("Equal"), op.ArgMax(plain.SubScope("ArgMax"), plogits, b.i32(plain.SubScope("a"), 1)), g.probeY), tf.Float), b.i32(plain.SubScope("c"), 0))
+		lg := op.Gradients(root.SubScope("contrastive_grad"), []tf.Output{local}, pW)
+		if err := root.Err(); err != nil {
+			return nil, fmt.Errorf("tfgraph: probe gradients: %w", err)
+		}
+		sums := b.allReduceSum(root.SubScope("probe_allreduce"), append(lg, local, correct), keyProbe)
+		pgrads, pLoss = sums[:len(lg)], sums[len(lg)]
+		pAcc = op.RealDiv(plain.SubScope("acc"), sums[len(lg)+1], count)
+	} else {
+		pLoss = b.softmaxXent(plain, plogits, g.probeY, cfg.NumClasses)
+		pgrads = op.Gradients(root.SubScope("contrastive_grad"), []tf.Output{pLoss}, pW)
+		if err := root.Err(); err != nil {
+			return nil, fmt.Errorf("tfgraph: probe gradients: %w", err)
+		}
+		pAcc = op.Mean(plain.SubScope("Mean"), op.Cast(plain.SubScope("Cast"), op.Equal(plain.SubScope("Equal"), op.ArgMax(plain.SubScope("ArgMax"), plogits, b.i32(plain.SubScope("a"), 1)), g.probeY), tf.Float), b.i32(plain.SubScope("m"), 0))
 	}
 	pDone := b.adam(ts.SubScope("probe_adam"), probe, pgrads, pm, pv, piter, []*tf.Operation{pLoss.Op})
-	pAcc := op.Mean(plain.SubScope("Mean"), op.Cast(plain.SubScope("Cast"), op.Equal(plain.SubScope("Equal"), op.ArgMax(plain.SubScope("ArgMax"), plogits, b.i32(plain.SubScope("a"), 1)), g.probeY), tf.Float), b.i32(plain.SubScope("m"), 0))
 	stepInc := op.AssignAddVariableOp(ts.SubScope("step").WithControlDependencies(cDone, pDone, qAssign), step.handle, op.Const(ts.SubScope("one64"), int64(1)))
 	g.trainOp = op.NoOp(ts.WithControlDependencies(cDone, qAssign, pDone, stepInc).SubScope("done"))
 	g.trainFetch = []tf.Output{cLoss, cAcc, rAcc, pLoss, pAcc}

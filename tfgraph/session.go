@@ -79,6 +79,10 @@ type SessionConfig struct {
 	// Precision is the graph's arithmetic ("": fp32); see Precision. NewSession refuses one the
 	// device cannot run.
 	Precision Precision
+	// Cluster, when set, makes the session a worker's: it targets Target (the worker's server,
+	// from StartServer) and keeps its ops on the worker's own task.
+	Cluster *Cluster
+	Target  string
 }
 
 // DefaultSessionConfig returns the automatic device choice and TensorFlow's own thread counts.
@@ -123,6 +127,9 @@ func (c SessionConfig) ConfigProto() ([]byte, error) {
 	case DeviceGPU:
 		cp.GpuOptions.VisibleDeviceList = strconv.Itoa(c.Device.Index)
 	}
+	if c.Cluster != nil {
+		c.Cluster.sessionProto(cp)
+	}
 	b, err := proto.Marshal(cp)
 	if err != nil {
 		return nil, fmt.Errorf("tfgraph: session config: %w", err)
@@ -158,7 +165,7 @@ func NewSession(g *tf.Graph, c SessionConfig) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := tf.NewSession(g, &tf.SessionOptions{Config: cfg})
+	s, err := tf.NewSession(g, &tf.SessionOptions{Target: c.Target, Config: cfg})
 	if err != nil {
 		return nil, fmt.Errorf("tfgraph: new session (device %s): %w", c.Device, err)
 	}

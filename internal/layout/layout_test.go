@@ -18,8 +18,8 @@ import (
 // or their tests. README.md and tfgraph/doc.go name them.
 var tfBoundary = []string{"savedmodel", "tfgraph"}
 
-// cgoPackages are the packages with cgo of their own (import "C"): none yet.
-var cgoPackages = []string{}
+// cgoPackages are the packages with cgo of their own (import "C").
+var cgoPackages = []string{"internal/tfserver"}
 
 // noTensorFlow are packages that must build and test without libtensorflow: they do not depend
 // on graft's tensorflow package at all, directly or through another package.

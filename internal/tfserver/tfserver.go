@@ -1,0 +1,57 @@
+// Package tfserver is nnclr's only cgo: TensorFlow's in-process gRPC server (TF_NewServer and
+// TF_ServerStart of the C API, which graft does not wrap). A distributed worker runs one server and
+// a session whose target is the server's; see tfgraph's cluster support.
+//
+// A started gRPC server cannot be stopped through the C API of TensorFlow 2.18 (TF_ServerStop
+// returns UNIMPLEMENTED and TF_DeleteServer then aborts the process), so a Server lives until its
+// process exits; there is no Close.
+package tfserver
+
+/*
+#cgo LDFLAGS: -ltensorflow
+#include <stdlib.h>
+#include "tensorflow/c/c_api.h"
+*/
+import "C"
+
+import (
+	"fmt"
+)
+
+// Server is a started TensorFlow server. Its methods are safe for concurrent use.
+type Server struct {
+	c      *C.TF_Server
+	target string
+}
+
+// Start creates a server from a serialized tensorflow.ServerDef and starts it.
+func Start(serverDef []byte) (*Server, error) {
+	if len(serverDef) == 0 {
+		return nil, fmt.Errorf("tfserver: empty ServerDef")
+	}
+	st := C.TF_NewStatus()
+	defer C.TF_DeleteStatus(st)
+	buf := C.CBytes(serverDef)
+	defer C.free(buf)
+	s := C.TF_NewServer(buf, C.size_t(len(serverDef)), st)
+	if err := statusErr(st, "new server"); err != nil {
+		return nil, err
+	}
+	C.TF_ServerStart(s, st)
+	if err := statusErr(st, "start server"); err != nil {
+		// Not started: deleting it is safe.
+		C.TF_DeleteServer(s)
+		return nil, err
+	}
+	return &Server{c: s, target: C.GoString(C.TF_ServerTarget(s))}, nil
+}
+
+// Target is the session target of the server, e.g. "grpc://localhost:2222".
+func (s *Server) Target() string { return s.target }
+
+func statusErr(st *C.TF_Status, what string) error {
+	if C.TF_GetCode(st) == C.TF_OK {
+		return nil
+	}
+	return fmt.Errorf("tfserver: %s: %s", what, C.GoString(C.TF_Message(st)))
+}
