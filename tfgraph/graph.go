@@ -41,6 +41,7 @@ type nnclrGraph struct {
 	restorePrefix      tf.Output
 	slices             tf.Output
 	check              checkFetch // data-parallel start-up check
+	sync               syncOps    // data-parallel broadcast of the chief's variables
 }
 
 // metric names in the order of trainFetch.
@@ -412,6 +413,10 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 	g.saveOp = op.SaveV2(ks.SubScope("SaveV2"), g.saveDir, g.saveNames, g.slices, reads(g.vars))
 	g.restorePrefix = op.Placeholder(ks.SubScope("restore_prefix"), tf.String, op.PlaceholderShape(tf.ScalarShape()))
 	g.restoreFetch = op.RestoreV2(ks.SubScope("RestoreV2"), g.restorePrefix, g.saveNames, g.slices, dtypes)
+
+	if cfg.Parallel != nil {
+		g.sync = b.syncFromChief(root.SubScope("sync"), g.vars)
+	}
 
 	graph, err := root.Finalize()
 	if err != nil {

@@ -17,6 +17,8 @@ const (
 	keyContrastiveGrads
 	keyProbe
 	keyCheck
+	keySyncFloat
+	keySyncInt
 )
 
 const groupKey = 1
@@ -179,4 +181,71 @@ func b2t(d *DataParallel) string {
 		return d.Timeout.String()
 	}
 	return DefaultCollectiveTimeout.String()
+}
+
+// syncOps broadcasts every variable from the chief (task 0) to the other workers: the chief
+// sends its float32 and int64 variables packed into one tensor each, the others receive them and
+// assign.
+type syncOps struct {
+	fetch []tf.Output     // the chief's sends
+	ops   []*tf.Operation // the others' assignments
+}
+
+func (b *gb) syncFromChief(s *op.Scope, vars []*variable) syncOps {
+	d := b.cfg.Parallel
+	var so syncOps
+	for _, dt := range []tf.DataType{tf.Float, tf.Int64} {
+		var vs []*variable
+		total := int64(0)
+		for _, v := range vars {
+			if v.dtype == dt {
+				vs = append(vs, v)
+				total += Array{Shape: v.spec.Shape}.size()
+			}
+		}
+		key := keySyncFloat
+		if dt == tf.Int64 {
+			key = keySyncInt
+		}
+		ss := s.SubScope(fmt.Sprintf("sync%d", key))
+		size, group, inst := b.collectiveArgs(ss, key)
+		if d.Task == 0 {
+			flat := make([]tf.Output, len(vs))
+			for i, v := range vs {
+				flat[i] = op.Reshape(ss.SubScope("flatten"), v.read, op.Const(ss.SubScope("flat"), []int32{-1}))
+			}
+			packed := op.ConcatV2(ss.SubScope("pack"), flat, b.i32(ss.SubScope("axis"), 0))
+			so.fetch = append(so.fetch, op.CollectiveBcastSendV2(ss.SubScope("send"), packed, size, group, inst,
+				op.CollectiveBcastSendV2TimeoutSeconds(b.timeoutSeconds())))
+			continue
+		}
+		recv := op.CollectiveBcastRecvV2(ss.SubScope("recv"), size, group, inst, op.Const(ss.SubScope("shape"), []int64{total}), dt,
+			op.CollectiveBcastRecvV2TimeoutSeconds(b.timeoutSeconds()))
+		sizes := make([]int64, len(vs))
+		for i, v := range vs {
+			sizes[i] = Array{Shape: v.spec.Shape}.size()
+		}
+		parts := op.SplitV(ss.SubScope("unpack"), recv, op.Const(ss.SubScope("sizes"), sizes), b.i32(ss.SubScope("saxis"), 0), int64(len(vs)))
+		for i, v := range vs {
+			shape := make([]int64, len(v.spec.Shape))
+			copy(shape, v.spec.Shape)
+			val := op.Reshape(ss.SubScope("reshape"), parts[i], op.Const(ss.SubScope("vshape"), shape))
+			so.ops = append(so.ops, op.AssignVariableOp(ss.SubScope("assign"), v.handle, val))
+		}
+	}
+	return so
+}
+
+// SyncFromChief makes every worker's variables (weights, optimizer state, queue, global step)
+// the chief's: the chief broadcasts them, the others receive them. Every worker calls it once
+// after initialising or restoring (only the chief needs the checkpoint), before training.
+func (m *Model) SyncFromChief() error {
+	d := m.cfg.Parallel
+	if d == nil {
+		return nil
+	}
+	if _, err := m.sess.Run(nil, m.g.sync.fetch, m.g.sync.ops); err != nil {
+		return fmt.Errorf("tfgraph: worker %d: taking the chief's variables: %w", d.Task, err)
+	}
+	return nil
 }

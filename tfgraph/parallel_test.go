@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -102,7 +103,8 @@ func seq(lo, hi int) []int {
 // 127.0.0.1, in this process) for three steps of global batches (96×96×3, 8 unlabelled + 4
 // labelled images per worker) and compares every variable (weights, both Adams' slots and
 // counters, the queue) and the metrics with one process training on the same global batches, and
-// the workers with each other. The workers are bit-identical to each other. Against one process
+// the workers with each other; the workers other than the chief start from other weights and
+// take the chief's by SyncFromChief. The workers are bit-identical to each other. Against one process
 // the test allows parallelTolerance relative (max |difference| / max |value| per variable): the
 // workers sum their share of the gradient where one process sums the whole batch in one kernel,
 // and float32 sums in another order differ; measured 8.0e-6 (2 workers) and 9.4e-6 (3), worst in
@@ -146,7 +148,8 @@ func TestDataParallelEqualsOneProcess(t *testing.T) {
 					t.Fatal(err)
 				}
 				t.Cleanup(func() { m.Close() })
-				if err := m.Init(21); err != nil {
+				// Only the chief starts from the run's seed: SyncFromChief gives the others its state.
+				if err := m.Init(21 + uint64(w)*1000); err != nil {
 					t.Fatal(err)
 				}
 				models[w] = m
@@ -160,6 +163,9 @@ func TestDataParallelEqualsOneProcess(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					if errs[w] = models[w].CheckCluster(42); errs[w] != nil {
+						return
+					}
+					if errs[w] = models[w].SyncFromChief(); errs[w] != nil {
 						return
 					}
 					rows := append(seq(w*uPer, (w+1)*uPer), seq(u+w*lPer, u+(w+1)*lPer)...)
@@ -232,4 +238,57 @@ func relDiff(got, want []float32) float64 {
 		s = math.Max(s, math.Abs(float64(want[i])))
 	}
 	return d / s
+}
+
+// parallelPair builds the workers' models of a cluster of n on 127.0.0.1 with timeout, and
+// returns those whose tasks are in start (the others never come up).
+func parallelModels(t *testing.T, n int, start []int, timeout time.Duration) []*Model {
+	t.Helper()
+	cfg := smallConfig()
+	addrs := freeAddrs(t, n)
+	var out []*Model
+	for _, w := range start {
+		cl := Cluster{Workers: addrs, Task: w, Timeout: timeout}
+		target, err := StartServer(cl, DefaultSessionConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		wc := cfg
+		wc.Parallel = &DataParallel{Workers: n, Task: w, Unlabelled: 2, Labelled: 1, Timeout: timeout}
+		m, err := NewModel(wc, SessionConfig{Cluster: &cl, Target: target})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestCheckClusterRefuses: a worker with another fingerprint (other settings) is named; a worker
+// that never comes up makes the check fail within the timeout instead of waiting forever.
+func TestCheckClusterRefuses(t *testing.T) {
+	ms := parallelModels(t, 2, []int{0, 1}, 20*time.Second)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for w, fp := range []uint64{7, 8} {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[w] = ms[w].CheckCluster(fp) }()
+	}
+	wg.Wait()
+	if errs[0] == nil || !strings.Contains(errs[0].Error(), "worker 1 runs other settings") ||
+		errs[1] == nil || !strings.Contains(errs[1].Error(), "worker 0 runs other settings") {
+		t.Fatalf("different settings: %v / %v", errs[0], errs[1])
+	}
+
+	alone := parallelModels(t, 2, []int{0}, 2*time.Second)
+	t0 := time.Now()
+	err := alone[0].CheckCluster(7)
+	if err == nil || !strings.Contains(err.Error(), "did not all answer within 2s") {
+		t.Fatalf("a missing worker: %v", err)
+	}
+	if d := time.Since(t0); d > 30*time.Second {
+		t.Fatalf("the check took %s with a 2 s timeout", d)
+	}
+	t.Logf("missing worker reported after %s: %v", time.Since(t0).Round(time.Millisecond), err)
 }

@@ -1,0 +1,106 @@
+package run
+
+import (
+	"encoding/json"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nnclr/nnclr/setting"
+	"github.com/nnclr/nnclr/tfgraph"
+)
+
+// ParseTFConfig reads a TF_CONFIG, the JSON that tf.distribute and Kubeflow's TFJob give each
+// process: {"cluster": {"chief": ["host:port"], "worker": ["host:port", ...]}, "task": {"type":
+// "worker", "index": 1}}. The chief (when the cluster has one) is task 0 and the workers follow
+// in order; without a chief, worker 0 is the chief. Other task types (ps, evaluator) are refused:
+// nnclr trains data-parallel on workers only. Errors are *setting.Error values naming TF_CONFIG's
+// field.
+func ParseTFConfig(s string) (tfgraph.Cluster, error) {
+	var tc struct {
+		Cluster map[string][]string `json:"cluster"`
+		Task    *struct {
+			Type  string `json:"type"`
+			Index *int   `json:"index"`
+		} `json:"task"`
+	}
+	if err := json.Unmarshal([]byte(s), &tc); err != nil {
+		return tfgraph.Cluster{}, setting.Errorf("TF_CONFIG", nil, "not valid JSON: %v", err)
+	}
+	for job := range tc.Cluster {
+		if job != "chief" && job != "worker" {
+			return tfgraph.Cluster{}, setting.Errorf("TF_CONFIG", nil, "cluster.%s: nnclr runs chief and worker tasks only", job)
+		}
+	}
+	chief := tc.Cluster["chief"]
+	if len(chief) > 1 {
+		return tfgraph.Cluster{}, setting.Errorf("TF_CONFIG", nil, "cluster.chief lists %d addresses: want one", len(chief))
+	}
+	workers := append(append([]string{}, chief...), tc.Cluster["worker"]...)
+	if len(workers) == 0 {
+		return tfgraph.Cluster{}, setting.Errorf("TF_CONFIG", nil, "cluster.worker: no addresses")
+	}
+	if tc.Task == nil || tc.Task.Index == nil {
+		return tfgraph.Cluster{}, setting.Errorf("TF_CONFIG", nil, "task: want {\"type\": \"worker\", \"index\": N}")
+	}
+	idx := *tc.Task.Index
+	switch tc.Task.Type {
+	case "chief":
+		if len(chief) == 0 || idx != 0 {
+			return tfgraph.Cluster{}, setting.Errorf("TF_CONFIG", nil, "task chief %d: the cluster has %d chief", idx, len(chief))
+		}
+	case "worker":
+		n := len(tc.Cluster["worker"])
+		if idx < 0 || idx >= n {
+			return tfgraph.Cluster{}, setting.Errorf("TF_CONFIG", nil, "task.index %d outside cluster.worker's %d addresses", idx, n)
+		}
+		idx += len(chief)
+	default:
+		return tfgraph.Cluster{}, setting.Errorf("TF_CONFIG", nil, "task.type %q: want worker or chief", tc.Task.Type)
+	}
+	c := tfgraph.Cluster{Workers: workers, Task: idx}
+	return c, checkAddrs(c, "TF_CONFIG")
+}
+
+// ParseCluster reads the cluster of the command line: every worker's host:port, comma
+// separated, and this worker's index; errors name the settings "cluster" and "task_index".
+func ParseCluster(list string, task int) (tfgraph.Cluster, error) {
+	var workers []string
+	for _, w := range strings.Split(list, ",") {
+		workers = append(workers, strings.TrimSpace(w))
+	}
+	if task < 0 || task >= len(workers) {
+		return tfgraph.Cluster{}, setting.Errorf("task_index", task, "outside the cluster's %d workers", len(workers))
+	}
+	c := tfgraph.Cluster{Workers: workers, Task: task}
+	return c, checkAddrs(c, "cluster")
+}
+
+// checkAddrs refuses empty, malformed and duplicate addresses, naming the setting.
+func checkAddrs(c tfgraph.Cluster, name string) error {
+	seen := map[string]int{}
+	for i, w := range c.Workers {
+		host, port, err := net.SplitHostPort(w)
+		if p, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || p <= 0 || p > 65535 {
+			return setting.Errorf(name, nil, "worker %d's address %q: want host:port", i, w)
+		}
+		if j, ok := seen[w]; ok {
+			return setting.Errorf(name, nil, "workers %d and %d have the same address %s", j, i, w)
+		}
+		seen[w] = i
+	}
+	return nil
+}
+
+// DefaultClusterTimeout bounds every wait of a distributed run: the other workers coming up at
+// start, and each step's collectives (a worker that died makes the others fail within it).
+const DefaultClusterTimeout = tfgraph.DefaultCollectiveTimeout
+
+// clusterTimeout is the cluster's bound, defaulted.
+func clusterTimeout(c *tfgraph.Cluster) time.Duration {
+	if c.Timeout > 0 {
+		return c.Timeout
+	}
+	return DefaultClusterTimeout
+}
