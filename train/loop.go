@@ -113,6 +113,17 @@ type Trainer struct {
 	Contrastive2   *augment.Augmenter
 	Classification *augment.Augmenter
 	Eval           *augment.Augmenter
+	// Workers and Task, when Workers > 1, make this trainer one worker of a data-parallel run
+	// (the model's ModelConfig.Parallel): every Batch is the global batch, and the worker
+	// augments and feeds its Task-th slice of the unlabelled and of the labelled images, with
+	// the draws of those images' places in the global batch, as one process would.
+	Workers, Task int
+}
+
+// slice returns images [i·n, (i+1)·n) of im.
+func slice(im augment.Images, i, n int) augment.Images {
+	per := im.H * im.W * im.C
+	return augment.Images{Pix: im.Pix[i*n*per : (i+1)*n*per], N: n, H: im.H, W: im.W, C: im.C}
 }
 
 // ErrNonFinite reports a loss that became NaN or Inf.
@@ -156,6 +167,17 @@ func (t *Trainer) augmentStep(b Batch, step uint64) prepared {
 	if len(b.Labels) != l.N {
 		return prepared{err: fmt.Errorf("train: step %d: %d labels for %d labelled images", step, len(b.Labels), l.N)}
 	}
+	// Draw indices: the unlabelled images are 0.. of the global batch, the labelled follow.
+	ubase, lbase, pbase, labels := 0, u.N, 0, b.Labels
+	if t.Workers > 1 {
+		if u.N%t.Workers != 0 || l.N%t.Workers != 0 {
+			return prepared{err: fmt.Errorf("train: step %d: a global batch of %d unlabelled + %d labelled images does not split over %d workers", step, u.N, l.N, t.Workers)}
+		}
+		un, ln := u.N/t.Workers, l.N/t.Workers
+		ubase, lbase, pbase = t.Task*un, u.N+t.Task*ln, t.Task*ln
+		labels = b.Labels[t.Task*ln : (t.Task+1)*ln]
+		u, l = slice(u, t.Task, un), slice(l, t.Task, ln)
+	}
 	n := u.N + l.N
 	h, w, c := int64(cfg.Height), int64(cfg.Width), int64(cfg.Channels)
 	// One tensor holds both views: view 1 (stream 0) of the n images, then view 2 (stream 1).
@@ -170,10 +192,10 @@ func (t *Trainer) augmentStep(b Batch, step uint64) prepared {
 			augs[1] = t.Contrastive2
 		}
 		for stream, v := range [][]float32{dst[:half], dst[half:]} {
-			if err := augs[stream].ApplyFrom(v[:split], u, uint64(stream), step, 0); err != nil {
+			if err := augs[stream].ApplyFrom(v[:split], u, uint64(stream), step, ubase); err != nil {
 				return fmt.Errorf("view %d: %w", stream+1, err)
 			}
-			if err := augs[stream].ApplyFrom(v[split:], l, uint64(stream), step, u.N); err != nil {
+			if err := augs[stream].ApplyFrom(v[split:], l, uint64(stream), step, lbase); err != nil {
 				return fmt.Errorf("view %d: %w", stream+1, err)
 			}
 		}
@@ -183,12 +205,12 @@ func (t *Trainer) augmentStep(b Batch, step uint64) prepared {
 		return prepared{err: fmt.Errorf("train: step %d: %w", step, err)}
 	}
 	p.batch.ProbeX, err = tfgraph.NewFloatTensor([]int64{int64(l.N), h, w, c}, func(dst []float32) error {
-		return t.Classification.Apply(dst, l, 2, step)
+		return t.Classification.ApplyFrom(dst, l, 2, step, pbase)
 	})
 	if err != nil {
 		return prepared{err: fmt.Errorf("train: step %d: probe view: %w", step, err)}
 	}
-	if p.batch.ProbeY, err = tfgraph.NewInt64Tensor(b.Labels); err != nil {
+	if p.batch.ProbeY, err = tfgraph.NewInt64Tensor(labels); err != nil {
 		return prepared{err: err}
 	}
 	return p

@@ -292,3 +292,58 @@ func TestCheckpointSecs(t *testing.T) {
 		t.Error("negative checkpoint secs accepted")
 	}
 }
+
+// TestWorkerSlice: a data-parallel worker's step holds exactly its rows of the one-process step:
+// views of its unlabelled and labelled slices with the draws of their places in the global
+// batch, its labelled slice's probe view and labels.
+func TestWorkerSlice(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 10))
+	img := func(n int) augment.Images {
+		p := make([]uint8, n*32*32*3)
+		for i := range p {
+			p[i] = uint8(r.IntN(256))
+		}
+		return augment.Images{Pix: p, N: n, H: 32, W: 32, C: 3}
+	}
+	b := Batch{Unlabelled: img(6), Labelled: img(4), Labels: []int64{0, 1, 2, 3}}
+	one := newTrainer(t, 6)
+	all := one.augmentStep(b, 5)
+	if all.err != nil {
+		t.Fatal(all.err)
+	}
+	views, _ := tfgraph.Float32s(all.batch.Views)
+	probe, _ := tfgraph.Float32s(all.batch.ProbeX)
+	per := 32 * 32 * 3
+	rowsOf := func(x []float32, rows ...int) []float32 {
+		var out []float32
+		for _, i := range rows {
+			out = append(out, x[i*per:(i+1)*per]...)
+		}
+		return out
+	}
+	for task := range 2 {
+		w := newTrainer(t, 6)
+		w.Workers, w.Task = 2, task
+		p := w.augmentStep(b, 5)
+		if p.err != nil {
+			t.Fatal(p.err)
+		}
+		rows := []int{3 * task, 3*task + 1, 3*task + 2, 6 + 2*task, 6 + 2*task + 1}
+		view2 := make([]int, len(rows))
+		for i, r := range rows {
+			view2[i] = 10 + r
+		}
+		got, _ := tfgraph.Float32s(p.batch.Views)
+		if want := append(rowsOf(views, rows...), rowsOf(views, view2...)...); !slices.Equal(got, want) {
+			t.Errorf("task %d: views differ from its rows of the one-process step", task)
+		}
+		gp, _ := tfgraph.Float32s(p.batch.ProbeX)
+		if !slices.Equal(gp, rowsOf(probe, 2*task, 2*task+1)) {
+			t.Errorf("task %d: probe view differs", task)
+		}
+		if y := p.batch.ProbeY.Value().([]int64); !slices.Equal(y, b.Labels[2*task:2*task+2]) {
+			t.Errorf("task %d: labels %v", task, y)
+		}
+	}
+}
+
