@@ -2,7 +2,10 @@ package run
 
 import (
 	"encoding/json"
+	"fmt"
+	"hash/fnv"
 	"net"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -103,4 +106,74 @@ func clusterTimeout(c *tfgraph.Cluster) time.Duration {
 		return c.Timeout
 	}
 	return DefaultClusterTimeout
+}
+
+// waitForPeers waits until every other worker of c accepts connections on its address, at most
+// timeout, and otherwise names the workers that never did.
+func waitForPeers(c tfgraph.Cluster, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	pending := map[int]bool{}
+	for i := range c.Workers {
+		if i != c.Task {
+			pending[i] = true
+		}
+	}
+	for len(pending) > 0 {
+		for i := range pending {
+			conn, err := net.DialTimeout("tcp", c.Workers[i], time.Second)
+			if err == nil {
+				conn.Close()
+				delete(pending, i)
+			}
+		}
+		if len(pending) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			var missing []string
+			for i := range c.Workers {
+				if pending[i] {
+					missing = append(missing, fmt.Sprintf("worker %d at %s", i, c.Workers[i]))
+				}
+			}
+			return fmt.Errorf("run: worker %d: %s did not come up within %s", c.Task, strings.Join(missing, ", "), timeout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return nil
+}
+
+// unreachable names the workers other than this one that do not accept connections now.
+func unreachable(c tfgraph.Cluster) []string {
+	var out []string
+	for i, w := range c.Workers {
+		if i == c.Task {
+			continue
+		}
+		conn, err := net.DialTimeout("tcp", w, time.Second)
+		if err != nil {
+			out = append(out, fmt.Sprintf("worker %d at %s", i, w))
+			continue
+		}
+		conn.Close()
+	}
+	return out
+}
+
+// fingerprint identifies what every worker of a run must agree on: the fixed settings, the
+// precision, the epochs and steps, the global batch and the cluster size (FNV-1a of their JSON).
+func fingerprint(c Config, unlabelled, labelled, workers int) uint64 {
+	rv, rt := reflect.ValueOf(c), reflect.TypeOf(c)
+	m := map[string]any{"precision": precisionOf(c.Precision), "epochs": c.Epochs, "steps_per_epoch": c.StepsPerEpoch,
+		"unlabelled": unlabelled, "labelled": labelled, "workers": workers}
+	for i := 0; i < rt.NumField(); i++ {
+		if rt.Field(i).Tag.Get("resume") == "fixed" {
+			key, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+			m[key] = rv.Field(i).Interface()
+		}
+	}
+	b, _ := json.Marshal(m) // map keys are sorted
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64()
 }

@@ -87,6 +87,10 @@ type Config struct {
 	InterOpThreads int    `json:"inter_op_threads"`
 	XLA            bool   `json:"xla"`
 	Workers        int    `json:"workers"` // decoding and augmentation goroutines (0: one per core)
+	// ClusterSize is the number of data-parallel workers the run last trained on (0 or 1: one
+	// process); set by Create and Resume from Options.Cluster. The batches are global, so a run
+	// may resume on another number of workers that divides them.
+	ClusterSize int `json:"cluster_size"`
 }
 
 // DefaultConfig returns the Keras example's run: STL-10 at 96×96, width 128, queue 10,000,

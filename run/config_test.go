@@ -32,7 +32,7 @@ func TestReadLegacyConfig(t *testing.T) {
 		t.Fatalf("legacy flags.json read as\n%+v\nwant\n%+v", c, want)
 	}
 	// Every setting of Config but those added with run.json (the format's own, checkpoint_secs,
-	// precision)
+	// precision, cluster_size)
 	// was a field of the CLI's flags, so the generic mapping of its Go names misses none.
 	raw, err := os.ReadFile(filepath.Join(legacyDir, LegacyConfigFile))
 	if err != nil {
@@ -47,7 +47,7 @@ func TestReadLegacyConfig(t *testing.T) {
 		keys = append(keys, snakeCase(k))
 	}
 	for _, n := range Names() {
-		if !slices.Contains([]string{"format", "version", "checkpoint_secs", "precision"}, n) && !slices.Contains(keys, n) {
+		if !slices.Contains([]string{"format", "version", "checkpoint_secs", "precision", "cluster_size"}, n) && !slices.Contains(keys, n) {
 			t.Errorf("setting %s has no field in the legacy flags.json (keys %v)", n, keys)
 		}
 	}

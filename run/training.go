@@ -38,6 +38,12 @@ type Options struct {
 	Context context.Context
 	// AllowPrecisionChange lets Resume continue a run in another precision than it ran in.
 	AllowPrecisionChange bool
+	// Cluster, when it has more than one worker, makes this process one worker of a
+	// data-parallel run on TensorFlow's distributed runtime (see tfgraph.DataParallel): the
+	// batches are global and each worker trains on its slice; the chief (task 0) alone reads and
+	// writes the run directory (checkpoints, run.json, logs) and gives the others its variables at
+	// start. Every worker must be started with the same settings (checked at start).
+	Cluster *tfgraph.Cluster
 }
 
 // Training is a pretraining run set up and ready to train: the dataset's batch pipeline, the
@@ -57,7 +63,8 @@ type Training struct {
 	Resumed string
 	Skipped []string
 
-	lock *dirLock
+	lock    *dirLock
+	cluster *tfgraph.Cluster
 }
 
 // Create sets up a new run in dir with cfg. A directory that already holds a checkpoint is
@@ -89,6 +96,19 @@ func setup(dir string, cfg Config, resume bool, opts Options) (_ *Training, err 
 	log := opts.Log
 	if log == nil {
 		log = io.Discard
+	}
+	var cluster *tfgraph.Cluster
+	if opts.Cluster != nil && opts.Cluster.Size() > 1 {
+		cluster = opts.Cluster
+		if err := cluster.Validate(); err != nil {
+			return nil, err
+		}
+		cfg.ClusterSize = cluster.Size()
+	} else {
+		cfg.ClusterSize = 1
+	}
+	if cluster != nil && cluster.Task != 0 {
+		return setupWorker(dir, cfg, opts, cluster)
 	}
 	ckdir := filepath.Join(dir, CheckpointsDir)
 	if resume {
@@ -122,9 +142,40 @@ func setup(dir string, cfg Config, resume bool, opts Options) (_ *Training, err 
 	case cerr == nil:
 		return nil, fmt.Errorf("run: %s: %w (%s)", dir, ErrExists, candidates[0])
 	}
+	if err := t.build(cfg, opts, cluster, log, resume, candidates); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// setupWorker sets up a worker other than the chief: it trains but neither reads nor writes the
+// run directory; its variables come from the chief.
+func setupWorker(dir string, cfg Config, opts Options, cluster *tfgraph.Cluster) (_ *Training, err error) {
+	t := &Training{Dir: dir, Config: cfg}
+	defer func() {
+		if err != nil {
+			t.Close()
+		}
+	}()
+	if err := t.build(cfg, opts, cluster, io.Discard, false, nil); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// chief reports whether this process writes the run directory (one process, or task 0).
+func (t *Training) chief() bool { return t.cluster == nil || t.cluster.Task == 0 }
+
+// build sets up dataset, pipeline, model (restored from the newest readable of candidates when
+// restore, else initialised), augmenters and loop; in a cluster it starts the worker's server,
+// checks the cluster and takes the chief's variables.
+func (t *Training) build(cfg Config, opts Options, cluster *tfgraph.Cluster, log io.Writer, restore bool, candidates []string) (err error) {
+	t.cluster = cluster
+	ckdir := filepath.Join(t.Dir, CheckpointsDir)
+	resume := restore
 	sc, err := cfg.Session()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ctx := opts.Context
 	if ctx == nil {
@@ -132,7 +183,7 @@ func setup(dir string, cfg Config, resume bool, opts Options) (_ *Training, err 
 	}
 	ds, err := loader.Load(ctx, cfg.DataDir, cfg.Dataset, opts.Dataset)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	shape := ds.Features.Image.Shape
 	channels := cfg.Channels
@@ -141,7 +192,7 @@ func setup(dir string, cfg Config, resume bool, opts Options) (_ *Training, err 
 	}
 	if name := cfg.colourSetting(); name != "" && channels != 3 {
 		v, _ := cfg.value(name)
-		return nil, setting.Errorf(name, v, "needs 3-channel images, but the model takes %d (dataset %s has %d): set channels to 3 or turn it off",
+		return setting.Errorf(name, v, "needs 3-channel images, but the model takes %d (dataset %s has %d): set channels to 3 or turn it off",
 			channels, cfg.Dataset, shape.Channels)
 	}
 	seeds := DeriveSeeds(cfg.Seed)
@@ -165,52 +216,96 @@ func setup(dir string, cfg Config, resume bool, opts Options) (_ *Training, err 
 	}
 	t.Dataset = ds
 	if t.Pipeline, err = loader.NewPipeline(ds, lo); err != nil {
-		return nil, err
+		return err
 	}
 	if b := t.Pipeline.UnlabelledBatch + t.Pipeline.LabelledBatch; cfg.QueueSize < b {
-		return nil, setting.Errorf("queue_size", cfg.QueueSize, "smaller than the contrastive batch %d (%d unlabelled + %d labelled): the queue must hold at least one batch",
+		return setting.Errorf("queue_size", cfg.QueueSize, "smaller than the contrastive batch %d (%d unlabelled + %d labelled): the queue must hold at least one batch",
 			b, t.Pipeline.UnlabelledBatch, t.Pipeline.LabelledBatch)
 	}
-	if t.Model, err = tfgraph.NewModel(cfg.ModelConfig(channels, ds.Features.Label.NumClasses), sc); err != nil {
-		return nil, err
+	mc := cfg.ModelConfig(channels, ds.Features.Label.NumClasses)
+	if cluster != nil {
+		u, l, n := t.Pipeline.UnlabelledBatch, t.Pipeline.LabelledBatch, cluster.Size()
+		if u%n != 0 {
+			return setting.Errorf("unlabelled_batch", u, "the global batch does not split over %d workers: want a multiple of %d", n, n)
+		}
+		if l%n != 0 {
+			return setting.Errorf("labelled_batch", l, "the global batch does not split over %d workers: want a multiple of %d", n, n)
+		}
+		target, err := tfgraph.StartServer(*cluster, sc)
+		if err != nil {
+			return err
+		}
+		if err := waitForPeers(*cluster, clusterTimeout(cluster)); err != nil {
+			return err
+		}
+		sc.Cluster, sc.Target = cluster, target
+		mc.Parallel = &tfgraph.DataParallel{Workers: n, Task: cluster.Task, Unlabelled: u / n, Labelled: l / n, Timeout: clusterTimeout(cluster)}
+	}
+	if t.Model, err = tfgraph.NewModel(mc, sc); err != nil {
+		return err
 	}
 	switch {
 	case resume:
 		if err = t.restoreNewest(candidates, log); err != nil {
-			return nil, err
+			return err
 		}
 	default:
 		if err = t.Model.Init(seeds.Model); err != nil {
-			return nil, err
+			return err
 		}
 		if cfg.InitFrom != "" {
 			if err = initFrom(t.Model, cfg.InitFrom, sc, log); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
+	if cluster != nil {
+		if err := t.Model.CheckCluster(fingerprint(cfg, t.Pipeline.UnlabelledBatch, t.Pipeline.LabelledBatch, cluster.Size())); err != nil {
+			return t.clusterErr(err)
+		}
+		if err := t.Model.SyncFromChief(); err != nil {
+			return t.clusterErr(err)
+		}
+	}
 	t.Trainer = &train.Trainer{Model: t.Model}
+	if cluster != nil {
+		t.Trainer.Workers, t.Trainer.Task = cluster.Size(), cluster.Task
+	}
 	aug := func(ac augment.Config) (*augment.Augmenter, error) {
 		ac.Workers = cfg.Workers
 		return augment.New(ac, seeds.Augment)
 	}
 	view1, view2 := cfg.ContrastiveAugment(1), cfg.ContrastiveAugment(2)
 	if t.Trainer.Contrastive, err = aug(view1); err != nil {
-		return nil, err
+		return err
 	}
 	if view2 != view1 {
 		if t.Trainer.Contrastive2, err = aug(view2); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if t.Trainer.Classification, err = aug(augment.ClassificationConfig(cfg.ImageSize, cfg.ImageSize)); err != nil {
-		return nil, err
+		return err
 	}
 	if t.Trainer.Eval, err = aug(augment.EvalConfig(cfg.ImageSize, cfg.ImageSize)); err != nil {
-		return nil, err
+		return err
 	}
 	t.Loop = cfg.loop(ckdir)
-	return t, nil
+	if !t.chief() {
+		t.Loop.CheckpointDir = ""
+	}
+	return nil
+}
+
+// clusterErr adds to a failed collective which workers cannot be reached now.
+func (t *Training) clusterErr(err error) error {
+	if t.cluster == nil || err == nil {
+		return err
+	}
+	if down := unreachable(*t.cluster); len(down) > 0 {
+		return fmt.Errorf("%w (unreachable now: %s)", err, strings.Join(down, ", "))
+	}
+	return err
 }
 
 // restoreNewest restores the newest readable of candidates (newest first).
@@ -250,9 +345,14 @@ func initFrom(m *tfgraph.Model, dir string, sc tfgraph.SessionConfig, log io.Wri
 // Train runs the loop to Config.Epochs: it records the config as run.json, appends a line per
 // step and per validation to metrics.jsonl, writes the same scalars (and the config as text) to
 // a new TensorBoard event file in the run directory, checkpoints as the config says, and calls
-// hooks after its own. It returns ctx's error when ctx is cancelled (the last checkpoint stays
+// hooks after its own. A worker other than a cluster's chief only trains and calls hooks. A
+// failed collective (a worker gone) is an error naming the workers that cannot be reached. It returns ctx's error when ctx is cancelled (the last checkpoint stays
 // the latest).
 func (t *Training) Train(ctx context.Context, hooks train.Hooks) (err error) {
+	if !t.chief() {
+		// Another worker: the chief writes the run directory.
+		return t.clusterErr(t.Trainer.Run(ctx, t.Loop, pipelineData{t.Pipeline}, hooks))
+	}
 	if err := os.MkdirAll(t.Dir, 0o755); err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
@@ -310,7 +410,7 @@ func (t *Training) Train(ctx context.Context, hooks train.Hooks) (err error) {
 			hooks.OnValidation(v)
 		}
 	}
-	return t.Trainer.Run(ctx, t.Loop, pipelineData{t.Pipeline}, all)
+	return t.clusterErr(t.Trainer.Run(ctx, t.Loop, pipelineData{t.Pipeline}, all))
 }
 
 // Close releases the model's session, the pipeline and the run directory's lock.

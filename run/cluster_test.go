@@ -1,0 +1,154 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nnclr/nnclr/setting"
+	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/train"
+)
+
+func TestParseTFConfig(t *testing.T) {
+	for _, c := range []struct {
+		json    string
+		workers []string
+		task    int
+		want    string // error substring, "" for success
+	}{
+		{`{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}`, []string{"a:1", "b:2"}, 1, ""},
+		{`{"cluster": {"chief": ["c:3"], "worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}`, []string{"c:3", "a:1", "b:2"}, 2, ""},
+		{`{"cluster": {"chief": ["c:3"], "worker": ["a:1"]}, "task": {"type": "chief", "index": 0}}`, []string{"c:3", "a:1"}, 0, ""},
+		{`{"cluster": {"worker": ["a:1"]}`, nil, 0, "not valid JSON"},
+		{`{"cluster": {"worker": ["a:1"], "ps": ["p:1"]}, "task": {"type": "worker", "index": 0}}`, nil, 0, "cluster.ps: nnclr runs chief and worker tasks only"},
+		{`{"cluster": {"worker": ["a:1"]}, "task": {"type": "evaluator", "index": 0}}`, nil, 0, `task.type "evaluator": want worker or chief`},
+		{`{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 1}}`, nil, 0, "task.index 1 outside cluster.worker's 1 addresses"},
+		{`{"cluster": {"worker": ["a:1"]}}`, nil, 0, "task: want"},
+		{`{"cluster": {"worker": ["a:1", "a:1"]}, "task": {"type": "worker", "index": 0}}`, nil, 0, "workers 0 and 1 have the same address a:1"},
+		{`{"cluster": {"worker": ["nohost"]}, "task": {"type": "worker", "index": 0}}`, nil, 0, `worker 0's address "nohost": want host:port`},
+		{`{"cluster": {}, "task": {"type": "worker", "index": 0}}`, nil, 0, "cluster.worker: no addresses"},
+	} {
+		cl, err := ParseTFConfig(c.json)
+		if c.want == "" {
+			if err != nil || strings.Join(cl.Workers, ",") != strings.Join(c.workers, ",") || cl.Task != c.task {
+				t.Errorf("%s: %+v, %v", c.json, cl, err)
+			}
+			continue
+		}
+		var se *setting.Error
+		if !errors.As(err, &se) || se.Name != "TF_CONFIG" || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.json, err, c.want)
+		}
+	}
+	if _, err := ParseCluster("a:1,b:2", 2); err == nil || !strings.Contains(err.Error(), "task_index 2: outside the cluster's 2 workers") {
+		t.Errorf("task index out of range: %v", err)
+	}
+	if cl, err := ParseCluster("a:1, b:2", 1); err != nil || cl.Workers[1] != "b:2" {
+		t.Errorf("two workers: %+v, %v", cl, err)
+	}
+}
+
+func freePorts(t *testing.T, n int) []string {
+	t.Helper()
+	var out []string
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		out = append(out, l.Addr().String())
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return out
+}
+
+// TestTwoWorkersEqualOneProcess: a run on two workers (in this process, each on its own gRPC
+// server on 127.0.0.1) ends with the weights of the same run in one process, within the
+// data-parallel tolerance; only the chief writes the run directory.
+func TestTwoWorkersEqualOneProcess(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Dataset, cfg.DataDir, cfg.Seed = "fashion_mnist", fashion(t, 80), 4
+	cfg.ImageSize, cfg.Width, cfg.QueueSize, cfg.Epochs, cfg.StepsPerEpoch = 32, 8, 96, 1, 4
+	single, err := Create(filepath.Join(t.TempDir(), "one"), cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer single.Close()
+	if err := single.Train(context.Background(), train.Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := single.Model.Weights()
+
+	addrs := freePorts(t, 2)
+	dirs := []string{filepath.Join(t.TempDir(), "chief"), filepath.Join(t.TempDir(), "worker1")}
+	trs := make([]*Training, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl := &tfgraph.Cluster{Workers: addrs, Task: w, Timeout: 30 * time.Second}
+			if trs[w], errs[w] = Create(dirs[w], cfg, Options{Cluster: cl}); errs[w] != nil {
+				return
+			}
+			errs[w] = trs[w].Train(context.Background(), train.Hooks{})
+		}()
+	}
+	wg.Wait()
+	for w, err := range errs {
+		if trs[w] != nil {
+			defer trs[w].Close()
+		}
+		if err != nil {
+			t.Fatalf("worker %d: %v", w, err)
+		}
+	}
+	got, _ := trs[1].Model.Weights()
+	chief, _ := trs[0].Model.Weights()
+	worst := 0.0
+	for name, a := range want {
+		if e := relDiff(got[name].Float, a.Float); e > worst {
+			worst = e
+		}
+		if e := relDiff(chief[name].Float, got[name].Float); e != 0 {
+			t.Errorf("%s: the workers differ by %.3g", name, e)
+		}
+	}
+	if worst > 5e-5 {
+		t.Errorf("two workers differ from one process by %.3g relative", worst)
+	}
+	t.Logf("two workers vs one process: worst %.3g relative", worst)
+	if c, err := ReadConfig(dirs[0]); err != nil || c.ClusterSize != 2 {
+		t.Errorf("chief's run.json: cluster_size %d, %v", c.ClusterSize, err)
+	}
+	if _, err := ReadConfig(dirs[1]); err == nil {
+		t.Error("worker 1 wrote a run directory")
+	}
+}
+
+func relDiff(got, want []float32) float64 {
+	d, s := 0.0, 1e-6
+	for i := range want {
+		d = max(d, abs(float64(got[i]-want[i])))
+		s = max(s, abs(float64(want[i])))
+	}
+	return d / s
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
