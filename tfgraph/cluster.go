@@ -2,6 +2,7 @@ package tfgraph
 
 import (
 	"fmt"
+	"net"
 	"time"
 
 	configpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
@@ -102,6 +103,12 @@ func StartServer(c Cluster, sc SessionConfig) (string, error) {
 	})
 	if err != nil {
 		return "", err
+	}
+	// TensorFlow says only "Could not start gRPC server" when it cannot bind: find out first.
+	if l, err := net.Listen("tcp", c.Workers[c.Task]); err != nil {
+		return "", fmt.Errorf("tfgraph: worker %d at %s: cannot listen there: %w", c.Task, c.Workers[c.Task], err)
+	} else {
+		l.Close()
 	}
 	s, err := tfserver.Start(sd)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/nnclr/nnclr/evaluate"
 	rundir "github.com/nnclr/nnclr/run"
 	"github.com/nnclr/nnclr/setting"
+	"github.com/nnclr/nnclr/tfgraph"
 )
 
 // modes lists the values of --mode, in the order --help shows them.
@@ -33,6 +35,10 @@ type cli struct {
 	model     string
 	resume    bool
 	noPrepare bool
+
+	cluster        string        // --cluster host:port,...
+	taskIndex      int           // --task-index
+	clusterTimeout time.Duration // --cluster-timeout
 
 	allowPrecisionChange bool
 	pretrain             rundir.Config
@@ -141,6 +147,9 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 	fs.StringVar(&p.TestSplit, "test-split", def.TestSplit, "split for validation (pretrain) and testing (evaluate)")
 	fs.StringVar(&p.InitFrom, "init-from", "", "pretrain: SavedModel of a Keras NNCLR encoder (and head) to start a new run from")
 	fs.BoolVar(&c.noPrepare, "no-prepare", false, "pretrain, embed, evaluate: fail on a dataset missing from the data dir instead of preparing it first")
+	fs.StringVar(&c.cluster, "cluster", "", "pretrain on several workers: every worker's host:port, comma separated, the same list on each (default: $TF_CONFIG's cluster)")
+	fs.IntVar(&c.taskIndex, "task-index", 0, "with --cluster: this worker's place in the list (0: the chief, which writes the run dir)")
+	fs.DurationVar(&c.clusterTimeout, "cluster-timeout", rundir.DefaultClusterTimeout, "bound of every wait for the other workers (start-up, each step's collectives)")
 	fs.StringVar(&c.source, "source", "", "prepare: STL-10 binary dir (stl10_binary) or Fashion-MNIST IDX dir")
 	fs.IntVar(&c.limit, "limit", 0, "prepare: import at most N examples per split (0: all)")
 	fs.StringVar(&c.downloadURL, "download-url", "", "prepare: STL-10 archive URL used when --source is absent (default: the official release)")
@@ -180,10 +189,35 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 	if _, err := c.pretrain.Session(); err != nil {
 		return c, c.flagError(err)
 	}
+	if c.clusterTimeout <= 0 {
+		return c, &usageError{err: setting.Errorf("cluster_timeout", c.clusterTimeout, "want a duration > 0 (60s)")}
+	}
 	if c.mode == "pretrain" {
 		return c, c.flagError(c.pretrain.Validate())
 	}
 	return c, nil
+}
+
+// clusterOf returns the data-parallel cluster of --cluster and --task-index, else of $TF_CONFIG,
+// else nil (one process).
+func (c *cli) clusterOf() (*tfgraph.Cluster, error) {
+	var cl tfgraph.Cluster
+	var err error
+	switch tfc := os.Getenv("TF_CONFIG"); {
+	case c.cluster != "":
+		cl, err = rundir.ParseCluster(c.cluster, c.taskIndex)
+	case c.fs.Changed("task-index"):
+		return nil, &usageError{err: errors.New("--task-index needs --cluster")}
+	case tfc != "":
+		cl, err = rundir.ParseTFConfig(tfc)
+	default:
+		return nil, nil
+	}
+	if err != nil {
+		return nil, c.flagError(err)
+	}
+	cl.Timeout = c.clusterTimeout
+	return &cl, nil
 }
 
 // given returns the names of the rundir.Config settings given on the command line.

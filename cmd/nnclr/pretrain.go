@@ -20,9 +20,27 @@ func setupPretrain(c *cli, log, stderr io.Writer) (*rundir.Training, error) {
 	if c.runDir == "" {
 		return nil, &usageError{err: errors.New("--mode pretrain needs --run-dir")}
 	}
+	cluster, err := c.clusterOf()
+	if err != nil {
+		return nil, err
+	}
 	prep, finish := c.prepareOptions(stderr)
 	defer finish()
-	opts := rundir.Options{Log: log, Context: c.ctx, AllowPrecisionChange: c.allowPrecisionChange, Dataset: loader.LoadOptions{Prepare: !c.noPrepare, PrepareOptions: prep}}
+	opts := rundir.Options{Log: log, Context: c.ctx, AllowPrecisionChange: c.allowPrecisionChange, Cluster: cluster,
+		Dataset: loader.LoadOptions{Prepare: !c.noPrepare, PrepareOptions: prep}}
+	chief := cluster == nil || cluster.Task == 0
+	if c.resume && !chief {
+		// Another worker than the chief: the run's recorded settings when it sees the run dir
+		// (a shared one), else its own command line's; the start-up check refuses settings that
+		// differ from the chief's.
+		cfg := c.pretrain
+		if was, err := rundir.ReadConfig(c.runDir); err == nil {
+			if cfg, err = was.Override(c.pretrain, c.given()...); err != nil {
+				return nil, err
+			}
+		}
+		return rundir.Resume(c.runDir, cfg, opts)
+	}
 	if !c.resume {
 		t, err := rundir.Create(c.runDir, c.pretrain, opts)
 		if errors.Is(err, rundir.ErrExists) {
@@ -45,6 +63,10 @@ func setupPretrain(c *cli, log, stderr io.Writer) (*rundir.Training, error) {
 }
 
 func runPretrain(c *cli, stdout, stderr io.Writer) error {
+	if cl, err := c.clusterOf(); err == nil && cl != nil && cl.Task != 0 {
+		// Workers other than the chief report on stderr; the chief's stdout is the run's.
+		stdout = stderr
+	}
 	t, err := setupPretrain(c, stdout, stderr)
 	if err != nil {
 		return err

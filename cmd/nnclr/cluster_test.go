@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func freeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	var out []string
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		out = append(out, l.Addr().String())
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return out
+}
+
+// clusterArgs is a small pretraining run on 120 Fashion-MNIST images, global batches of 30 + 30.
+func clusterArgs(dataDir, runDir string, epochs int, extra ...string) []string {
+	return append([]string{"--mode", "pretrain", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--run-dir", runDir,
+		"--image-size", "32", "--width", "8", "--queue-size", "120", "--epochs", strconv.Itoa(epochs), "--steps-per-epoch", "4",
+		"--shuffle-buffer", "64", "--seed", "9", "--checkpoint-secs", "0", "--quiet"}, extra...)
+}
+
+// startWorkers starts one CLI process per address with args and --cluster/--task-index.
+func startWorkers(t *testing.T, addrs []string, args func(task int) []string) ([]*exec.Cmd, []*bytes.Buffer) {
+	t.Helper()
+	var cmds []*exec.Cmd
+	var outs []*bytes.Buffer
+	for w := range addrs {
+		cmd, out := startCLI(t, append(args(w), "--cluster", strings.Join(addrs, ","), "--task-index", strconv.Itoa(w), "--cluster-timeout", "20s"))
+		cmds, outs = append(cmds, cmd), append(outs, out)
+	}
+	return cmds, outs
+}
+
+// TestWorkerProcessesEqualOneProcess: 2 and 3 worker processes on 127.0.0.1 train to the
+// weights, Adam state and queue of one process on the same global batches (within the
+// data-parallel tolerance, 5e-5 relative); only the chief writes the run directory.
+func TestWorkerProcessesEqualOneProcess(t *testing.T) {
+	dataDir := smallFashion(t, 120)
+	one := filepath.Join(t.TempDir(), "one")
+	if err := run(clusterArgs(dataDir, one, 2), &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	_, want := finalWeights(t, one)
+	for _, n := range []int{2, 3} {
+		t.Run(fmt.Sprintf("%d workers", n), func(t *testing.T) {
+			dirs := make([]string, n)
+			for w := range dirs {
+				dirs[w] = filepath.Join(t.TempDir(), fmt.Sprintf("w%d", w))
+			}
+			cmds, outs := startWorkers(t, freeAddrs(t, n), func(w int) []string { return clusterArgs(dataDir, dirs[w], 2) })
+			for w, cmd := range cmds {
+				if err := cmd.Wait(); err != nil {
+					t.Fatalf("worker %d: %v\n%s", w, err, outs[w])
+				}
+			}
+			step, got := finalWeights(t, dirs[0])
+			if step != 8 {
+				t.Fatalf("the chief ends at step %d", step)
+			}
+			worst, name := 0.0, ""
+			for k, a := range want {
+				if e := relDiff(got[k].Float, a.Float); e > worst {
+					worst, name = e, k
+				}
+			}
+			if worst > 5e-5 {
+				t.Errorf("%d workers differ from one process by %.3g relative (%s)", n, worst, name)
+			}
+			t.Logf("%d worker processes: worst %s, %.3g relative to one process", n, name, worst)
+			for w := 1; w < n; w++ {
+				if m, _ := filepath.Glob(filepath.Join(dirs[w], "*")); len(m) != 0 {
+					t.Errorf("worker %d wrote %v", w, m)
+				}
+			}
+		})
+	}
+}
+
+// TestWorkerKilled: kill -9 of one worker makes the other exit non-zero within the cluster
+// timeout, naming the missing worker; restarting both with --resume continues from the chief's
+// last checkpoint to the end.
+func TestWorkerKilled(t *testing.T) {
+	dataDir := smallFashion(t, 120)
+	dirs := []string{filepath.Join(t.TempDir(), "chief"), filepath.Join(t.TempDir(), "w1")}
+	addrs := freeAddrs(t, 2)
+	args := func(w int) []string { return clusterArgs(dataDir, dirs[w], 10, "--checkpoint-every", "4") }
+	cmds, outs := startWorkers(t, addrs, args)
+	waitForStep(t, dirs[0], 6)
+	cmds[1].Process.Kill()
+	cmds[1].Wait()
+	t0 := time.Now()
+	err := cmds[0].Wait()
+	var ee *exec.ExitError
+	t.Logf("chief after worker 1 was killed: %v\n%s", err, outs[0])
+	if !errors.As(err, &ee) || ee.ExitCode() == 0 || !strings.Contains(outs[0].String(), "unreachable now: worker 1 at "+addrs[1]) {
+		t.Fatalf("the chief after worker 1 was killed: %v\n%s", err, outs[0])
+	}
+	if d := time.Since(t0); d > 40*time.Second {
+		t.Errorf("the chief took %s to give up (cluster timeout 20s)", d)
+	}
+	cmds, outs = startWorkers(t, freeAddrs(t, 2), func(w int) []string { return append(args(w), "--resume") })
+	for w, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("resumed worker %d: %v\n%s", w, err, outs[w])
+		}
+	}
+	if !strings.Contains(outs[0].String(), "from step ") {
+		t.Fatalf("resumed chief:\n%s", outs[0])
+	}
+	if step, _ := finalWeights(t, dirs[0]); step != 40 {
+		t.Fatalf("the resumed run ends at step %d", step)
+	}
+}
+
+// TestClusterBadStart: a worker whose peer never comes up fails within the timeout naming it; a
+// worker with other settings than the chief is refused, naming the worker; a port in use is
+// named.
+func TestClusterBadStart(t *testing.T) {
+	dataDir := smallFashion(t, 120)
+	addrs := freeAddrs(t, 2)
+	var o bytes.Buffer
+	t0 := time.Now()
+	err := run(append(clusterArgs(dataDir, filepath.Join(t.TempDir(), "r"), 1), "--cluster", strings.Join(addrs, ","), "--task-index", "0",
+		"--cluster-timeout", "3s"), &o, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "worker 1 at "+addrs[1]+" did not come up within 3s") {
+		t.Fatalf("peer never up: %v", err)
+	}
+	if d := time.Since(t0); d > 20*time.Second {
+		t.Errorf("gave up after %s", d)
+	}
+
+	cmds, outs := startWorkers(t, freeAddrs(t, 2), func(w int) []string {
+		return clusterArgs(dataDir, filepath.Join(t.TempDir(), "r"), 1, "--seed", strconv.Itoa(w))
+	})
+	for w, cmd := range cmds {
+		if err := cmd.Wait(); err == nil || !strings.Contains(outs[w].String(), fmt.Sprintf("worker %d runs other settings", 1-w)) {
+			t.Errorf("worker %d with another seed: %v\n%s", w, err, outs[w])
+		}
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	busy := []string{l.Addr().String(), freeAddrs(t, 1)[0]}
+	err = run(append(clusterArgs(dataDir, filepath.Join(t.TempDir(), "r"), 1), "--cluster", strings.Join(busy, ","), "--task-index", "0"),
+		&bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "worker 0 at "+busy[0]+": cannot listen there") || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("port in use: %v", err)
+	}
+	t.Logf("port in use: %v", err)
+}
+
+func relDiff(got, want []float32) float64 {
+	d, s := 0.0, 1e-6
+	for i := range want {
+		d = max(d, absf(float64(got[i]-want[i])))
+		s = max(s, absf(float64(want[i])))
+	}
+	return d / s
+}
+
+func absf(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
