@@ -104,12 +104,14 @@ func StartServer(c Cluster, sc SessionConfig) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// TensorFlow says only "Could not start gRPC server" when it cannot bind: find out first.
-	if l, err := net.Listen("tcp", c.Workers[c.Task]); err != nil {
-		return "", fmt.Errorf("tfgraph: worker %d at %s: cannot listen there: %w", c.Task, c.Workers[c.Task], err)
-	} else {
-		l.Close()
+	// TensorFlow binds the port on every interface and says only "Could not start gRPC server"
+	// when it cannot: find out first.
+	_, port, _ := net.SplitHostPort(c.Workers[c.Task])
+	l, err := net.Listen("tcp", ":"+port)
+	if err != nil {
+		return "", fmt.Errorf("tfgraph: worker %d at %s: cannot listen on port %s: %w", c.Task, c.Workers[c.Task], port, err)
 	}
+	l.Close()
 	s, err := tfserver.Start(sd)
 	if err != nil {
 		return "", fmt.Errorf("tfgraph: worker %d at %s: %w", c.Task, c.Workers[c.Task], err)

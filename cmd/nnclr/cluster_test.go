@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -165,7 +166,7 @@ func TestClusterBadStart(t *testing.T) {
 	busy := []string{l.Addr().String(), freeAddrs(t, 1)[0]}
 	err = run(append(clusterArgs(dataDir, filepath.Join(t.TempDir(), "r"), 1), "--cluster", strings.Join(busy, ","), "--task-index", "0"),
 		&bytes.Buffer{}, &bytes.Buffer{})
-	if err == nil || !strings.Contains(err.Error(), "worker 0 at "+busy[0]+": cannot listen there") || !strings.Contains(err.Error(), "address already in use") {
+	if err == nil || !strings.Contains(err.Error(), "worker 0 at "+busy[0]+": cannot listen on port") || !strings.Contains(err.Error(), "address already in use") {
 		t.Fatalf("port in use: %v", err)
 	}
 	t.Logf("port in use: %v", err)
@@ -185,4 +186,56 @@ func absf(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// TestClusterInterruptResume: SIGINT to both workers of a 2-worker run mid-run; resuming on two
+// workers, or on one process (the batches are global), ends as the uninterrupted run does.
+func TestClusterInterruptResume(t *testing.T) {
+	dataDir := smallFashion(t, 120)
+	one := filepath.Join(t.TempDir(), "one")
+	if err := run(clusterArgs(dataDir, one, 6), &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	_, want := finalWeights(t, one)
+	for _, resumeOn := range []int{2, 1} {
+		t.Run(fmt.Sprintf("resumed on %d", resumeOn), func(t *testing.T) {
+			dirs := []string{filepath.Join(t.TempDir(), "chief"), filepath.Join(t.TempDir(), "w1")}
+			args := func(w int) []string { return clusterArgs(dataDir, dirs[w], 6) }
+			cmds, outs := startWorkers(t, freeAddrs(t, 2), args)
+			waitForStep(t, dirs[0], 5)
+			for _, c := range cmds {
+				c.Process.Signal(syscall.SIGINT)
+			}
+			for w, c := range cmds {
+				err := c.Wait()
+				t.Logf("worker %d after SIGINT: %v", w, err)
+				_ = outs[w]
+			}
+			if !strings.Contains(outs[0].String(), "interrupted at step ") {
+				t.Fatalf("the chief did not checkpoint on SIGINT:\n%s", outs[0])
+			}
+			if resumeOn == 2 {
+				cmds, outs = startWorkers(t, freeAddrs(t, 2), func(w int) []string { return append(args(w), "--resume") })
+				for w, c := range cmds {
+					if err := c.Wait(); err != nil {
+						t.Fatalf("resumed worker %d: %v\n%s", w, err, outs[w])
+					}
+				}
+			} else if err := run(append(args(0), "--resume"), &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+				t.Fatalf("resumed on one process: %v", err)
+			}
+			step, got := finalWeights(t, dirs[0])
+			if step != 24 {
+				t.Fatalf("the resumed run ends at step %d", step)
+			}
+			worst := 0.0
+			for k, a := range want {
+				worst = max(worst, relDiff(got[k].Float, a.Float))
+			}
+			if worst > 5e-5 {
+				t.Errorf("interrupted and resumed on %d differs from the uninterrupted run by %.3g", resumeOn, worst)
+			}
+			t.Logf("interrupted, resumed on %d: %.3g relative to the uninterrupted one-process run", resumeOn, worst)
+		})
+	}
 }

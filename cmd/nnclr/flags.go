@@ -26,15 +26,16 @@ var modes = []string{"info", "prepare", "pretrain", "evaluate", "embed", "export
 // cli is the parsed command line. Flags named like a rundir.Config setting are bound to that field
 // of pretrain (the one mapping from flags to a run's config); the others are the modes' own.
 type cli struct {
-	fs        *pflag.FlagSet
-	ctx       context.Context  // cancelled at the first SIGINT or SIGTERM
-	signal    func() os.Signal // which one came first, or nil
-	mode      string
-	quiet     bool
-	runDir    string
-	model     string
-	resume    bool
-	noPrepare bool
+	fs         *pflag.FlagSet
+	ctx        context.Context  // cancelled at the first SIGINT or SIGTERM
+	signal     func() os.Signal // which one came first, or nil
+	mode       string
+	quiet      bool
+	runDir     string
+	model      string
+	resume     bool
+	autoResume bool
+	noPrepare  bool
 
 	cluster        string        // --cluster host:port,...
 	taskIndex      int           // --task-index
@@ -129,6 +130,7 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 	fs.IntVar(&p.Channels, "channels", 0, "model input channels (0: the dataset's; 3 replicates grayscale)")
 	fs.Float64Var(&p.LearningRate, "learning-rate", def.LearningRate, "Adam learning rate of both optimizers")
 	fs.BoolVar(&c.resume, "resume", false, "continue the run dir's run from its latest checkpoint (flags not given keep the run's values)")
+	fs.BoolVar(&c.autoResume, "auto-resume", false, "--resume when the run dir holds a checkpoint, else start the run (for jobs a scheduler restarts)")
 	fs.IntVar(&p.KeepCheckpoints, "keep-checkpoints", def.KeepCheckpoints, "checkpoints kept in RUN_DIR/checkpoints (0: all)")
 	fs.IntVar(&p.CheckpointEvery, "checkpoint-every", 0, "also checkpoint every N steps (0: off)")
 	fs.Float64Var(&p.CheckpointSecs, "checkpoint-secs", def.CheckpointSecs, "also checkpoint when this many seconds have passed since the last checkpoint (0: off)")

@@ -29,6 +29,10 @@ func setupPretrain(c *cli, log, stderr io.Writer) (*rundir.Training, error) {
 	opts := rundir.Options{Log: log, Context: c.ctx, AllowPrecisionChange: c.allowPrecisionChange, Cluster: cluster,
 		Dataset: loader.LoadOptions{Prepare: !c.noPrepare, PrepareOptions: prep}}
 	chief := cluster == nil || cluster.Task == 0
+	if c.autoResume {
+		_, err := tfgraph.Checkpoints(filepath.Join(c.runDir, rundir.CheckpointsDir))
+		c.resume = err == nil
+	}
 	if c.resume && !chief {
 		// Another worker than the chief: the run's recorded settings when it sees the run dir
 		// (a shared one), else its own command line's; the start-up check refuses settings that

@@ -326,3 +326,22 @@ func TestPrecisionEndToEnd(t *testing.T) {
 		t.Fatalf("embed in bf16: %v\n%s", err, o.String())
 	}
 }
+
+// TestAutoResume: --auto-resume starts a run in an empty run dir and continues it when the dir
+// holds a checkpoint, as a restarted job needs.
+func TestAutoResume(t *testing.T) {
+	dataDir := smallFashion(t, 80)
+	runDir := filepath.Join(t.TempDir(), "run")
+	args := func(epochs string) []string {
+		return []string{"--mode", "pretrain", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--run-dir", runDir, "--image-size", "32",
+			"--width", "8", "--queue-size", "96", "--epochs", epochs, "--steps-per-epoch", "2", "--auto-resume", "--quiet"}
+	}
+	var out bytes.Buffer
+	if err := run(args("1"), &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "from step 0") {
+		t.Fatalf("first start: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := run(args("2"), &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "from step 2") {
+		t.Fatalf("restart: %v\n%s", err, out.String())
+	}
+}
