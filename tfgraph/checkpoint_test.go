@@ -21,7 +21,7 @@ func stepBatch(t *testing.T, cfg ModelConfig, i int) Batch {
 		ProbeX: randTensor(t, r, 4, h, w, c), ProbeY: labelTensor(t, r, 4, cfg.NumClasses)}
 }
 
-func newInitModel(t *testing.T, cfg ModelConfig, seed uint64) *Model {
+func newInitModel(t testing.TB, cfg ModelConfig, seed uint64) *Model {
 	t.Helper()
 	m, err := NewModel(cfg, DefaultSessionConfig())
 	if err != nil {
