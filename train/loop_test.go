@@ -346,4 +346,3 @@ func TestWorkerSlice(t *testing.T) {
 		}
 	}
 }
-
