@@ -36,5 +36,8 @@ COPY --from=build /opt/nnclr /opt/nnclr
 ENV PATH=/opt/nnclr/bin:$PATH TFDS_DATA_DIR=/data
 RUN echo /opt/nnclr/lib > /etc/ld.so.conf.d/nnclr.conf && ldconfig
 WORKDIR /data
+# A worker of a multi-worker run (--cluster or TF_CONFIG, as Kubeflow's TFJob sets it) serves
+# TensorFlow's gRPC on its address's port; 2222 is the TFJob default (deploy/tfjob.yaml).
+EXPOSE 2222
 ENTRYPOINT ["/opt/nnclr/bin/nnclr"]
 CMD ["--mode", "info"]

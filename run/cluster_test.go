@@ -3,13 +3,13 @@ package run
 import (
 	"context"
 	"errors"
-	"net"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nnclr/nnclr/internal/testutil"
 	"github.com/nnclr/nnclr/setting"
 	"github.com/nnclr/nnclr/tfgraph"
 	"github.com/nnclr/nnclr/train"
@@ -54,24 +54,6 @@ func TestParseTFConfig(t *testing.T) {
 	}
 }
 
-func freePorts(t *testing.T, n int) []string {
-	t.Helper()
-	var out []string
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().String())
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return out
-}
-
 // TestTwoWorkersEqualOneProcess: a run on two workers (in this process, each on its own gRPC
 // server on 127.0.0.1) ends with the weights of the same run in one process, within the
 // data-parallel tolerance; only the chief writes the run directory.
@@ -89,7 +71,7 @@ func TestTwoWorkersEqualOneProcess(t *testing.T) {
 	}
 	want, _ := single.Model.Weights()
 
-	addrs := freePorts(t, 2)
+	addrs := testutil.FreeAddrs(t, 2)
 	dirs := []string{filepath.Join(t.TempDir(), "chief"), filepath.Join(t.TempDir(), "worker1")}
 	trs := make([]*Training, 2)
 	errs := make([]error, 2)
@@ -118,10 +100,10 @@ func TestTwoWorkersEqualOneProcess(t *testing.T) {
 	chief, _ := trs[0].Model.Weights()
 	worst := 0.0
 	for name, a := range want {
-		if e := relDiff(got[name].Float, a.Float); e > worst {
+		if e := testutil.MaxRel(got[name].Float, a.Float); e > worst {
 			worst = e
 		}
-		if e := relDiff(chief[name].Float, got[name].Float); e != 0 {
+		if e := testutil.MaxRel(chief[name].Float, got[name].Float); e != 0 {
 			t.Errorf("%s: the workers differ by %.3g", name, e)
 		}
 	}
@@ -135,20 +117,4 @@ func TestTwoWorkersEqualOneProcess(t *testing.T) {
 	if _, err := ReadConfig(dirs[1]); err == nil {
 		t.Error("worker 1 wrote a run directory")
 	}
-}
-
-func relDiff(got, want []float32) float64 {
-	d, s := 0.0, 1e-6
-	for i := range want {
-		d = max(d, abs(float64(got[i]-want[i])))
-		s = max(s, abs(float64(want[i])))
-	}
-	return d / s
-}
-
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }

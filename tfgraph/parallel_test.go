@@ -5,34 +5,15 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nnclr/nnclr/internal/testutil"
 	tf "github.com/wamuir/graft/tensorflow"
 )
-
-// freeAddrs returns n addresses on 127.0.0.1 with ports the kernel had free.
-func freeAddrs(t testing.TB, n int) []string {
-	t.Helper()
-	var out []string
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().String())
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return out
-}
 
 // stepData is one global batch: per image of the global batch (unlabelled rows then labelled
 // rows) its two views, and the probe view and label of each labelled image.
@@ -134,7 +115,7 @@ func TestDataParallelEqualsOneProcess(t *testing.T) {
 				}
 				want = append(want, m)
 			}
-			addrs := freeAddrs(t, workers)
+			addrs := testutil.FreeAddrs(t, workers)
 			models := make([]*Model, workers)
 			for w := range workers {
 				cl := Cluster{Workers: addrs, Task: w, Timeout: 30 * time.Second}
@@ -200,7 +181,7 @@ func TestDataParallelEqualsOneProcess(t *testing.T) {
 				if !slices.Equal(a.Int, b.Int) {
 					t.Errorf("%s: %v, one process %v", name, b.Int, a.Int)
 				}
-				if e := relDiff(b.Float, a.Float); e > worst {
+				if e := testutil.MaxRel(b.Float, a.Float); e > worst {
 					worst, worstName = e, name
 				}
 			}
@@ -232,21 +213,12 @@ func TestDataParallelEqualsOneProcess(t *testing.T) {
 	}
 }
 
-func relDiff(got, want []float32) float64 {
-	d, s := 0.0, 1e-6
-	for i := range want {
-		d = math.Max(d, math.Abs(float64(got[i]-want[i])))
-		s = math.Max(s, math.Abs(float64(want[i])))
-	}
-	return d / s
-}
-
 // parallelPair builds the workers' models of a cluster of n on 127.0.0.1 with timeout, and
 // returns those whose tasks are in start (the others never come up).
 func parallelModels(t *testing.T, n int, start []int, timeout time.Duration) []*Model {
 	t.Helper()
 	cfg := smallConfig()
-	addrs := freeAddrs(t, n)
+	addrs := testutil.FreeAddrs(t, n)
 	var out []*Model
 	for _, w := range start {
 		cl := Cluster{Workers: addrs, Task: w, Timeout: timeout}
@@ -327,7 +299,7 @@ func BenchmarkDataParallelStep(b *testing.B) {
 		_, err := single.TrainStep(data.batch(b, cfg, seq(0, u+l), seq(0, l)))
 		return err
 	})
-	addrs := freeAddrs(b, workers)
+	addrs := testutil.FreeAddrs(b, workers)
 	models := make([]*Model, workers)
 	for w := range workers {
 		cl := Cluster{Workers: addrs, Task: w}

@@ -12,25 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-func freeAddrs(t *testing.T, n int) []string {
-	t.Helper()
-	var out []string
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().String())
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return out
-}
+	"github.com/nnclr/nnclr/internal/testutil"
+)
 
 // clusterArgs is a small pretraining run on 120 Fashion-MNIST images, global batches of 30 + 30.
 func clusterArgs(dataDir, runDir string, epochs int, extra ...string) []string {
@@ -67,7 +51,7 @@ func TestWorkerProcessesEqualOneProcess(t *testing.T) {
 			for w := range dirs {
 				dirs[w] = filepath.Join(t.TempDir(), fmt.Sprintf("w%d", w))
 			}
-			cmds, outs := startWorkers(t, freeAddrs(t, n), func(w int) []string { return clusterArgs(dataDir, dirs[w], 2) })
+			cmds, outs := startWorkers(t, testutil.FreeAddrs(t, n), func(w int) []string { return clusterArgs(dataDir, dirs[w], 2) })
 			for w, cmd := range cmds {
 				if err := cmd.Wait(); err != nil {
 					t.Fatalf("worker %d: %v\n%s", w, err, outs[w])
@@ -79,7 +63,7 @@ func TestWorkerProcessesEqualOneProcess(t *testing.T) {
 			}
 			worst, name := 0.0, ""
 			for k, a := range want {
-				if e := relDiff(got[k].Float, a.Float); e > worst {
+				if e := testutil.MaxRel(got[k].Float, a.Float); e > worst {
 					worst, name = e, k
 				}
 			}
@@ -102,7 +86,7 @@ func TestWorkerProcessesEqualOneProcess(t *testing.T) {
 func TestWorkerKilled(t *testing.T) {
 	dataDir := smallFashion(t, 120)
 	dirs := []string{filepath.Join(t.TempDir(), "chief"), filepath.Join(t.TempDir(), "w1")}
-	addrs := freeAddrs(t, 2)
+	addrs := testutil.FreeAddrs(t, 2)
 	args := func(w int) []string { return clusterArgs(dataDir, dirs[w], 10, "--checkpoint-every", "4") }
 	cmds, outs := startWorkers(t, addrs, args)
 	waitForStep(t, dirs[0], 6)
@@ -118,7 +102,7 @@ func TestWorkerKilled(t *testing.T) {
 	if d := time.Since(t0); d > 40*time.Second {
 		t.Errorf("the chief took %s to give up (cluster timeout 20s)", d)
 	}
-	cmds, outs = startWorkers(t, freeAddrs(t, 2), func(w int) []string { return append(args(w), "--resume") })
+	cmds, outs = startWorkers(t, testutil.FreeAddrs(t, 2), func(w int) []string { return append(args(w), "--resume") })
 	for w, cmd := range cmds {
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("resumed worker %d: %v\n%s", w, err, outs[w])
@@ -137,7 +121,7 @@ func TestWorkerKilled(t *testing.T) {
 // named.
 func TestClusterBadStart(t *testing.T) {
 	dataDir := smallFashion(t, 120)
-	addrs := freeAddrs(t, 2)
+	addrs := testutil.FreeAddrs(t, 2)
 	var o bytes.Buffer
 	t0 := time.Now()
 	err := run(append(clusterArgs(dataDir, filepath.Join(t.TempDir(), "r"), 1), "--cluster", strings.Join(addrs, ","), "--task-index", "0",
@@ -149,7 +133,7 @@ func TestClusterBadStart(t *testing.T) {
 		t.Errorf("gave up after %s", d)
 	}
 
-	cmds, outs := startWorkers(t, freeAddrs(t, 2), func(w int) []string {
+	cmds, outs := startWorkers(t, testutil.FreeAddrs(t, 2), func(w int) []string {
 		return clusterArgs(dataDir, filepath.Join(t.TempDir(), "r"), 1, "--seed", strconv.Itoa(w))
 	})
 	for w, cmd := range cmds {
@@ -163,29 +147,13 @@ func TestClusterBadStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	busy := []string{l.Addr().String(), freeAddrs(t, 1)[0]}
+	busy := []string{l.Addr().String(), testutil.FreeAddrs(t, 1)[0]}
 	err = run(append(clusterArgs(dataDir, filepath.Join(t.TempDir(), "r"), 1), "--cluster", strings.Join(busy, ","), "--task-index", "0"),
 		&bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "worker 0 at "+busy[0]+": cannot listen on port") || !strings.Contains(err.Error(), "address already in use") {
 		t.Fatalf("port in use: %v", err)
 	}
 	t.Logf("port in use: %v", err)
-}
-
-func relDiff(got, want []float32) float64 {
-	d, s := 0.0, 1e-6
-	for i := range want {
-		d = max(d, absf(float64(got[i]-want[i])))
-		s = max(s, absf(float64(want[i])))
-	}
-	return d / s
-}
-
-func absf(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
 
 // TestClusterInterruptResume: SIGINT to both workers of a 2-worker run mid-run; resuming on two
@@ -201,7 +169,7 @@ func TestClusterInterruptResume(t *testing.T) {
 		t.Run(fmt.Sprintf("resumed on %d", resumeOn), func(t *testing.T) {
 			dirs := []string{filepath.Join(t.TempDir(), "chief"), filepath.Join(t.TempDir(), "w1")}
 			args := func(w int) []string { return clusterArgs(dataDir, dirs[w], 6) }
-			cmds, outs := startWorkers(t, freeAddrs(t, 2), args)
+			cmds, outs := startWorkers(t, testutil.FreeAddrs(t, 2), args)
 			waitForStep(t, dirs[0], 5)
 			for _, c := range cmds {
 				c.Process.Signal(syscall.SIGINT)
@@ -215,7 +183,7 @@ func TestClusterInterruptResume(t *testing.T) {
 				t.Fatalf("the chief did not checkpoint on SIGINT:\n%s", outs[0])
 			}
 			if resumeOn == 2 {
-				cmds, outs = startWorkers(t, freeAddrs(t, 2), func(w int) []string { return append(args(w), "--resume") })
+				cmds, outs = startWorkers(t, testutil.FreeAddrs(t, 2), func(w int) []string { return append(args(w), "--resume") })
 				for w, c := range cmds {
 					if err := c.Wait(); err != nil {
 						t.Fatalf("resumed worker %d: %v\n%s", w, err, outs[w])
@@ -230,7 +198,7 @@ func TestClusterInterruptResume(t *testing.T) {
 			}
 			worst := 0.0
 			for k, a := range want {
-				worst = max(worst, relDiff(got[k].Float, a.Float))
+				worst = max(worst, testutil.MaxRel(got[k].Float, a.Float))
 			}
 			if worst > 5e-5 {
 				t.Errorf("interrupted and resumed on %d differs from the uninterrupted run by %.3g", resumeOn, worst)

@@ -3,6 +3,7 @@ package testutil
 
 import (
 	"math"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,4 +43,25 @@ func CopyTree(t testing.TB, src string) string {
 		t.Fatal(err)
 	}
 	return dst
+}
+
+// FreeAddrs returns n addresses on 127.0.0.1 whose ports the kernel had free a moment ago (for
+// multi-process tests; another process may take one before the test binds it, which fails the
+// test loudly rather than silently).
+func FreeAddrs(t testing.TB, n int) []string {
+	t.Helper()
+	var out []string
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		out = append(out, l.Addr().String())
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return out
 }
