@@ -66,6 +66,26 @@ func ParseTFConfig(s string) (tfgraph.Cluster, error) {
 	return c, checkAddrs(c, "TF_CONFIG")
 }
 
+// ResolveCluster returns the cluster of list and task (ParseCluster) when list is set, else of
+// tfConfig (ParseTFConfig) when it is set, else nil (one process); timeout bounds its waits.
+func ResolveCluster(list string, task int, tfConfig string, timeout time.Duration) (*tfgraph.Cluster, error) {
+	var cl tfgraph.Cluster
+	var err error
+	switch {
+	case list != "":
+		cl, err = ParseCluster(list, task)
+	case tfConfig != "":
+		cl, err = ParseTFConfig(tfConfig)
+	default:
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cl.Timeout = timeout
+	return &cl, nil
+}
+
 // ParseCluster reads the cluster of the command line: every worker's host:port, comma
 // separated, and this worker's index; errors name the settings "cluster" and "task_index".
 func ParseCluster(list string, task int) (tfgraph.Cluster, error) {

@@ -425,3 +425,48 @@ func (t *Training) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// StartMode says how Start treats the run directory.
+type StartMode int
+
+// The start modes.
+const (
+	New      StartMode = iota // a new run (Create)
+	Continue                  // continue the run (Resume)
+	Auto                      // Continue when the directory holds a checkpoint, else New
+)
+
+// Start is Create or Resume for a command line: cfg holds the settings given (the others at
+// their defaults) and given names the settings given. A continued run takes the given settings
+// over its recorded config (ReadConfig) and keeps the recorded values of the others. A worker
+// other than a cluster's chief continues from the recorded config when it sees the run
+// directory (a shared one) and from cfg otherwise: the start-up check refuses settings that
+// differ from the chief's.
+func Start(dir string, cfg Config, given []string, mode StartMode, opts Options) (*Training, error) {
+	if dir == "" {
+		return nil, setting.Errorf("run_dir", nil, "want the run directory")
+	}
+	if mode == Auto {
+		mode = New
+		if _, err := tfgraph.Checkpoints(filepath.Join(dir, CheckpointsDir)); err == nil {
+			mode = Continue
+		}
+	}
+	if mode == New {
+		return Create(dir, cfg, opts)
+	}
+	chief := opts.Cluster == nil || opts.Cluster.Size() < 2 || opts.Cluster.Task == 0
+	was, err := ReadConfig(dir)
+	switch {
+	case err == nil:
+		if cfg, err = was.Override(cfg, given...); err != nil {
+			return nil, err
+		}
+	case chief:
+		if _, cerr := tfgraph.Checkpoints(filepath.Join(dir, CheckpointsDir)); cerr != nil {
+			return nil, fmt.Errorf("run: resume: %w", cerr)
+		}
+		return nil, fmt.Errorf("run: resume: %w", err)
+	}
+	return Resume(dir, cfg, opts)
+}

@@ -58,42 +58,32 @@ type cli struct {
 	linearEpochs          int
 }
 
-// usageError is a bad flag or flag value; the process exits with code 2. msg, when set, replaces
-// err's text (a *setting.Error shown with its flag's name).
-type usageError struct {
-	err error
-	msg string
+// exitError ends the process with code after printing its message (msg, when set, instead of
+// err's text). Bad flags and flag values exit 2 (usage); an interrupted mode 128 + the signal's
+// number, as shells report a process a signal ended.
+type exitError struct {
+	err     error
+	msg     string
+	code    int
+	printed bool // the mode has said what happened: main prints nothing more
 }
 
-func (e *usageError) Error() string {
+func (e *exitError) Error() string {
 	if e.msg != "" {
 		return e.msg
 	}
 	return e.err.Error()
 }
-func (e *usageError) Unwrap() error { return e.err }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usage is a bad flag or flag value: exit status 2.
+func usage(err error) error { return &exitError{err: err, code: 2} }
 
 var errHelp = errors.New("help requested")
 
-// exitError ends the process with code after printing its message (an interrupted mode exits
-// 128 + the signal's number, as shells report a process a signal ended).
-type exitError struct {
-	err     error
-	code    int
-	printed bool // the mode has said what happened: main prints nothing more
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
 func exitCode(err error) int {
-	var u *usageError
-	var x *exitError
-	switch {
-	case errors.As(err, &x):
+	if x := (*exitError)(nil); errors.As(err, &x) {
 		return x.code
-	case errors.As(err, &u):
-		return 2
 	}
 	return 1
 }
@@ -172,7 +162,7 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 	fs.StringVar(&c.checkpoint, "checkpoint", "", "export, embed, evaluate: checkpoint prefix (default: the run dir's latest)")
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
-		return c, &usageError{err: fmt.Errorf("%w (see nnclr --help)", err)}
+		return c, usage(fmt.Errorf("%w (see nnclr --help)", err))
 	}
 	if *help {
 		fmt.Fprintf(out, "Usage: nnclr --mode %s [flags]\n\nFlags:\n", strings.Join(modes, "|"))
@@ -180,19 +170,19 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 		return c, errHelp
 	}
 	if fs.NArg() > 0 {
-		return c, &usageError{err: fmt.Errorf("unexpected argument %q: nnclr takes flags only (see nnclr --help)", fs.Arg(0))}
+		return c, usage(fmt.Errorf("unexpected argument %q: nnclr takes flags only (see nnclr --help)", fs.Arg(0)))
 	}
 	if !slices.Contains(modes, c.mode) {
-		return c, &usageError{err: fmt.Errorf("unknown --mode %q: valid modes are %s", c.mode, strings.Join(modes, ", "))}
+		return c, usage(fmt.Errorf("unknown --mode %q: valid modes are %s", c.mode, strings.Join(modes, ", ")))
 	}
 	if c.batchSize <= 0 {
-		return c, &usageError{err: setting.Errorf("batch_size", c.batchSize, "want > 0")}
+		return c, c.flagError(setting.Errorf("batch_size", c.batchSize, "want > 0"))
 	}
 	if _, err := c.pretrain.Session(); err != nil {
 		return c, c.flagError(err)
 	}
 	if c.clusterTimeout <= 0 {
-		return c, &usageError{err: setting.Errorf("cluster_timeout", c.clusterTimeout, "want a duration > 0 (60s)")}
+		return c, c.flagError(setting.Errorf("cluster_timeout", c.clusterTimeout, "want a duration > 0 (60s)"))
 	}
 	if c.mode == "pretrain" {
 		return c, c.flagError(c.pretrain.Validate())
@@ -203,23 +193,11 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 // clusterOf returns the data-parallel cluster of --cluster and --task-index, else of $TF_CONFIG,
 // else nil (one process).
 func (c *cli) clusterOf() (*tfgraph.Cluster, error) {
-	var cl tfgraph.Cluster
-	var err error
-	switch tfc := os.Getenv("TF_CONFIG"); {
-	case c.cluster != "":
-		cl, err = rundir.ParseCluster(c.cluster, c.taskIndex)
-	case c.fs.Changed("task-index"):
-		return nil, &usageError{err: errors.New("--task-index needs --cluster")}
-	case tfc != "":
-		cl, err = rundir.ParseTFConfig(tfc)
-	default:
-		return nil, nil
+	if c.cluster == "" && c.fs.Changed("task-index") {
+		return nil, usage(errors.New("--task-index needs --cluster"))
 	}
-	if err != nil {
-		return nil, c.flagError(err)
-	}
-	cl.Timeout = c.clusterTimeout
-	return &cl, nil
+	cl, err := rundir.ResolveCluster(c.cluster, c.taskIndex, os.Getenv("TF_CONFIG"), c.clusterTimeout)
+	return cl, c.flagError(err)
 }
 
 // given returns the names of the rundir.Config settings given on the command line.
@@ -240,7 +218,7 @@ func (c *cli) flagError(err error) error {
 	if err == nil || !errors.As(err, &se) || c.fs.Lookup(strings.TrimPrefix(setting.Flag(se.Name), "--")) == nil {
 		return err
 	}
-	return &usageError{err: err, msg: se.Flag()}
+	return &exitError{err: err, msg: se.Flag(), code: 2}
 }
 
 // writeFlagUsages lists every flag with its type, meaning and default, zero defaults included.

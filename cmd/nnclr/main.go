@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/nnclr/nnclr/internal/stderrfilter"
 )
 
 func main() {
-	stderr, restore := quietTensorFlow()
+	stderr, restore := stderrfilter.QuietTensorFlow()
 	err := run(os.Args[1:], os.Stdout, stderr)
 	restore()
 	if err != nil {

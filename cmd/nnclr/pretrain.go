@@ -18,7 +18,7 @@ import (
 // config with the flags given on this command line over it.
 func setupPretrain(c *cli, log, stderr io.Writer) (*rundir.Training, error) {
 	if c.runDir == "" {
-		return nil, &usageError{err: errors.New("--mode pretrain needs --run-dir")}
+		return nil, usage(errors.New("--mode pretrain needs --run-dir"))
 	}
 	cluster, err := c.clusterOf()
 	if err != nil {
@@ -28,42 +28,18 @@ func setupPretrain(c *cli, log, stderr io.Writer) (*rundir.Training, error) {
 	defer finish()
 	opts := rundir.Options{Log: log, Context: c.ctx, AllowPrecisionChange: c.allowPrecisionChange, Cluster: cluster,
 		Dataset: loader.LoadOptions{Prepare: !c.noPrepare, PrepareOptions: prep}}
-	chief := cluster == nil || cluster.Task == 0
-	if c.autoResume {
-		_, err := tfgraph.Checkpoints(filepath.Join(c.runDir, rundir.CheckpointsDir))
-		c.resume = err == nil
+	mode := rundir.New
+	switch {
+	case c.autoResume:
+		mode = rundir.Auto
+	case c.resume:
+		mode = rundir.Continue
 	}
-	if c.resume && !chief {
-		// Another worker than the chief: the run's recorded settings when it sees the run dir
-		// (a shared one), else its own command line's; the start-up check refuses settings that
-		// differ from the chief's.
-		cfg := c.pretrain
-		if was, err := rundir.ReadConfig(c.runDir); err == nil {
-			if cfg, err = was.Override(c.pretrain, c.given()...); err != nil {
-				return nil, err
-			}
-		}
-		return rundir.Resume(c.runDir, cfg, opts)
+	t, err := rundir.Start(c.runDir, c.pretrain, c.given(), mode, opts)
+	if errors.Is(err, rundir.ErrExists) {
+		return nil, usage(fmt.Errorf("%w: pass --resume to continue it, or choose another --run-dir", err))
 	}
-	if !c.resume {
-		t, err := rundir.Create(c.runDir, c.pretrain, opts)
-		if errors.Is(err, rundir.ErrExists) {
-			return nil, &usageError{err: fmt.Errorf("%w: pass --resume to continue it, or choose another --run-dir", err)}
-		}
-		return t, err
-	}
-	if _, err := tfgraph.Checkpoints(filepath.Join(c.runDir, rundir.CheckpointsDir)); err != nil {
-		return nil, fmt.Errorf("--resume: %w", err)
-	}
-	was, err := rundir.ReadConfig(c.runDir)
-	if err != nil {
-		return nil, fmt.Errorf("--resume: %w", err)
-	}
-	cfg, err := was.Override(c.pretrain, c.given()...)
-	if err != nil {
-		return nil, err
-	}
-	return rundir.Resume(c.runDir, cfg, opts)
+	return t, err
 }
 
 func runPretrain(c *cli, stdout, stderr io.Writer) error {

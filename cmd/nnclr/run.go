@@ -9,6 +9,7 @@ import (
 
 	"github.com/nnclr/nnclr/embed"
 	"github.com/nnclr/nnclr/evaluate"
+	"github.com/nnclr/nnclr/internal/interrupt"
 	"github.com/nnclr/nnclr/internal/npy"
 	"github.com/nnclr/nnclr/loader"
 	rundir "github.com/nnclr/nnclr/run"
@@ -20,14 +21,14 @@ import (
 var version = "0.1.0-dev"
 
 // run is the whole program behind main: it parses args, runs the mode and writes to stdout and
-// stderr. It returns errHelp after --help and a *usageError for bad flags.
+// stderr. It returns errHelp after --help and an *exitError of code 2 for bad flags.
 func run(args []string, stdout, stderr io.Writer) error {
 	c, err := parseFlags(args, stdout)
 	if err != nil {
 		return err
 	}
 	var stop func()
-	c.ctx, c.signal, stop = interrupts(stderr)
+	c.ctx, c.signal, stop = interrupt.Listen("nnclr", stderr)
 	defer stop()
 	modes := map[string]func(*cli, io.Writer, io.Writer) error{"info": runInfo, "prepare": runPrepare,
 		"pretrain": runPretrain, "evaluate": runEvaluate, "embed": runEmbed, "export": runExport}
@@ -131,14 +132,14 @@ func (c *cli) loadDataset(stderr io.Writer) (*loader.Dataset, error) {
 // openRun opens --run-dir at --checkpoint for export, embed and evaluate.
 func (c *cli) openRun() (*rundir.Run, error) {
 	if c.runDir == "" {
-		return nil, &usageError{err: fmt.Errorf("--mode %s needs --run-dir (a pretraining run)", c.mode)}
+		return nil, usage(fmt.Errorf("--mode %s needs --run-dir (a pretraining run)", c.mode))
 	}
 	return rundir.Open(c.runDir, c.checkpoint)
 }
 
 func runExport(c *cli, stdout, _ io.Writer) error {
 	if c.out == "" {
-		return &usageError{err: errors.New("--mode export needs --out (the SavedModel directory to write)")}
+		return usage(errors.New("--mode export needs --out (the SavedModel directory to write)"))
 	}
 	sc, err := c.pretrain.Session()
 	if err != nil {
@@ -165,7 +166,7 @@ func (c *cli) embedder() (embed.Embedder, error) {
 	}
 	switch {
 	case c.model != "" && c.runDir != "":
-		return nil, &usageError{err: errors.New("give --model (a SavedModel) or --run-dir (a Go run), not both")}
+		return nil, usage(errors.New("give --model (a SavedModel) or --run-dir (a Go run), not both"))
 	case c.model != "":
 		o := c.savedModel
 		o.Session = sc
@@ -181,12 +182,12 @@ func (c *cli) embedder() (embed.Embedder, error) {
 		}
 		return r.Embedder(sc)
 	}
-	return nil, &usageError{err: fmt.Errorf("--mode %s needs --model (a SavedModel) or --run-dir (a Go run)", c.mode)}
+	return nil, usage(fmt.Errorf("--mode %s needs --model (a SavedModel) or --run-dir (a Go run)", c.mode))
 }
 
 func runEmbed(c *cli, stdout, stderr io.Writer) error {
 	if c.out == "" {
-		return &usageError{err: errors.New("--mode embed needs --out (the .npz file to write)")}
+		return usage(errors.New("--mode embed needs --out (the .npz file to write)"))
 	}
 	e, err := c.embedder()
 	if err != nil {
@@ -223,7 +224,7 @@ func runEvaluate(c *cli, stdout, stderr io.Writer) error {
 		case "linear":
 			cfg.RunLinear = true
 		default:
-			return &usageError{err: fmt.Errorf("--protocols %q: want linear, knn or linear,knn", c.protocols)}
+			return usage(fmt.Errorf("--protocols %q: want linear, knn or linear,knn", c.protocols))
 		}
 	}
 	cfg.KNN = c.knn

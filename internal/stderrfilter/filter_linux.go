@@ -1,4 +1,4 @@
-package main
+package stderrfilter
 
 import (
 	"bufio"
@@ -17,13 +17,13 @@ var abslLine = regexp.MustCompile(`^([IWEF])\d{4} [\d:.]+ +\d+ [^ \]]+:\d+\] `)
 
 const abslInitWarning = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
 
-// quietTensorFlow routes file descriptor 2, where libtensorflow and absl write, through a filter
+// QuietTensorFlow routes file descriptor 2, where libtensorflow and absl write, through a filter
 // that drops what TF_CPP_MIN_LOG_LEVEL asks to drop but cannot silence itself: absl's warning that
 // logging is not initialised and log lines below the level (the MLIR pass line is INFO). With the
 // variable unset or 0 nothing is filtered. It returns the file Go code writes its own messages
 // to (the original stderr, still a terminal when it was one) and a function that restores fd 2 and
 // waits, a bounded time, for the filter to pass on what is left.
-func quietTensorFlow() (*os.File, func()) {
+func QuietTensorFlow() (*os.File, func()) {
 	level, err := strconv.Atoi(os.Getenv("TF_CPP_MIN_LOG_LEVEL"))
 	if err != nil || level <= 0 {
 		return os.Stderr, func() {}
