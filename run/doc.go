@@ -33,8 +33,11 @@
 //
 // # Use
 //
-// Create sets up a new run (Resume continues one from its latest checkpoint); Training.Train runs
-// it, writing the files above and calling the caller's train.Hooks after its own. Open opens a
+// Create sets up a new run (Resume continues one from its latest checkpoint; Start chooses, as a
+// command line does); Training.Train runs it, writing the files above and calling the caller's
+// train.Hooks after its own. With Options.Cluster the run is data-parallel over several worker
+// processes on TensorFlow's distributed runtime (ParseTFConfig, ParseCluster): the batches are
+// global, the chief (task 0) alone writes the run directory. Open opens a
 // run read-only at a checkpoint to export it as a SavedModel, embed images with its encoder
 // (package embed) or record an evaluation (package evaluate). Datasets are found (and, when
 // asked, prepared) by loader.Load, as tfds.load finds them.
