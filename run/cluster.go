@@ -197,3 +197,23 @@ func fingerprint(c Config, unlabelled, labelled, workers int) uint64 {
 	h.Write(b)
 	return h.Sum64()
 }
+
+// WaitForChief keeps a worker other than the chief alive until the chief's server stops
+// answering, at most the cluster's timeout; the chief returns at once. A worker's last
+// collective of a run (the step on which the workers agreed to stop) may still be reading from
+// this worker's server when this worker is done with it: exiting first would fail the chief's
+// step, and with it the chief's last checkpoint.
+func (t *Training) WaitForChief() {
+	if t.chief() {
+		return
+	}
+	deadline := time.Now().Add(clusterTimeout(t.cluster))
+	for time.Now().Before(deadline) {
+		conn, err := net.DialTimeout("tcp", t.cluster.Workers[0], time.Second)
+		if err != nil {
+			return
+		}
+		conn.Close()
+		time.Sleep(100 * time.Millisecond)
+	}
+}

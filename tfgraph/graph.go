@@ -42,6 +42,7 @@ type nnclrGraph struct {
 	slices             tf.Output
 	check              checkFetch // data-parallel start-up check
 	sync               syncOps    // data-parallel broadcast of the chief's variables
+	stop               stopFetch  // data-parallel agreement on stopping
 }
 
 // metric names in the order of trainFetch.
@@ -416,6 +417,7 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 
 	if cfg.Parallel != nil {
 		g.sync = b.syncFromChief(root.SubScope("sync"), g.vars)
+		g.stop = b.stopAgreement(root.SubScope("stop"))
 	}
 
 	graph, err := root.Finalize()

@@ -19,6 +19,7 @@ const (
 	keyCheck
 	keySyncFloat
 	keySyncInt
+	keyStop
 )
 
 const groupKey = 1
@@ -248,4 +249,37 @@ func (m *Model) SyncFromChief() error {
 		return fmt.Errorf("tfgraph: worker %d: taking the chief's variables: %w", d.Task, err)
 	}
 	return nil
+}
+
+// stopFetch is the per-step agreement on stopping: the maximum over workers of a flag.
+type stopFetch struct{ in, out tf.Output }
+
+func (b *gb) stopAgreement(s *op.Scope) stopFetch {
+	in := op.Placeholder(s.SubScope("in"), tf.Float, op.PlaceholderShape(tf.ScalarShape()))
+	size, group, inst := b.collectiveArgs(s, keyStop)
+	out := op.CollectiveReduceV2(s.SubScope("CollectiveReduceV2"), in, size, group, inst, nil, "Max", "Id",
+		op.CollectiveReduceV2TimeoutSeconds(b.timeoutSeconds()))
+	return stopFetch{in: in, out: out}
+}
+
+// AnyStop tells the other workers whether this one wants to stop before the next step and
+// returns whether any of them does: the workers of a data-parallel run stop after the same step.
+// Without Parallel it returns stop.
+func (m *Model) AnyStop(stop bool) (bool, error) {
+	if m.cfg.Parallel == nil {
+		return stop, nil
+	}
+	v := float32(0)
+	if stop {
+		v = 1
+	}
+	t, err := tf.NewTensor(v)
+	if err != nil {
+		return false, err
+	}
+	out, err := m.sess.Run(map[tf.Output]*tf.Tensor{m.g.stop.in: t}, []tf.Output{m.g.stop.out}, nil)
+	if err != nil {
+		return false, fmt.Errorf("tfgraph: worker %d: agreeing on the next step: %w", m.cfg.Parallel.Task, err)
+	}
+	return out[0].Value().(float32) > 0, nil
 }

@@ -129,6 +129,10 @@ func slice(im augment.Images, i, n int) augment.Images {
 // ErrNonFinite reports a loss that became NaN or Inf.
 var ErrNonFinite = errors.New("loss is not finite")
 
+// ErrPeerStopped is the cause of an *InterruptedError when another worker of a data-parallel run
+// was interrupted: every worker stops after the same step.
+var ErrPeerStopped = errors.New("another worker stopped")
+
 // InterruptedError is what Run returns when its context is cancelled: the step in flight was
 // finished, and Checkpoint (when the loop checkpoints) holds every completed step, Step of them.
 // It wraps the context's error.
@@ -238,8 +242,11 @@ func (t *Trainer) Run(ctx context.Context, cfg Config, data Data, hooks Hooks) (
 	}
 	ck := &checkpointer{cfg: cfg, hooks: hooks, m: t.Model, saved: start, last: time.Now()}
 	defer func() {
-		if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		switch {
+		case err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()):
 			err = ck.interrupted(ctx.Err())
+		case errors.Is(err, ErrPeerStopped):
+			err = ck.interrupted(ErrPeerStopped)
 		}
 	}()
 	for epoch := int(start / int64(cfg.StepsPerEpoch)); epoch < cfg.Epochs; epoch++ {
@@ -251,7 +258,13 @@ func (t *Trainer) Run(ctx context.Context, cfg Config, data Data, hooks Hooks) (
 			return err
 		}
 		if !cfg.SkipValidation {
-			v, err := t.validate(ctx, data)
+			vctx := ctx
+			if t.Workers > 1 {
+				// Workers validate in step (each the whole test split); one abandoning would
+				// leave the others' next step waiting: finish it, stop at the next step.
+				vctx = context.Background()
+			}
+			v, err := t.validate(vctx, data)
 			if err != nil {
 				return fmt.Errorf("train: epoch %d: validation: %w", epoch+1, err)
 			}
@@ -366,6 +379,16 @@ func (t *Trainer) runEpoch(ctx context.Context, cfg Config, data Data, epoch, sk
 	}()
 	last := time.Now()
 	for s := skip; s < cfg.StepsPerEpoch; s++ {
+		if t.Workers > 1 {
+			// Every worker of a data-parallel run takes the same decision.
+			stop, err := t.Model.AnyStop(ctx.Err() != nil)
+			if err != nil {
+				return err
+			}
+			if stop && ctx.Err() == nil {
+				return ErrPeerStopped
+			}
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}

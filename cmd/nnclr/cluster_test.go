@@ -156,8 +156,9 @@ func TestClusterBadStart(t *testing.T) {
 	t.Logf("port in use: %v", err)
 }
 
-// TestClusterInterruptResume: SIGINT to both workers of a 2-worker run mid-run; resuming on two
-// workers, or on one process (the batches are global), ends as the uninterrupted run does.
+// TestClusterInterruptResume: SIGINT mid-run to both workers of a 2-worker run, or to worker 1
+// only; the workers agree to stop after the same step and the chief checkpoints it; resuming on
+// two workers, or on one process (the batches are global), ends as the uninterrupted run does.
 func TestClusterInterruptResume(t *testing.T) {
 	dataDir := smallFashion(t, 120)
 	one := filepath.Join(t.TempDir(), "one")
@@ -171,7 +172,11 @@ func TestClusterInterruptResume(t *testing.T) {
 			args := func(w int) []string { return clusterArgs(dataDir, dirs[w], 6) }
 			cmds, outs := startWorkers(t, testutil.FreeAddrs(t, 2), args)
 			waitForStep(t, dirs[0], 5)
-			for _, c := range cmds {
+			signalled := cmds
+			if resumeOn == 1 {
+				signalled = cmds[1:] // the chief stops because worker 1 does
+			}
+			for _, c := range signalled {
 				c.Process.Signal(syscall.SIGINT)
 			}
 			for w, c := range cmds {

@@ -341,12 +341,12 @@ func TestEmbedInterrupted(t *testing.T) {
 // TestSecondSignalExitsAtOnce: a second SIGINT while pretrain finishes its step ends the process
 // at once with status 130.
 func TestSecondSignalExitsAtOnce(t *testing.T) {
-	dataDir := smallFashion(t, 200)
+	dataDir := smallFashion(t, 800) // steps of 100 + 100 images: the second signal lands inside one
 	runDir := filepath.Join(t.TempDir(), "run")
-	cmd, out := startCLI(t, slowArgs(dataDir, runDir))
+	cmd, out := startCLI(t, slowArgs(dataDir, runDir, "--queue-size", "300"))
 	waitForStep(t, runDir, 2)
 	cmd.Process.Signal(syscall.SIGINT)
-	time.Sleep(20 * time.Millisecond) // two signals sent at once may arrive as one
+	time.Sleep(100 * time.Millisecond) // two signals close together may arrive as one; a step takes about a second
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
 	var ee *exec.ExitError

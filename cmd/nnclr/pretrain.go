@@ -52,6 +52,7 @@ func runPretrain(c *cli, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer t.Close()
+	defer t.WaitForChief()
 	cfg := t.Config
 	bar := &epochBar{w: stderr, epochs: cfg.Epochs, steps: cfg.StepsPerEpoch}
 	showBar := !c.quiet && isTerminal(stderr)
