@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nnclr/nnclr/augment"
 	"github.com/nnclr/nnclr/loader"
@@ -302,8 +303,13 @@ func (t *Training) clusterErr(err error) error {
 	if t.cluster == nil || err == nil {
 		return err
 	}
-	if down := unreachable(*t.cluster); len(down) > 0 {
-		return fmt.Errorf("%w (unreachable now: %s)", err, strings.Join(down, ", "))
+	// A peer killed a moment ago may still have its listening socket open while its
+	// connections are already reset: look a few times before saying nobody is down.
+	for try := 0; try < 5; try++ {
+		if down := unreachable(*t.cluster); len(down) > 0 {
+			return fmt.Errorf("%w (unreachable now: %s)", err, strings.Join(down, ", "))
+		}
+		time.Sleep(300 * time.Millisecond)
 	}
 	return err
 }

@@ -381,15 +381,19 @@ func (t *Trainer) runEpoch(ctx context.Context, cfg Config, data Data, epoch, sk
 	for s := skip; s < cfg.StepsPerEpoch; s++ {
 		if t.Workers > 1 {
 			// Every worker of a data-parallel run takes the same decision.
+			// Only the agreed decision counts: a signal arriving after the agreement is
+			// taken at the next one (stopping here alone would leave the others' step waiting).
 			stop, err := t.Model.AnyStop(ctx.Err() != nil)
 			if err != nil {
 				return err
 			}
-			if stop && ctx.Err() == nil {
+			if stop {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
 				return ErrPeerStopped
 			}
-		}
-		if err := ctx.Err(); err != nil {
+		} else if err := ctx.Err(); err != nil {
 			return err
 		}
 		p, ok := <-ready
