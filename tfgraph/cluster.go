@@ -8,7 +8,7 @@ import (
 	configpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/nnclr/nnclr/internal/tfserver"
+	"github.com/nnclr/nnclr/internal/tfc"
 )
 
 // Cluster is a worker's view of a data-parallel cluster on TensorFlow's distributed runtime:
@@ -112,7 +112,7 @@ func StartServer(c Cluster, sc SessionConfig) (string, error) {
 		return "", fmt.Errorf("tfgraph: worker %d at %s: cannot listen on port %s: %w", c.Task, c.Workers[c.Task], port, err)
 	}
 	l.Close()
-	s, err := tfserver.Start(sd)
+	s, err := tfc.Start(sd)
 	if err != nil {
 		return "", fmt.Errorf("tfgraph: worker %d at %s: %w", c.Task, c.Workers[c.Task], err)
 	}

@@ -9,8 +9,9 @@
 //
 // tfgraph and savedmodel are the only packages that import graft's tensorflow and op packages;
 // internal/layout's tests fail when another one does. Others pass tensors along as values
-// (NewFloatTensor, NewInt64Tensor) without importing them. nnclr's only cgo is internal/tfserver
-// (TF_NewServer and TF_ServerStart, which graft does not wrap), used here only.
+// (NewFloatTensor, NewInt64Tensor) without importing them. nnclr's only cgo is internal/tfc
+// (TF_NewServer and TF_ServerStart, and TF_SessionRun with run options and run metadata, which
+// graft does not expose), used here only.
 //
 // A Session may be used from several goroutines at once for Run, as libtensorflow allows; Close
 // must be called once no Run is in flight, and is safe to call more than once. A Model or a

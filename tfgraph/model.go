@@ -264,15 +264,8 @@ type Batch struct {
 // TrainStep runs one contrastive step and one probe step in a single session run and returns
 // the step's metrics. Batches larger than the queue are refused.
 func (m *Model) TrainStep(b Batch) (Metrics, error) {
-	if b.Views == nil || b.ProbeX == nil || b.ProbeY == nil {
-		return Metrics{}, errors.New("tfgraph: train step: batch has a nil tensor")
-	}
-	shp := b.Views.Shape()
-	if len(shp) != 4 || shp[0]%2 != 0 {
-		return Metrics{}, fmt.Errorf("tfgraph: train step: views tensor of shape %v, want [2n, height, width, channels] (view 1 of n images, then view 2)", shp)
-	}
-	if n := shp[0] / 2; n > int64(m.cfg.QueueSize) {
-		return Metrics{}, fmt.Errorf("tfgraph: train step: contrastive batch of %d images exceeds the queue size %d", n, m.cfg.QueueSize)
+	if err := m.checkBatch(b); err != nil {
+		return Metrics{}, err
 	}
 	out, err := m.sess.Run(map[tf.Output]*tf.Tensor{
 		m.g.views: b.Views, m.g.probeX: b.ProbeX, m.g.probeY: b.ProbeY,
@@ -292,6 +285,21 @@ func (m *Model) TrainStep(b Batch) (Metrics, error) {
 		}
 	}
 	return met, nil
+}
+
+// checkBatch refuses a train step's batch the graph cannot take.
+func (m *Model) checkBatch(b Batch) error {
+	if b.Views == nil || b.ProbeX == nil || b.ProbeY == nil {
+		return errors.New("tfgraph: train step: batch has a nil tensor")
+	}
+	shp := b.Views.Shape()
+	if len(shp) != 4 || shp[0]%2 != 0 {
+		return fmt.Errorf("tfgraph: train step: views tensor of shape %v, want [2n, height, width, channels] (view 1 of n images, then view 2)", shp)
+	}
+	if n := shp[0] / 2; n > int64(m.cfg.QueueSize) {
+		return fmt.Errorf("tfgraph: train step: contrastive batch of %d images exceeds the queue size %d", n, m.cfg.QueueSize)
+	}
+	return nil
 }
 
 // TestStep evaluates the probe on x (float32 NHWC in [0, 1]) with labels y and returns the mean

@@ -19,7 +19,7 @@ import (
 var tfBoundary = []string{"savedmodel", "tfgraph"}
 
 // cgoPackages are the packages with cgo of their own (import "C").
-var cgoPackages = []string{"internal/tfserver"}
+var cgoPackages = []string{"internal/tfc"}
 
 // noTensorFlow are packages that must build and test without libtensorflow: they do not depend
 // on graft's tensorflow package at all, directly or through another package.

@@ -1,11 +1,13 @@
-// Package tfserver is nnclr's only cgo: TensorFlow's in-process gRPC server (TF_NewServer and
-// TF_ServerStart of the C API, which graft does not wrap). A distributed worker runs one server and
-// a session whose target is the server's; see tfgraph's cluster support.
+// Package tfc is nnclr's only cgo: the calls of TensorFlow's C API that graft does not wrap.
+// They are TensorFlow's in-process gRPC server (TF_NewServer, TF_ServerStart: a distributed worker
+// runs one server and a session whose target is the server's; see tfgraph's cluster support) and
+// a session run with RunOptions that returns the RunMetadata (TF_SessionRun's run_options and
+// run_metadata, which graft passes as NULL: per-op step statistics).
 //
 // A started gRPC server cannot be stopped through the C API of TensorFlow 2.18 (TF_ServerStop
 // returns UNIMPLEMENTED and TF_DeleteServer then aborts the process), so a Server lives until its
 // process exits; there is no Close.
-package tfserver
+package tfc
 
 /*
 #cgo LDFLAGS: -ltensorflow
@@ -27,7 +29,7 @@ type Server struct {
 // Start creates a server from a serialized tensorflow.ServerDef and starts it.
 func Start(serverDef []byte) (*Server, error) {
 	if len(serverDef) == 0 {
-		return nil, fmt.Errorf("tfserver: empty ServerDef")
+		return nil, fmt.Errorf("tfc: empty ServerDef")
 	}
 	st := C.TF_NewStatus()
 	defer C.TF_DeleteStatus(st)
@@ -53,5 +55,5 @@ func statusErr(st *C.TF_Status, what string) error {
 	if C.TF_GetCode(st) == C.TF_OK {
 		return nil
 	}
-	return fmt.Errorf("tfserver: %s: %s", what, C.GoString(C.TF_Message(st)))
+	return fmt.Errorf("tfc: %s: %s", what, C.GoString(C.TF_Message(st)))
 }
