@@ -257,11 +257,15 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 	// Contrastive step.
 	cs := ts.SubScope("contrastive")
 	encW, headW := reads(enc), reads(head)
-	// Both views go through the encoder as one batch (one convolution per layer instead of two;
-	// per image the same arithmetic), then split back into the two views' features.
-	e := b.encoderFwd(cs.SubScope("encoder"), g.views, encW)
-	views := op.Split(cs.SubScope("Split"), b.i32(cs.SubScope("saxis"), 0), e.f, 2)
-	f1, f2 := views[0], views[1]
+	// Each view goes through the encoder as its own chain (forward and backward), so
+	// TensorFlow runs the two views' kernels side by side. One batch of 2n images was tried
+	// before: at the seed configuration (2×525 images of 96×96×3, 2 cores) its step took
+	// 4.23-4.24 s and peak RSS 4.33-4.35 GiB; two chains 3.61-3.90 s and 3.62-3.65 GiB
+	// (BenchmarkStepOps shows the kernels: one-batch convolutions left a core idle).
+	vs := op.Split(cs.SubScope("Split"), b.i32(cs.SubScope("saxis"), 0), g.views, 2)
+	e1 := b.encoderFwd(cs.SubScope("encoder1"), vs[0], encW)
+	e2 := b.encoderFwd(cs.SubScope("encoder2"), vs[1], encW)
+	f1, f2 := e1.f, e2.f
 	p1 := b.l2normalize(cs.SubScope("norm1"), b.head(cs.SubScope("head1"), f1, headW))
 	p2 := b.l2normalize(cs.SubScope("norm2"), b.head(cs.SubScope("head2"), f2, headW))
 	// In a data-parallel step the loss and the queue see the global batch: the projections of
@@ -297,11 +301,18 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 	cLoss := op.Mean(lossScope.SubScope("Mean"), xent, b.i32(lossScope.SubScope("axis"), 0))
 	// The registry differentiates the loss down to the features; the encoder's backward pass is
 	// built by encoderBwd.
-	gs := op.Gradients(root.SubScope("contrastive_grad"), []tf.Output{cLoss}, append([]tf.Output{e.f}, headW...))
+	gs := op.Gradients(root.SubScope("contrastive_grad"), []tf.Output{cLoss}, append([]tf.Output{e1.f, e2.f}, headW...))
 	if err := root.Err(); err != nil {
 		return nil, fmt.Errorf("tfgraph: contrastive gradients: %w", err)
 	}
-	grads := append(b.encoderBwd(root.SubScope("encoder_grad"), e, gs[0], encW), gs[1:]...)
+	g1 := b.encoderBwd(root.SubScope("encoder_grad1"), e1, gs[0], encW)
+	g2 := b.encoderBwd(root.SubScope("encoder_grad2"), e2, gs[1], encW)
+	as := root.SubScope("encoder_grad_sum")
+	grads := make([]tf.Output, 0, len(g1)+len(headW))
+	for i := range g1 {
+		grads = append(grads, op.AddN(as.SubScope("AddN"), []tf.Output{g1[i], g2[i]}))
+	}
+	grads = append(grads, gs[2:]...)
 	if cfg.Parallel != nil {
 		// Each worker's gradients come through its own rows: their sum is the global batch's.
 		grads = b.allReduceSum(root.SubScope("contrastive_allreduce"), grads, keyContrastiveGrads)

@@ -253,7 +253,7 @@ func TensorArray(t *tf.Tensor) (Array, error) {
 
 // Batch is the input of one training step. Views holds the two augmented contrastive views of
 // the same n images (unlabelled then labelled) as one tensor of 2n images: view 1 of all n, then
-// view 2 of all n (the graph runs both through the encoder as one batch). ProbeX is the probe's
+// view 2 of all n (the graph splits it into the two views without a copy). ProbeX is the probe's
 // classification view of the labelled images and ProbeY their labels. Tensors are float32 NHWC in
 // [0, 1]; ProbeY is int64.
 type Batch struct {
