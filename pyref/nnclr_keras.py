@@ -453,7 +453,7 @@ def cmd_train(a):
         import tensorflow_datasets as tfds
         builder = tfds.builder_from_directory(a.tfds_dir)
         shape = tuple(int(d) for d in builder.info.features["image"].shape)
-        n_u = builder.info.splits["unlabelled"].num_examples
+        n_u = builder.info.splits[a.unlabelled_split].num_examples
         n_l = builder.info.splits["train"].num_examples
         num_classes = a.classes or builder.info.features["label"].num_classes
     else:
@@ -469,6 +469,21 @@ def cmd_train(a):
         shape = tuple(int(d) for d in x.shape[1:])
         n_u, n_l = len(u), len(x)
         num_classes = a.classes or int(y.max()) + 1
+    resize = None
+    if a.image_size or a.channels:
+        # As nnclr's loader does for --image-size/--channels: bilinear resize with half-pixel
+        # centres rounded to uint8, one channel replicated into three.
+        out = (a.image_size or shape[0], a.image_size or shape[1], a.channels or shape[2])
+        if out[2] != shape[2] and (shape[2], out[2]) != (1, 3):
+            raise SystemExit(f"channels {shape[2]} -> {out[2]}: only 1 -> 3 is supported")
+
+        def resize(x, y):
+            x = tf.image.resize(x, out[:2], method="bilinear", antialias=False)
+            x = tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8)
+            if out[2] != shape[2]:
+                x = tf.image.grayscale_to_rgb(x)
+            return x, y
+        shape = out
     flat_size(shape[0], shape[1], a.width)
     s = a.steps_per_epoch
     bu, bl = n_u // s, n_l // s
@@ -478,10 +493,12 @@ def cmd_train(a):
         raise SystemExit(f"queue {a.queue} smaller than the batch {bu + bl}")
 
     if a.tfds_dir:
-        unl = (builder.as_dataset(split="unlabelled", shuffle_files=True, as_supervised=True)
-               .shuffle(a.shuffle_buffer).batch(bu, drop_remainder=True))
-        lab = (builder.as_dataset(split="train", shuffle_files=True, as_supervised=True)
-               .shuffle(a.shuffle_buffer).batch(bl, drop_remainder=True))
+        unl = builder.as_dataset(split=a.unlabelled_split, shuffle_files=True, as_supervised=True)
+        lab = builder.as_dataset(split="train", shuffle_files=True, as_supervised=True)
+        if resize:
+            unl, lab = unl.map(resize), lab.map(resize)
+        unl = unl.shuffle(a.shuffle_buffer).batch(bu, drop_remainder=True)
+        lab = lab.shuffle(a.shuffle_buffer).batch(bl, drop_remainder=True)
     else:
         unl = (tf.data.Dataset.from_tensor_slices((u, np.full([len(u)], -1, np.int64)))
                .shuffle(a.shuffle_buffer).batch(bu, drop_remainder=True))
@@ -526,6 +543,10 @@ def cmd_train(a):
         "keras": keras.__version__,
         "loss": "mean of the 4B cross-entropy terms",
     }
+    result["step_seconds"] = timer.durations
+    if a.weights_npz:
+        named = named_variables(model.encoder, model.projection_head, model.linear_probe)
+        np.savez(a.weights_npz, **{k: np.asarray(v.numpy(), dtype=np.float32) for k, v in named.items()})
     text = json.dumps(result, indent=2)
     if a.json:
         with open(a.json, "w") as f:
@@ -580,6 +601,12 @@ def main(argv=None):
     pt.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                     help="bf16: oneDNN's bfloat16 auto-mixed-precision graph rewrite")
     pt.add_argument("--seed", type=int, default=None)
+    pt.add_argument("--unlabelled-split", default="unlabelled",
+                    help="the tfds split of unlabelled images (train for datasets without one)")
+    pt.add_argument("--image-size", type=int, default=0, help="resize images to this size (0: keep)")
+    pt.add_argument("--channels", type=int, default=0, help="1 -> 3 replicates the channel (0: keep)")
+    pt.add_argument("--weights-npz", default=None,
+                    help="write the trained weights here, named as nnclr names its variables")
     pt.add_argument("--json", default=None)
 
     a = p.parse_args(argv)

@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"errors"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/nnclr/nnclr/loader"
 	"github.com/nnclr/nnclr/savedmodel"
 	"github.com/nnclr/nnclr/setting"
+	"github.com/nnclr/nnclr/tfgraph"
 	"github.com/nnclr/nnclr/train"
 )
 
@@ -28,8 +30,10 @@ func fashion(t testing.TB, n int) string {
 // TestLegacyRunResumesExactly resumes a run directory written by the CLI before run.json existed
 // (testdata/gen_legacy.sh: 2 steps by nnclr at commit 3aca151) for two more steps, and compares
 // every variable (weights, Adam slots, the queue, counters) with a new run of the same config
-// trained for 4 steps by this code: bit-identical. This pins that the seed derivation, data
-// order, augmentation and model are unchanged for old runs. Then the resumed run exports.
+// trained for 4 steps by this code: counters equal, floats within 1e-2 relative (see below for
+// why not bit-identical), while another seed differs by far more. This pins that the seed
+// derivation, data order, augmentation and model are unchanged for old runs. Then the resumed
+// run exports.
 func TestLegacyRunResumesExactly(t *testing.T) {
 	dataDir := fashion(t, 80)
 	dir := testutil.CopyTree(t, legacyDir)
@@ -70,10 +74,54 @@ func TestLegacyRunResumesExactly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, wa := range a {
-		if !slices.Equal(wa.Float, b[name].Float) || !slices.Equal(wa.Int, b[name].Int) {
-			t.Errorf("variable %s: the resumed legacy run differs from a new run", name)
+	// Bit-identical until the contrastive step gave each view its own encoder chain: the legacy
+	// run's first two steps ran both views as one batch, so their float32 sums were taken in
+	// another order, and in this tiny model (width 8, queue 120) that moves some nearest
+	// neighbours. Measured: worst 2.1e-3 relative (an Adam moment), most variables 1e-5 to 1e-4.
+	// The bound is checked to separate runs: a new run with another seed (another data order,
+	// other augmentations and initial weights) must differ by more than ten times as much.
+	const bound = 1e-2
+	worst := func(a, b map[string]tfgraph.Array) (float64, string) {
+		w, wn := 0.0, ""
+		for name, wa := range a {
+			if !slices.Equal(wa.Int, b[name].Int) {
+				t.Errorf("variable %s: %v against %v", name, wa.Int, b[name].Int)
+			}
+			if e := testutil.MaxRel(wa.Float, b[name].Float); e > w || math.IsNaN(e) {
+				w, wn = e, name
+			}
 		}
+		return w, wn
+	}
+	e, name := worst(a, b)
+	t.Logf("resumed legacy run vs a new run: worst %s, %.3g relative", name, e)
+	if !(e <= bound) {
+		t.Errorf("variable %s: the resumed legacy run differs from a new run by %.3g relative (want <= %g)", name, e, bound)
+	}
+	ocfg := cfg
+	ocfg.Seed++
+	other, err := Create(filepath.Join(t.TempDir(), "other"), ocfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.Train(context.Background(), train.Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := other.Model.Weights()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The step counters agree; compare the float variables only.
+	for k, v := range o {
+		if v.Int != nil {
+			o[k] = b[k]
+		}
+	}
+	oe, oname := worst(o, b)
+	t.Logf("a new run of seed %d vs seed %d: worst %s, %.3g relative", ocfg.Seed, cfg.Seed, oname, oe)
+	if oe < 10*bound {
+		t.Errorf("runs of two seeds differ by only %.3g relative (%s): the bound %g would not tell them apart", oe, oname, bound)
 	}
 
 	r, err := Open(dir, "")
