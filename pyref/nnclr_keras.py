@@ -477,10 +477,10 @@ def cmd_train(a):
         if out[2] != shape[2] and (shape[2], out[2]) != (1, 3):
             raise SystemExit(f"channels {shape[2]} -> {out[2]}: only 1 -> 3 is supported")
 
-        def resize(x, y):
+        def resize(x, y, out=out, gray=out[2] != shape[2]):
             x = tf.image.resize(x, out[:2], method="bilinear", antialias=False)
             x = tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8)
-            if out[2] != shape[2]:
+            if gray:
                 x = tf.image.grayscale_to_rgb(x)
             return x, y
         shape = out
