@@ -16,7 +16,7 @@ APT_PACKAGES ?= binutils python3-venv dataset-fashion-mnist
 NNCLR_PY_REQUIREMENTS ?=
 NNCLR_TF_PREFIX ?=
 
-.PHONY: setup ready run bench-quality apt provision deps goenv build test check fmt-check vet gotest pyref-check docker-check bench clean check-provisioned
+.PHONY: setup ready run bench-quality bench-tta apt provision deps goenv build test check fmt-check vet gotest pyref-check docker-check bench clean check-provisioned
 
 # The set-up is redone when what it installs from changes; ready (which run and test depend on)
 # is fast when nothing did.
@@ -131,9 +131,14 @@ BENCHTIME ?= 5x
 bench: check-provisioned
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./augment/
 	$(GO) test -run '^$$' -bench . -benchtime 2x ./loader/
-	$(GO) test -run '^$$' -bench . -benchtime 5x ./tfgraph/
+	$(GO) test -run '^$$' -bench 'TrainStep96|DataParallelStep' -benchtime 5x ./tfgraph/
+	$(GO) test -run '^$$' -bench StepOps -benchtime 1x ./tfgraph/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 40m ./cmd/nnclr/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./run/
+
+## bench-tta: only the time-to-accuracy comparison with Keras on Fashion-MNIST (about six minutes)
+bench-tta: check-provisioned
+	$(GO) test -run '^$$' -bench TimeToAccuracy -benchtime 1x -timeout 60m ./run/
 
 ## bench-quality: only the bf16-vs-fp32 learning comparison on Fashion-MNIST (about six minutes)
 bench-quality: check-provisioned
