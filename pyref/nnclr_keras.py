@@ -62,6 +62,16 @@ def build_projection_head(width):
     )
 
 
+def build_prediction_head(width, hidden):
+    """The paper's prediction MLP on a projection: Dense(hidden, relu) -> Dense(width)."""
+    return keras.Sequential(
+        [layers.Input(shape=(width,)),
+         layers.Dense(hidden, activation="relu", name="dense0"),
+         layers.Dense(width, name="dense1")],
+        name="prediction_head",
+    )
+
+
 def build_linear_probe(width, num_classes):
     return keras.Sequential(
         [layers.Input(shape=(width,)), layers.Dense(num_classes, name="dense")],
@@ -82,7 +92,7 @@ def flat_size(height, width_px, width):
     return h * w * width
 
 
-def named_variables(encoder, head, probe):
+def named_variables(encoder, head, probe, pred=None):
     """The shared naming convention: name -> Keras variable, in a fixed order."""
     out = {}
     convs = [l for l in encoder.layers if isinstance(l, layers.Conv2D)]
@@ -97,13 +107,17 @@ def named_variables(encoder, head, probe):
     for i, l in enumerate(hd):
         out[f"head/dense{i}/kernel"] = l.kernel
         out[f"head/dense{i}/bias"] = l.bias
+    if pred is not None:
+        for i, l in enumerate(l for l in pred.layers if isinstance(l, layers.Dense)):
+            out[f"pred/dense{i}/kernel"] = l.kernel
+            out[f"pred/dense{i}/bias"] = l.bias
     pl = [l for l in probe.layers if isinstance(l, layers.Dense)][0]
     out["probe/kernel"] = pl.kernel
     out["probe/bias"] = pl.bias
     return out
 
 
-CONTRASTIVE_PREFIXES = ("enc/", "head/")
+CONTRASTIVE_PREFIXES = ("enc/", "head/", "pred/")
 
 
 def make_adam():
@@ -119,21 +133,36 @@ def l2n(x):
     return tf.math.l2_normalize(x, axis=1)
 
 
-def nearest_neighbour(p, queue):
-    """Forward: the queue row most similar to p; backward: identity to p (straight-through)."""
+def nearest_neighbour(p, queue, k=1, pick=None):
+    """Forward: the queue row most similar to p; backward: identity to p (straight-through).
+
+    With k > 1 the row is the pick[i]-th of the k most similar (the paper's top-k support:
+    pick drawn uniformly from 0..k-1 by the caller), in tf.math.top_k's order.
+    """
     sims = tf.matmul(p, queue, transpose_b=True)
-    nn = tf.gather(queue, tf.argmax(sims, axis=1), axis=0)
+    if k > 1:
+        idx = tf.gather(tf.math.top_k(sims, k).indices, pick, axis=1, batch_dims=1)
+    else:
+        idx = tf.argmax(sims, axis=1)
+    nn = tf.gather(queue, idx, axis=0)
     return p + tf.stop_gradient(nn - p)
 
 
-def contrastive_loss(p1, p2, queue, temperature):
-    """p1, p2: L2-normalized projections; queue: the queue before this step's update (a tensor)."""
-    nn1 = nearest_neighbour(p1, queue)
-    nn2 = nearest_neighbour(p2, queue)
-    s121 = tf.matmul(nn1, p2, transpose_b=True) / temperature
-    s122 = tf.matmul(p2, nn1, transpose_b=True) / temperature
-    s211 = tf.matmul(nn2, p1, transpose_b=True) / temperature
-    s212 = tf.matmul(p1, nn2, transpose_b=True) / temperature
+def contrastive_loss(p1, p2, queue, temperature, q1=None, q2=None, k=1, picks=None):
+    """p1, p2: L2-normalized projections; queue: the queue before this step's update (a tensor).
+
+    q1, q2: L2-normalized predictions (the paper's prediction head): the nearest neighbour of one
+    view's projection is the positive of the other view's prediction. Without them q = p (the
+    example). picks: [2, B] int32, each row's choice among the k nearest (view 1, view 2).
+    """
+    q1 = p1 if q1 is None else q1
+    q2 = p2 if q2 is None else q2
+    nn1 = nearest_neighbour(p1, queue, k, None if picks is None else picks[0])
+    nn2 = nearest_neighbour(p2, queue, k, None if picks is None else picks[1])
+    s121 = tf.matmul(nn1, q2, transpose_b=True) / temperature
+    s122 = tf.matmul(q2, nn1, transpose_b=True) / temperature
+    s211 = tf.matmul(nn2, q1, transpose_b=True) / temperature
+    s212 = tf.matmul(q1, nn2, transpose_b=True) / temperature
     b = tf.shape(p1)[0]
     labels = tf.range(b, dtype=tf.int64)
     labels4 = tf.concat([labels, labels, labels, labels], axis=0)
@@ -163,16 +192,25 @@ def correlation_accuracy(f1, f2):
 
 
 def train_step_core(encoder, head, probe, queue, opt_c, opt_p, temperature,
-                    view1, view2, probe_x, probe_y):
-    """One NNCLR step on augmented float32 views; returns the step's own metrics."""
+                    view1, view2, probe_x, probe_y, pred=None, k=1, picks=None):
+    """One NNCLR step on augmented float32 views; returns the step's own metrics.
+
+    pred: the prediction head (or None); k, picks: the top-k support (see contrastive_loss).
+    """
     c_vars = encoder.trainable_weights + head.trainable_weights
+    if pred is not None:
+        c_vars = c_vars + pred.trainable_weights
     old_queue = tf.convert_to_tensor(queue)  # read before the assignment below
     with tf.GradientTape() as tape:
         f1 = encoder(view1, training=True)
         f2 = encoder(view2, training=True)
-        p1 = l2n(head(f1, training=True))
-        p2 = l2n(head(f2, training=True))
-        c_loss = contrastive_loss(p1, p2, old_queue, temperature)
+        z1 = head(f1, training=True)
+        z2 = head(f2, training=True)
+        p1, p2 = l2n(z1), l2n(z2)
+        q1 = q2 = None
+        if pred is not None:
+            q1, q2 = l2n(pred(z1, training=True)), l2n(pred(z2, training=True))
+        c_loss = contrastive_loss(p1, p2, old_queue, temperature, q1, q2, k, picks)
     b = tf.shape(p1)[0]
     queue.assign(tf.concat([p1, old_queue[:-b]], axis=0))
     grads = tape.gradient(c_loss, c_vars)
@@ -199,11 +237,14 @@ def train_step_core(encoder, head, probe, queue, opt_c, opt_p, temperature,
 
 
 class Reference:
-    def __init__(self, height, width_px, channels, width, num_classes, queue_size):
+    def __init__(self, height, width_px, channels, width, num_classes, queue_size, pred_hidden=0,
+                 topk=1):
         self.encoder = build_encoder(height, width_px, channels, width)
         self.head = build_projection_head(width)
         self.probe = build_linear_probe(width, num_classes)
-        self.vars = named_variables(self.encoder, self.head, self.probe)
+        self.pred = build_prediction_head(width, pred_hidden) if pred_hidden else None
+        self.topk = topk
+        self.vars = named_variables(self.encoder, self.head, self.probe, self.pred)
         self.queue = tf.Variable(tf.zeros([queue_size, width]), trainable=False, name="queue")
         self.c_names = [n for n in self.vars if n.startswith(CONTRASTIVE_PREFIXES)]
         self.p_names = [n for n in self.vars if n.startswith("probe/")]
@@ -221,7 +262,10 @@ class Reference:
             raise SystemExit(f"num_classes={int(arrs['num_classes'])} but probe/kernel is "
                              f"{arrs['probe/kernel'].shape}")
         queue_size = arrs["queue"].shape[0] if "queue" in arrs else 1
-        ref = Reference(height, width_px, channels, width, num_classes, queue_size)
+        pred_hidden = arrs["pred/dense0/kernel"].shape[1] if "pred/dense0/kernel" in arrs else 0
+        topk = int(arrs["support_topk"]) if "support_topk" in arrs else 1
+        ref = Reference(height, width_px, channels, width, num_classes, queue_size, pred_hidden,
+                        topk)
         ref.load(arrs)
         return ref
 
@@ -263,16 +307,19 @@ class Reference:
                 out[f"{prefix}/{n}/v"] = np.asarray(opt._velocities[i].numpy(), dtype=np.float32)
         return out
 
-    def step(self, temperature, view1, view2, probe_x, probe_y):
+    def step(self, temperature, view1, view2, probe_x, probe_y, picks=None):
         if self._step_fn is None:
             @tf.function(autograph=False, jit_compile=False)
-            def fn(temperature, view1, view2, probe_x, probe_y):
+            def fn(temperature, view1, view2, probe_x, probe_y, picks):
                 return train_step_core(self.encoder, self.head, self.probe, self.queue,
                                        self.opt_c, self.opt_p, temperature,
-                                       view1, view2, probe_x, probe_y)
+                                       view1, view2, probe_x, probe_y, self.pred, self.topk,
+                                       picks)
             self._step_fn = fn
+        if picks is None:
+            picks = tf.zeros([2, tf.shape(view1)[0]], tf.int32)
         return self._step_fn(tf.constant(temperature, tf.float32), view1, view2, probe_x,
-                             probe_y)
+                             probe_y, picks)
 
     def forward(self, x):
         f = self.encoder(x, training=False)
@@ -337,17 +384,36 @@ def cmd_step(a):
         raise SystemExit(f"queue of {arrs['queue'].shape[0]} rows is smaller than the batch {b}")
     temperature = np.float32(arrs["temperature"])
     ref = Reference.from_arrays(arrs, h, w, c)
+    if a.forward:
+        # The forward pass of arrs["x"] before any step (as the forward command writes it).
+        f, p, logits = ref.forward(np.asarray(arrs["x"], dtype=np.float32))
+        np.savez(a.forward, features=f.astype(np.float32), projections=p.astype(np.float32),
+                 logits=logits.astype(np.float32))
     metrics = {m: np.zeros([k], np.float32) for m in ("c_loss", "c_acc", "r_acc", "p_loss", "p_acc")}
+    picks = None
+    if ref.topk > 1:
+        if "support_pick" not in arrs:
+            raise SystemExit(f"support_topk {ref.topk} needs support_pick [steps, 2, batch] in {a.inp}")
+        picks = np.asarray(arrs["support_pick"], dtype=np.int32)
+        if picks.shape != (k, 2, b):
+            raise SystemExit(f"support_pick of shape {picks.shape}, want {(k, 2, b)}")
     for i in range(k):
         res = ref.step(temperature, tf.constant(v1[i]), tf.constant(v2[i]), tf.constant(px[i]),
-                       tf.constant(py[i]))
+                       tf.constant(py[i]), None if picks is None else tf.constant(picks[i]))
         for m in metrics:
             metrics[m][i] = np.float32(res[m].numpy())
+        if i == 0 and a.first:
+            save_state(a.first, ref, {m: v[:1] for m, v in metrics.items()}, temperature)
+    save_state(a.out, ref, metrics, temperature)
+
+
+def save_state(path, ref, metrics, temperature):
+    """Every variable, slot and the queue of ref, with the steps' metrics, as step writes them."""
     out = ref.export()
     out.update(metrics)
     out["temperature"] = temperature
     out["num_classes"] = np.int64(ref.vars["probe/kernel"].shape[1])
-    np.savez(a.out, **out)
+    np.savez(path, **out)
 
 
 # --- training mode (benchmarks): the whole Keras model with augmentation inside, via fit -------
@@ -577,6 +643,8 @@ def main(argv=None):
     ps = sub.add_parser("step", help="K training steps on given views")
     ps.add_argument("inp")
     ps.add_argument("out")
+    ps.add_argument("--first", help="also write the state after the first step here")
+    ps.add_argument("--forward", help="also write the forward pass of x before the steps here")
 
     for sp in (pi, pf, ps):
         sp.add_argument("--threads", type=int, default=0,

@@ -22,6 +22,17 @@ type ModelConfig struct {
 	QueueSize int
 	// LearningRate, Beta1, Beta2 and Epsilon configure both Adam optimizers (1e-3, 0.9, 0.999, 1e-7).
 	LearningRate, Beta1, Beta2, Epsilon float64
+	// SupportTopK is how many nearest queue rows the positive is drawn from, uniformly (the
+	// paper's top-k ablation); 1 (the example's, and the zero value's meaning) is the nearest.
+	// Above 1 every train step takes Batch.SupportPick.
+	SupportTopK int
+	// PredHidden, when above 0, adds the paper's prediction head: an MLP (Dense(PredHidden),
+	// ReLU, Dense(ModelWidth)) applied to each view's projection, trained with the encoder and
+	// the projection head. The nearest neighbour of one view's normalised projection is then
+	// the positive of the other view's normalised prediction: the four logit blocks become
+	// NN(p1)·q2ᵀ, q2·NN(p1)ᵀ, NN(p2)·q1ᵀ, q1·NN(p2)ᵀ (q the predictions), and the queue still
+	// takes the projections. 0 (the example's) is no prediction head.
+	PredHidden int
 	// Parallel, when set, makes the train step one worker's share of a data-parallel step over
 	// the global batch (see DataParallel); nil is the single-process step.
 	Parallel *DataParallel
@@ -59,7 +70,7 @@ func (d *DataParallel) validate() error {
 // DefaultModelConfig returns the Keras example's model for STL-10 (96×96×3, 10 classes).
 func DefaultModelConfig() ModelConfig {
 	return ModelConfig{Height: 96, Width: 96, Channels: 3, NumClasses: 10, ModelWidth: 128,
-		Temperature: 0.1, QueueSize: 10000, LearningRate: 1e-3, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7}
+		Temperature: 0.1, QueueSize: 10000, LearningRate: 1e-3, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7, SupportTopK: 1}
 }
 
 // convOut is the output size of a 3×3, stride-2, valid-padding convolution on n pixels (0 when
@@ -104,6 +115,12 @@ func (c ModelConfig) Validate() error {
 		return bad("temperature", c.Temperature, "want a finite value > 0")
 	case c.QueueSize <= 0:
 		return bad("queue_size", c.QueueSize, "want > 0")
+	case c.SupportTopK < 0:
+		return bad("support_topk", c.SupportTopK, "want >= 1 (1: the nearest neighbour)")
+	case c.SupportTopK > c.QueueSize:
+		return bad("support_topk", c.SupportTopK, "more neighbours than the queue's %d rows", c.QueueSize)
+	case c.PredHidden < 0:
+		return bad("pred_hidden", c.PredHidden, "want >= 0 (0: no prediction head)")
 	case !finitePos(c.LearningRate):
 		return bad("learning_rate", c.LearningRate, "want a finite value > 0")
 	case !(c.Beta1 >= 0 && c.Beta1 < 1):
@@ -155,6 +172,21 @@ func (c ModelConfig) HeadVars() []VarSpec {
 		{"head/dense1/kernel", []int64{w, w}}, {"head/dense1/bias", []int64{w}},
 	}
 }
+
+// PredVars returns the prediction head's variables (none without one).
+func (c ModelConfig) PredVars() []VarSpec {
+	if c.PredHidden <= 0 {
+		return nil
+	}
+	w, h := int64(c.ModelWidth), int64(c.PredHidden)
+	return []VarSpec{
+		{"pred/dense0/kernel", []int64{w, h}}, {"pred/dense0/bias", []int64{h}},
+		{"pred/dense1/kernel", []int64{h, w}}, {"pred/dense1/bias", []int64{w}},
+	}
+}
+
+// topK is SupportTopK with its zero value read as 1.
+func (c ModelConfig) topK() int { return max(c.SupportTopK, 1) }
 
 // ProbeVars returns the linear probe's variables.
 func (c ModelConfig) ProbeVars() []VarSpec {

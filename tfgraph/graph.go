@@ -26,6 +26,7 @@ type nnclrGraph struct {
 
 	// train step
 	views, probeX, probeY tf.Output   // views: view 1 of the batch, then view 2
+	supportPick           tf.Output   // [2, B] int32 with SupportTopK > 1 (else no Op)
 	trainFetch            []tf.Output // c_loss, c_acc, r_acc, p_loss, p_acc
 	trainOp               *tf.Operation
 	finite                tf.Output // bool per trained weight, after the step's updates
@@ -129,6 +130,13 @@ func (b *gb) encoderBwd(s *op.Scope, e encoderActs, gf tf.Output, w []tf.Output)
 	return grads
 }
 
+// predict applies the prediction head with weights w (PredVars order).
+func (b *gb) predict(s *op.Scope, z tf.Output, w []tf.Output) tf.Output {
+	s0, s1 := s.SubScope("dense0"), s.SubScope("dense1")
+	h := op.Relu(s0.SubScope("Relu"), op.BiasAdd(s0.SubScope("BiasAdd"), op.MatMul(s0.SubScope("MatMul"), z, w[0]), w[1]))
+	return op.BiasAdd(s1.SubScope("BiasAdd"), op.MatMul(s1.SubScope("MatMul"), h, w[2]), w[3])
+}
+
 // head applies the projection head with weights w (HeadVars order).
 func (b *gb) head(s *op.Scope, f tf.Output, w []tf.Output) tf.Output {
 	s0, s1 := s.SubScope("dense0"), s.SubScope("dense1")
@@ -143,10 +151,17 @@ func (b *gb) l2normalize(s *op.Scope, x tf.Output) tf.Output {
 }
 
 // nearest returns NN(p) with the straight-through estimator: forward the queue row most similar
-// to p, backward the identity to p.
-func (b *gb) nearest(s *op.Scope, p, queue tf.Output) tf.Output {
+// to p, backward the identity to p. With pick (int32 [B]) the row is instead the pick[i]-th
+// (from 0) of the SupportTopK most similar, in TopKV2's order.
+func (b *gb) nearest(s *op.Scope, p, queue tf.Output, pick *tf.Output) tf.Output {
 	sim := op.MatMul(s.SubScope("MatMul"), p, queue, op.MatMulTransposeB(true))
-	idx := op.ArgMax(s.SubScope("ArgMax"), sim, b.i32(s.SubScope("axis"), 1))
+	var idx tf.Output
+	if pick == nil {
+		idx = op.ArgMax(s.SubScope("ArgMax"), sim, b.i32(s.SubScope("axis"), 1))
+	} else {
+		_, top := op.TopKV2(s.SubScope("TopKV2"), sim, b.i32(s.SubScope("k"), int32(b.cfg.topK())))
+		idx = op.GatherV2(s.SubScope("pick"), top, *pick, b.i32(s.SubScope("paxis"), 1), op.GatherV2BatchDims(1))
+	}
 	nn := op.GatherV2(s.SubScope("GatherV2"), queue, idx, b.i32(s.SubScope("gaxis"), 0))
 	return op.AddV2(s.SubScope("AddV2"), p, op.StopGradient(s.SubScope("StopGradient"), op.Sub(s.SubScope("Sub"), nn, p)))
 }
@@ -230,6 +245,10 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 	for _, sp := range cfg.HeadVars() {
 		head = append(head, b.newVar(sp, tf.Float))
 	}
+	var pred []*variable
+	for _, sp := range cfg.PredVars() {
+		pred = append(pred, b.newVar(sp, tf.Float))
+	}
 	for _, sp := range cfg.ProbeVars() {
 		probe = append(probe, b.newVar(sp, tf.Float))
 	}
@@ -240,7 +259,7 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 		}
 		return
 	}
-	contrastive := append(append([]*variable{}, enc...), head...)
+	contrastive := append(append(append([]*variable{}, enc...), head...), pred...)
 	cm, cv := slots("adam_c", contrastive)
 	pm, pv := slots("adam_p", probe)
 	citer := b.newVar(VarSpec{"adam_c/iterations", nil}, tf.Int64)
@@ -256,7 +275,10 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 
 	// Contrastive step.
 	cs := ts.SubScope("contrastive")
-	encW, headW := reads(enc), reads(head)
+	encW, headW, predW := reads(enc), reads(head), reads(pred)
+	if cfg.topK() > 1 {
+		g.supportPick = op.Placeholder(ts.SubScope("support_pick"), tf.Int32, op.PlaceholderShape(tf.MakeShape(2, -1)))
+	}
 	// Each view goes through the encoder as its own chain (forward and backward), so
 	// TensorFlow runs the two views' kernels side by side. One batch of 2n images was tried
 	// before: at the seed configuration (2×525 images of 96×96×3, 2 cores) its step took
@@ -266,8 +288,14 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 	e1 := b.encoderFwd(cs.SubScope("encoder1"), vs[0], encW)
 	e2 := b.encoderFwd(cs.SubScope("encoder2"), vs[1], encW)
 	f1, f2 := e1.f, e2.f
-	p1 := b.l2normalize(cs.SubScope("norm1"), b.head(cs.SubScope("head1"), f1, headW))
-	p2 := b.l2normalize(cs.SubScope("norm2"), b.head(cs.SubScope("head2"), f2, headW))
+	z1, z2 := b.head(cs.SubScope("head1"), f1, headW), b.head(cs.SubScope("head2"), f2, headW)
+	p1, p2 := b.l2normalize(cs.SubScope("norm1"), z1), b.l2normalize(cs.SubScope("norm2"), z2)
+	// The positives' partners: the projections, or the predictions with a prediction head.
+	q1, q2 := p1, p2
+	if len(pred) > 0 {
+		q1 = b.l2normalize(cs.SubScope("pnorm1"), b.predict(cs.SubScope("pred1"), z1, predW))
+		q2 = b.l2normalize(cs.SubScope("pnorm2"), b.predict(cs.SubScope("pred2"), z2, predW))
+	}
 	// In a data-parallel step the loss and the queue see the global batch: the projections of
 	// every worker, gathered, with gradients reaching this worker's own rows only; the metrics
 	// see the gathered features. queueRows is what the queue takes.
@@ -277,20 +305,31 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 		ps := cs.SubScope("parallel")
 		p1, queueRows = b.globalRows(ps.SubScope("p1"), p1, w, keyP1)
 		p2, _ = b.globalRows(ps.SubScope("p2"), p2, w, keyP2)
+		if len(pred) > 0 {
+			q1, _ = b.globalRows(ps.SubScope("q1"), q1, w, keyQ1)
+			q2, _ = b.globalRows(ps.SubScope("q2"), q2, w, keyQ2)
+		} else {
+			q1, q2 = p1, p2
+		}
 		f1 = b.gatherGlobal(ps.SubScope("f1"), f1, w, keyF1)
 		f2 = b.gatherGlobal(ps.SubScope("f2"), f2, w, keyF2)
 		g.check = b.clusterCheck(root.SubScope("cluster_check"))
 	}
 	q := queue.read
-	nn1 := b.nearest(cs.SubScope("nn1"), p1, q)
-	nn2 := b.nearest(cs.SubScope("nn2"), p2, q)
+	var pick1, pick2 *tf.Output
+	if g.supportPick.Op != nil {
+		picks := op.Unpack(cs.SubScope("picks"), g.supportPick, 2)
+		pick1, pick2 = &picks[0], &picks[1]
+	}
+	nn1 := b.nearest(cs.SubScope("nn1"), p1, q, pick1)
+	nn2 := b.nearest(cs.SubScope("nn2"), p2, q, pick2)
 	temp := b.f32(cs.SubScope("temperature"), cfg.Temperature)
 	block := func(name string, a, c tf.Output) tf.Output {
 		s := cs.SubScope(name)
 		return op.RealDiv(s.SubScope("RealDiv"), op.MatMul(s.SubScope("MatMul"), a, c, op.MatMulTransposeB(true)), temp)
 	}
 	logits := op.ConcatV2(cs.SubScope("ConcatV2"), []tf.Output{
-		block("s121", nn1, p2), block("s122", p2, nn1), block("s211", nn2, p1), block("s212", p1, nn2),
+		block("s121", nn1, q2), block("s122", q2, nn1), block("s211", nn2, q1), block("s212", q1, nn2),
 	}, b.i32(cs.SubScope("axis"), 0))
 	bsz := b.dim0(cs.SubScope("batch"), p1)
 	diag := op.Range(cs.SubScope("Range"), b.i32(cs.SubScope("zero"), 0), bsz, b.i32(cs.SubScope("one"), 1))
@@ -301,14 +340,14 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 	cLoss := op.Mean(lossScope.SubScope("Mean"), xent, b.i32(lossScope.SubScope("axis"), 0))
 	// The registry differentiates the loss down to the features; the encoder's backward pass is
 	// built by encoderBwd.
-	gs := op.Gradients(root.SubScope("contrastive_grad"), []tf.Output{cLoss}, append([]tf.Output{e1.f, e2.f}, headW...))
+	gs := op.Gradients(root.SubScope("contrastive_grad"), []tf.Output{cLoss}, append(append([]tf.Output{e1.f, e2.f}, headW...), predW...))
 	if err := root.Err(); err != nil {
 		return nil, fmt.Errorf("tfgraph: contrastive gradients: %w", err)
 	}
 	g1 := b.encoderBwd(root.SubScope("encoder_grad1"), e1, gs[0], encW)
 	g2 := b.encoderBwd(root.SubScope("encoder_grad2"), e2, gs[1], encW)
 	as := root.SubScope("encoder_grad_sum")
-	grads := make([]tf.Output, 0, len(g1)+len(headW))
+	grads := make([]tf.Output, 0, len(g1)+len(headW)+len(predW))
 	for i := range g1 {
 		grads = append(grads, op.AddN(as.SubScope("AddN"), []tf.Output{g1[i], g2[i]}))
 	}
@@ -336,9 +375,9 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 	// Metrics on encoder features.
 	ms := cs.SubScope("metrics")
 	cAcc := b.diagonalAccuracy(ms.SubScope("c_acc"), op.MatMul(ms.SubScope("MatMul"), b.l2normalize(ms.SubScope("n1"), f1), b.l2normalize(ms.SubScope("n2"), f2), op.MatMulTransposeB(true)))
-	z1, z2 := b.standardize(ms.SubScope("z1"), f1), b.standardize(ms.SubScope("z2"), f2)
+	s1, s2 := b.standardize(ms.SubScope("z1"), f1), b.standardize(ms.SubScope("z2"), f2)
 	bf := op.Cast(ms.SubScope("Cast"), bsz, tf.Float)
-	corr := op.RealDiv(ms.SubScope("RealDiv"), op.MatMul(ms.SubScope("MatMul"), z1, z2, op.MatMulTransposeA(true)), bf)
+	corr := op.RealDiv(ms.SubScope("RealDiv"), op.MatMul(ms.SubScope("MatMul"), s1, s2, op.MatMulTransposeA(true)), bf)
 	rAcc := b.diagonalAccuracy(ms.SubScope("r_acc"), corr)
 
 	// Probe step: encoder after the contrastive update, probe updated alone.

@@ -87,7 +87,27 @@ func floatTensor(t *testing.T, x []float32, shape ...int64) *tf.Tensor {
 const stepTolerance = 5e-5
 
 func TestMatchesKerasReference(t *testing.T) {
-	cfg := exactConfig()
+	checkAgainstKeras(t, exactConfig())
+}
+
+// TestPaperOptionsMatchKeras is TestMatchesKerasReference with the paper's options, alone and
+// together: the top-k support (the positive drawn among the 3 nearest queue rows by picks the
+// test draws and feeds to both), and the prediction head (hidden width 24). The Keras reference
+// implements them from the paper's description (pyref/nnclr_keras.py).
+func TestPaperOptionsMatchKeras(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		topK, pred int
+	}{{"support_topk=3", 3, 0}, {"pred_hidden=24", 1, 24}, {"both", 3, 24}} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := exactConfig()
+			cfg.SupportTopK, cfg.PredHidden = c.topK, c.pred
+			checkAgainstKeras(t, cfg)
+		})
+	}
+}
+
+func checkAgainstKeras(t *testing.T, cfg ModelConfig) {
 	const k, bu, bl = 3, 8, 4
 	b := bu + bl
 	m := newInitModel(t, cfg, 77)
@@ -96,6 +116,18 @@ func TestMatchesKerasReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	steps := makeSteps(cfg, k, b, bl)
+	// The top-k support's picks, one per row, view and step.
+	var picks [][]int32
+	if cfg.SupportTopK > 1 {
+		r := rand.New(rand.NewPCG(7, 7))
+		for i := 0; i < k; i++ {
+			p := make([]int32, 2*b)
+			for j := range p {
+				p[j] = int32(r.IntN(cfg.SupportTopK))
+			}
+			picks = append(picks, p)
+		}
+	}
 	h, w, c := cfg.Height, cfg.Width, cfg.Channels
 	stack := func(xs [][]float32, n int) npy.Array {
 		var all []float32
@@ -121,17 +153,20 @@ func TestMatchesKerasReference(t *testing.T) {
 		}
 		arr["probe_y"] = npy.Array{Shape: []int{nsteps, bl}, Data: ys}
 		arr["x"] = npy.Array{Shape: []int{b, h, w, c}, Data: steps.v1[0]}
+		if picks != nil {
+			arr["support_topk"] = npy.Array{Data: []int64{int64(cfg.SupportTopK)}}
+			arr["support_pick"] = npy.Array{Shape: []int{nsteps, 2, b}, Data: slices.Concat(picks[:nsteps]...)}
+		}
 		p := filepath.Join(dir, name)
 		if err := npy.WriteNPZ(p, arr); err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
-	in1, in3 := writeIn("in1.npz", 1), writeIn("in3.npz", k)
+	// One run of the reference: the forward pass, the state after step 1 and after step k.
+	in3 := writeIn("in3.npz", k)
 	out1, out3, fwd := filepath.Join(dir, "out1.npz"), filepath.Join(dir, "out3.npz"), filepath.Join(dir, "fwd.npz")
-	testpy.Run(t, kerasRef, "forward", in1, fwd)
-	testpy.Run(t, kerasRef, "step", in1, out1)
-	testpy.Run(t, kerasRef, "step", in3, out3)
+	testpy.Run(t, kerasRef, "step", in3, out3, "--first", out1, "--forward", fwd)
 	read := func(p string) map[string]npy.Array {
 		a, err := npy.ReadNPZ(p)
 		if err != nil {
@@ -190,11 +225,19 @@ func TestMatchesKerasReference(t *testing.T) {
 		t.Logf("after step %d: worst variable %s, relative error %.3g", step, worstName, worst)
 	}
 	for i := 0; i < k; i++ {
-		met, err := m.TrainStep(Batch{
+		batch := Batch{
 			Views:  floatTensor(t, slices.Concat(steps.v1[i], steps.v2[i]), 2*int64(b), int64(h), int64(w), int64(c)),
 			ProbeX: floatTensor(t, steps.px[i], int64(bl), int64(h), int64(w), int64(c)),
 			ProbeY: func() *tf.Tensor { y, _ := tf.NewTensor(steps.py[i]); return y }(),
-		})
+		}
+		if picks != nil {
+			pt, err := tf.NewTensor([][]int32{picks[i][:b], picks[i][b:]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			batch.SupportPick = pt
+		}
+		met, err := m.TrainStep(batch)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -259,6 +259,10 @@ func TensorArray(t *tf.Tensor) (Array, error) {
 type Batch struct {
 	Views, ProbeX *tf.Tensor
 	ProbeY        *tf.Tensor
+	// SupportPick, needed when ModelConfig.SupportTopK > 1 (and nil otherwise), is int32 [2, B]:
+	// for view 1's and view 2's rows of the (global) contrastive batch, which of the K nearest
+	// queue rows (0 the nearest) is the positive.
+	SupportPick *tf.Tensor
 }
 
 // TrainStep runs one contrastive step and one probe step in a single session run and returns
@@ -267,9 +271,7 @@ func (m *Model) TrainStep(b Batch) (Metrics, error) {
 	if err := m.checkBatch(b); err != nil {
 		return Metrics{}, err
 	}
-	out, err := m.sess.Run(map[tf.Output]*tf.Tensor{
-		m.g.views: b.Views, m.g.probeX: b.ProbeX, m.g.probeY: b.ProbeY,
-	}, append(slices.Clip(m.g.trainFetch), m.g.finite), []*tf.Operation{m.g.trainOp})
+	out, err := m.sess.Run(m.trainFeeds(b), append(slices.Clip(m.g.trainFetch), m.g.finite), []*tf.Operation{m.g.trainOp})
 	if err != nil {
 		return Metrics{}, fmt.Errorf("tfgraph: train step: %w", err)
 	}
@@ -299,7 +301,26 @@ func (m *Model) checkBatch(b Batch) error {
 	if n := shp[0] / 2; n > int64(m.cfg.QueueSize) {
 		return fmt.Errorf("tfgraph: train step: contrastive batch of %d images exceeds the queue size %d", n, m.cfg.QueueSize)
 	}
+	switch k := m.cfg.topK(); {
+	case k > 1 && b.SupportPick == nil:
+		return fmt.Errorf("tfgraph: train step: support_topk %d needs the batch's SupportPick", k)
+	case k == 1 && b.SupportPick != nil:
+		return errors.New("tfgraph: train step: a SupportPick with support_topk 1")
+	case b.SupportPick != nil:
+		if s := b.SupportPick.Shape(); len(s) != 2 || s[0] != 2 || b.SupportPick.DataType() != tf.Int32 {
+			return fmt.Errorf("tfgraph: train step: SupportPick of shape %v and type %v, want int32 [2, batch]", s, b.SupportPick.DataType())
+		}
+	}
 	return nil
+}
+
+// trainFeeds returns the train step's feeds of b.
+func (m *Model) trainFeeds(b Batch) map[tf.Output]*tf.Tensor {
+	f := map[tf.Output]*tf.Tensor{m.g.views: b.Views, m.g.probeX: b.ProbeX, m.g.probeY: b.ProbeY}
+	if b.SupportPick != nil {
+		f[m.g.supportPick] = b.SupportPick
+	}
+	return f
 }
 
 // TestStep evaluates the probe on x (float32 NHWC in [0, 1]) with labels y and returns the mean

@@ -20,6 +20,8 @@ const (
 	keySyncFloat
 	keySyncInt
 	keyStop
+	keyQ1 // the prediction head's rows (ModelConfig.PredHidden)
+	keyQ2
 )
 
 const groupKey = 1

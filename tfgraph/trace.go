@@ -131,7 +131,7 @@ func (m *Model) TraceStep(b Batch) ([]OpTime, error) {
 	if err := m.checkBatch(b); err != nil {
 		return nil, err
 	}
-	ops, err := m.sess.Trace(map[tf.Output]*tf.Tensor{m.g.views: b.Views, m.g.probeX: b.ProbeX, m.g.probeY: b.ProbeY},
+	ops, err := m.sess.Trace(m.trainFeeds(b),
 		append(slices.Clip(m.g.trainFetch), m.g.finite), []*tf.Operation{m.g.trainOp})
 	if err != nil {
 		return nil, fmt.Errorf("tfgraph: train step: %w", err)
