@@ -53,6 +53,9 @@ type Config struct {
 	QueueSize    int     `json:"queue_size" resume:"fixed"` // support queue rows
 	Temperature  float64 `json:"temperature" resume:"fixed"`
 	LearningRate float64 `json:"learning_rate" resume:"fixed"` // both Adam optimizers
+	// The NNCLR paper's model options, off at their example values.
+	SupportTopK int `json:"support_topk" resume:"fixed"` // positive drawn among the K nearest (1: the nearest)
+	PredHidden  int `json:"pred_hidden" resume:"fixed"`  // prediction head's hidden width (0: none)
 	// Data (loader.Options).
 	StepsPerEpoch   int    `json:"steps_per_epoch" resume:"fixed"`
 	ShuffleBuffer   int    `json:"shuffle_buffer" resume:"fixed"`
@@ -99,7 +102,7 @@ type Config struct {
 // 0.1–2).
 func DefaultConfig() Config {
 	return Config{Format: Format, Version: SchemaVersion, Dataset: "stl10", ImageSize: 96, Width: 128, QueueSize: 10000,
-		Temperature: 0.1, LearningRate: 1e-3, StepsPerEpoch: 50, ShuffleBuffer: 5000, LabelledSplit: "train",
+		Temperature: 0.1, LearningRate: 1e-3, SupportTopK: 1, StepsPerEpoch: 50, ShuffleBuffer: 5000, LabelledSplit: "train",
 		TestSplit: "test", Jitter: []float64{0.4, 0.4, 0.2, 0.1}, BlurProb: []float64{0}, BlurSigma: []float64{0.1, 2},
 		SolarizeProb: []float64{0}, Epochs: 5, CheckpointSecs: 600, KeepCheckpoints: 3, Precision: "fp32", Device: "auto"}
 }
@@ -124,6 +127,7 @@ func (c Config) ModelConfig(channels, classes int) tfgraph.ModelConfig {
 	mc := tfgraph.DefaultModelConfig()
 	mc.Height, mc.Width, mc.Channels, mc.NumClasses = c.ImageSize, c.ImageSize, channels, classes
 	mc.ModelWidth, mc.Temperature, mc.QueueSize, mc.LearningRate = c.Width, c.Temperature, c.QueueSize, c.LearningRate
+	mc.SupportTopK, mc.PredHidden = c.SupportTopK, c.PredHidden
 	return mc
 }
 
@@ -229,6 +233,10 @@ func (c Config) Validate() error {
 	}
 	if _, err := c.Session(); err != nil {
 		return err
+	}
+	if c.SupportTopK < 1 {
+		// tfgraph reads its zero value as 1; a run says what it uses.
+		return setting.Errorf("support_topk", c.SupportTopK, "want >= 1 (1: the nearest neighbour)")
 	}
 	// The model's own checks, on the channels and classes any dataset could give.
 	if err := c.ModelConfig(max(c.Channels, 1), 2).Validate(); err != nil {

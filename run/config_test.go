@@ -32,8 +32,9 @@ func TestReadLegacyConfig(t *testing.T) {
 		t.Fatalf("legacy flags.json read as\n%+v\nwant\n%+v", c, want)
 	}
 	// Every setting of Config but those added with run.json (the format's own, checkpoint_secs,
-	// precision, cluster_size)
-	// was a field of the CLI's flags, so the generic mapping of its Go names misses none.
+	// precision, cluster_size, and the paper's model options support_topk and pred_hidden, whose
+	// defaults are what legacy runs did) was a field of the CLI's flags, so the generic mapping
+	// of its Go names misses none.
 	raw, err := os.ReadFile(filepath.Join(legacyDir, LegacyConfigFile))
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +48,7 @@ func TestReadLegacyConfig(t *testing.T) {
 		keys = append(keys, snakeCase(k))
 	}
 	for _, n := range Names() {
-		if !slices.Contains([]string{"format", "version", "checkpoint_secs", "precision", "cluster_size"}, n) && !slices.Contains(keys, n) {
+		if !slices.Contains([]string{"format", "version", "checkpoint_secs", "precision", "cluster_size", "support_topk", "pred_hidden"}, n) && !slices.Contains(keys, n) {
 			t.Errorf("setting %s has no field in the legacy flags.json (keys %v)", n, keys)
 		}
 	}
@@ -123,6 +124,10 @@ func TestValidateNamesTheSetting(t *testing.T) {
 		{func(c *Config) { c.SolarizeProb = []float64{0, 1.2} }, "solarize_prob", "solarize_prob [0 1.2]: want a probability"},
 		{func(c *Config) { c.BlurProb, c.BlurSigma = []float64{1}, []float64{2, 1} }, "blur_sigma", "blur_sigma [2 1]: above blur_sigma_hi 1"},
 		{func(c *Config) { c.Version = 0 }, "version", "version 0"},
+		{func(c *Config) { c.SupportTopK = -1 }, "support_topk", "support_topk -1: want >= 1"},
+		{func(c *Config) { c.SupportTopK = 0 }, "support_topk", "support_topk 0: want >= 1"},
+		{func(c *Config) { c.SupportTopK, c.QueueSize = 50, 40 }, "support_topk", "support_topk 50: more neighbours than the queue's 40 rows"},
+		{func(c *Config) { c.PredHidden = -3 }, "pred_hidden", "pred_hidden -3: want >= 0 (0: no prediction head)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := DefaultConfig()
@@ -182,6 +187,8 @@ func TestCheckResumeAndOverride(t *testing.T) {
 		{func(c *Config) { c.Dataset = "stl10" }, "dataset stl10: differs"},
 		{func(c *Config) { c.InitFrom = "m" }, "init_from m: a resumed run continues from its checkpoint"},
 		{func(c *Config) { c.Precision = "bf16" }, "precision bf16: differs from the run's fp32"},
+		{func(c *Config) { c.SupportTopK = 5 }, "support_topk 5: differs from the run's 1"},
+		{func(c *Config) { c.PredHidden = 64 }, "pred_hidden 64: differs from the run's 0"},
 	} {
 		c := was
 		tc.set(&c)

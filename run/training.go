@@ -268,7 +268,7 @@ func (t *Training) build(cfg Config, opts Options, cluster *tfgraph.Cluster, log
 			return t.clusterErr(err)
 		}
 	}
-	t.Trainer = &train.Trainer{Model: t.Model}
+	t.Trainer = &train.Trainer{Model: t.Model, SupportSeed: seeds.Support}
 	if cluster != nil {
 		t.Trainer.Workers, t.Trainer.Task = cluster.Size(), cluster.Task
 	}

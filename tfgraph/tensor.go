@@ -107,6 +107,21 @@ func NewInt64Tensor(v []int64) (*tf.Tensor, error) {
 	return t, nil
 }
 
+// NewInt32Matrix copies rows (all of one length) into an int32 tensor of shape [len(rows), n]
+// (a Batch's SupportPick).
+func NewInt32Matrix(rows [][]int32) (*tf.Tensor, error) {
+	for _, r := range rows {
+		if len(r) != len(rows[0]) {
+			return nil, fmt.Errorf("tfgraph: int32 matrix: rows of %d and %d values", len(rows[0]), len(r))
+		}
+	}
+	t, err := tf.NewTensor(rows)
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: int32 matrix: %w", err)
+	}
+	return t, nil
+}
+
 // DTypeName returns TensorFlow's name of dt in lower case, e.g. "uint8", "float".
 func DTypeName(dt tf.DataType) string {
 	return strings.ToLower(strings.TrimPrefix(typespb.DataType(dt).String(), "DT_"))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nnclr/nnclr/augment"
+	"github.com/nnclr/nnclr/internal/rng"
 	"github.com/nnclr/nnclr/setting"
 	"github.com/nnclr/nnclr/tfgraph"
 )
@@ -118,6 +119,9 @@ type Trainer struct {
 	// augments and feeds its Task-th slice of the unlabelled and of the labelled images, with
 	// the draws of those images' places in the global batch, as one process would.
 	Workers, Task int
+	// SupportSeed keys the top-k support's picks (ModelConfig.SupportTopK > 1): each step draws
+	// them from the stream of its step number, for the whole global batch.
+	SupportSeed uint64
 }
 
 // slice returns images [i·n, (i+1)·n) of im.
@@ -171,6 +175,22 @@ func (t *Trainer) augmentStep(b Batch, step uint64) prepared {
 	if len(b.Labels) != l.N {
 		return prepared{err: fmt.Errorf("train: step %d: %d labels for %d labelled images", step, len(b.Labels), l.N)}
 	}
+	var p prepared
+	if k := cfg.SupportTopK; k > 1 {
+		// One pick per row of the global batch and view, the same on every worker.
+		r := rng.New(t.SupportSeed, rng.Name("support"), step)
+		rows := u.N + l.N
+		picks := [2][]int32{make([]int32, rows), make([]int32, rows)}
+		for v := range picks {
+			for i := range picks[v] {
+				picks[v][i] = int32(r.IntN(k))
+			}
+		}
+		var err error
+		if p.batch.SupportPick, err = tfgraph.NewInt32Matrix(picks[:]); err != nil {
+			return prepared{err: err}
+		}
+	}
 	// Draw indices: the unlabelled images are 0.. of the global batch, the labelled follow.
 	ubase, lbase, pbase, labels := 0, u.N, 0, b.Labels
 	if t.Workers > 1 {
@@ -185,7 +205,6 @@ func (t *Trainer) augmentStep(b Batch, step uint64) prepared {
 	n := u.N + l.N
 	h, w, c := int64(cfg.Height), int64(cfg.Width), int64(cfg.Channels)
 	// One tensor holds both views: view 1 (stream 0) of the n images, then view 2 (stream 1).
-	var p prepared
 	p.n = n
 	var err error
 	p.batch.Views, err = tfgraph.NewFloatTensor([]int64{2 * int64(n), h, w, c}, func(dst []float32) error {

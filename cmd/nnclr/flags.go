@@ -119,6 +119,8 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 	fs.IntVar(&p.ImageSize, "image-size", def.ImageSize, "model input height and width (images are resized to it); embed, evaluate: size fed to a SavedModel of unknown size")
 	fs.IntVar(&p.Channels, "channels", 0, "model input channels (0: the dataset's; 3 replicates grayscale)")
 	fs.Float64Var(&p.LearningRate, "learning-rate", def.LearningRate, "Adam learning rate of both optimizers")
+	fs.IntVar(&p.SupportTopK, "support-topk", def.SupportTopK, "pretrain: the positive is drawn uniformly among the K nearest queue rows (1: the nearest, as in the Keras example; the paper's ablation)")
+	fs.IntVar(&p.PredHidden, "pred-hidden", def.PredHidden, "pretrain: hidden width of the paper's prediction head on the projections (0: none, as in the Keras example; the paper: 4096)")
 	fs.BoolVar(&c.resume, "resume", false, "continue the run dir's run from its latest checkpoint (flags not given keep the run's values)")
 	fs.BoolVar(&c.autoResume, "auto-resume", false, "--resume when the run dir holds a checkpoint, else start the run (for jobs a scheduler restarts)")
 	fs.IntVar(&p.KeepCheckpoints, "keep-checkpoints", def.KeepCheckpoints, "checkpoints kept in RUN_DIR/checkpoints (0: all)")

@@ -92,6 +92,9 @@ func runPretrain(c *cli, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "hint: this CPU has AMX (%s): --precision bf16 trains the same graph in bfloat16, usually much faster\n", cpu)
 		}
 	}
+	if cfg.SupportTopK > 1 || cfg.PredHidden > 0 {
+		fmt.Fprintf(stdout, "paper's model options: support top-%d, prediction head hidden %d (0: none)\n", cfg.SupportTopK, cfg.PredHidden)
+	}
 	if extra := cfg.PaperAugmentations(); extra != "" {
 		fmt.Fprintf(stdout, "contrastive views also get the paper's %s\n", extra)
 	}

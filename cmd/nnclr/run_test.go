@@ -26,6 +26,9 @@ func TestRunBadInput(t *testing.T) {
 		{"positional", []string{"pretrain"}, 2, []string{`unexpected argument "pretrain"`}},
 		{"negative threads", []string{"--intra-op-threads", "-1"}, 2, []string{"--intra-op-threads -1"}},
 		{"bad device", []string{"--device", "tpu"}, 2, []string{`--device tpu: want auto, cpu, gpu or gpu:N`}},
+		{"zero top-k", []string{"--mode", "pretrain", "--support-topk", "0"}, 2, []string{"--support-topk 0: want >= 1"}},
+		{"top-k over the queue", []string{"--mode", "pretrain", "--support-topk", "20", "--queue-size", "10"}, 2, []string{"--support-topk 20: more neighbours than the queue's 10 rows"}},
+		{"negative predictor", []string{"--mode", "pretrain", "--pred-hidden", "-1"}, 2, []string{"--pred-hidden -1: want >= 0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errw bytes.Buffer
