@@ -53,21 +53,30 @@ def build_encoder(height, width_px, channels, width):
     )
 
 
-def build_projection_head(width):
+def mlp_layers(hidden, out, bn_hidden, bn_out):
+    """Dense(hidden) [BN] ReLU, Dense(out) [BN]; a Dense before a BN has no bias."""
+    seq = [layers.Dense(hidden, use_bias=not bn_hidden, name="dense0")]
+    if bn_hidden:
+        seq.append(layers.BatchNormalization(name="bn0"))
+    seq += [layers.ReLU(name="relu0"), layers.Dense(out, use_bias=not bn_out, name="dense1")]
+    if bn_out:
+        seq.append(layers.BatchNormalization(name="bn1"))
+    return seq
+
+
+def build_projection_head(width, hidden=None, dim=None, bn=False):
+    """The example's head: Dense(width, relu) -> Dense(width). With bn, the paper's:
+    Linear-BN-ReLU, Linear-BN (BN on the output layer too)."""
     return keras.Sequential(
-        [layers.Input(shape=(width,)),
-         layers.Dense(width, activation="relu", name="dense0"),
-         layers.Dense(width, name="dense1")],
+        [layers.Input(shape=(width,))] + mlp_layers(hidden or width, dim or width, bn, bn),
         name="projection_head",
     )
 
 
-def build_prediction_head(width, hidden):
-    """The paper's prediction MLP on a projection: Dense(hidden, relu) -> Dense(width)."""
+def build_prediction_head(dim, hidden, bn=False):
+    """The paper's prediction MLP on a projection: Dense(hidden) [BN] ReLU -> Dense(dim)."""
     return keras.Sequential(
-        [layers.Input(shape=(width,)),
-         layers.Dense(hidden, activation="relu", name="dense0"),
-         layers.Dense(width, name="dense1")],
+        [layers.Input(shape=(dim,))] + mlp_layers(hidden, dim, bn, False),
         name="prediction_head",
     )
 
@@ -103,14 +112,17 @@ def named_variables(encoder, head, probe, pred=None):
         out[f"enc/conv{i}/bias"] = l.bias
     out["enc/dense/kernel"] = denses[0].kernel
     out["enc/dense/bias"] = denses[0].bias
-    hd = [l for l in head.layers if isinstance(l, layers.Dense)]
-    for i, l in enumerate(hd):
-        out[f"head/dense{i}/kernel"] = l.kernel
-        out[f"head/dense{i}/bias"] = l.bias
-    if pred is not None:
-        for i, l in enumerate(l for l in pred.layers if isinstance(l, layers.Dense)):
-            out[f"pred/dense{i}/kernel"] = l.kernel
-            out[f"pred/dense{i}/bias"] = l.bias
+    for prefix, model in (("head", head), ("pred", pred)):
+        if model is None:
+            continue
+        for l in model.layers:
+            if isinstance(l, layers.Dense):
+                out[f"{prefix}/{l.name}/kernel"] = l.kernel
+                if l.use_bias:
+                    out[f"{prefix}/{l.name}/bias"] = l.bias
+            elif isinstance(l, layers.BatchNormalization):
+                out[f"{prefix}/{l.name}/gamma"] = l.gamma
+                out[f"{prefix}/{l.name}/beta"] = l.beta
     pl = [l for l in probe.layers if isinstance(l, layers.Dense)][0]
     out["probe/kernel"] = pl.kernel
     out["probe/bias"] = pl.bias
@@ -120,9 +132,20 @@ def named_variables(encoder, head, probe, pred=None):
 CONTRASTIVE_PREFIXES = ("enc/", "head/", "pred/")
 
 
-def make_adam():
+def named_stats(head, pred=None):
+    """The heads' BatchNormalization moving statistics by name (not trained)."""
+    out = {}
+    for prefix, model in (("head", head), ("pred", pred)):
+        for l in (model.layers if model is not None else []):
+            if isinstance(l, layers.BatchNormalization):
+                out[f"{prefix}/{l.name}/moving_mean"] = l.moving_mean
+                out[f"{prefix}/{l.name}/moving_variance"] = l.moving_variance
+    return out
+
+
+def make_adam(epsilon=EPSILON):
     return keras.optimizers.Adam(learning_rate=LEARNING_RATE, beta_1=BETA_1, beta_2=BETA_2,
-                                 epsilon=EPSILON)
+                                 epsilon=epsilon)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -238,18 +261,20 @@ def train_step_core(encoder, head, probe, queue, opt_c, opt_p, temperature,
 
 class Reference:
     def __init__(self, height, width_px, channels, width, num_classes, queue_size, pred_hidden=0,
-                 topk=1):
+                 topk=1, proj_hidden=None, proj_dim=None, head_bn=False, epsilon=EPSILON):
+        dim = proj_dim or width
         self.encoder = build_encoder(height, width_px, channels, width)
-        self.head = build_projection_head(width)
+        self.head = build_projection_head(width, proj_hidden, dim, head_bn)
         self.probe = build_linear_probe(width, num_classes)
-        self.pred = build_prediction_head(width, pred_hidden) if pred_hidden else None
+        self.pred = build_prediction_head(dim, pred_hidden, head_bn) if pred_hidden else None
         self.topk = topk
         self.vars = named_variables(self.encoder, self.head, self.probe, self.pred)
-        self.queue = tf.Variable(tf.zeros([queue_size, width]), trainable=False, name="queue")
+        self.stats = named_stats(self.head, self.pred)
+        self.queue = tf.Variable(tf.zeros([queue_size, dim]), trainable=False, name="queue")
         self.c_names = [n for n in self.vars if n.startswith(CONTRASTIVE_PREFIXES)]
         self.p_names = [n for n in self.vars if n.startswith("probe/")]
-        self.opt_c = make_adam()
-        self.opt_p = make_adam()
+        self.opt_c = make_adam(epsilon)
+        self.opt_p = make_adam(epsilon)
         self._step_fn = None
 
     @staticmethod
@@ -264,13 +289,16 @@ class Reference:
         queue_size = arrs["queue"].shape[0] if "queue" in arrs else 1
         pred_hidden = arrs["pred/dense0/kernel"].shape[1] if "pred/dense0/kernel" in arrs else 0
         topk = int(arrs["support_topk"]) if "support_topk" in arrs else 1
+        proj_hidden = arrs["head/dense0/kernel"].shape[1]
+        proj_dim = arrs["head/dense1/kernel"].shape[1]
+        epsilon = float(arrs["adam_epsilon"]) if "adam_epsilon" in arrs else EPSILON
         ref = Reference(height, width_px, channels, width, num_classes, queue_size, pred_hidden,
-                        topk)
+                        topk, proj_hidden, proj_dim, "head/bn0/gamma" in arrs, epsilon)
         ref.load(arrs)
         return ref
 
     def load(self, arrs):
-        for n, v in self.vars.items():
+        for n, v in list(self.vars.items()) + list(self.stats.items()):
             a = np.asarray(arrs[n], dtype=np.float32)
             if tuple(a.shape) != tuple(v.shape):
                 raise SystemExit(f"{n}: shape {a.shape}, model wants {tuple(v.shape)}")
@@ -294,7 +322,8 @@ class Reference:
                     lst[i].assign(np.asarray(arrs[key], dtype=np.float32))
 
     def weights(self):
-        return {n: np.asarray(v.numpy(), dtype=np.float32) for n, v in self.vars.items()}
+        return {n: np.asarray(v.numpy(), dtype=np.float32)
+                for n, v in list(self.vars.items()) + list(self.stats.items())}
 
     def export(self):
         out = self.weights()

@@ -1,6 +1,7 @@
 package tfgraph
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"time"
@@ -26,8 +27,17 @@ type ModelConfig struct {
 	// paper's top-k ablation); 1 (the example's, and the zero value's meaning) is the nearest.
 	// Above 1 every train step takes Batch.SupportPick.
 	SupportTopK int
+	// ProjHidden and ProjDim are the projection head's hidden and output widths (0: ModelWidth,
+	// the example's). The queue's rows and the prediction head's output are ProjDim wide.
+	ProjHidden, ProjDim int
+	// HeadBN gives the projection and prediction heads the paper's batch normalisation: the
+	// projection head is Dense-BN-ReLU, Dense-BN; the prediction head Dense-BN-ReLU, Dense (with
+	// bias). The Dense layers before a BN have no bias. BN is Keras's BatchNormalization
+	// (momentum 0.99, epsilon 1e-3): batch statistics in the train step (each view's own, the
+	// moving statistics updated after view 1 then view 2), the moving ones in Forward.
+	HeadBN bool
 	// PredHidden, when above 0, adds the paper's prediction head: an MLP (Dense(PredHidden),
-	// ReLU, Dense(ModelWidth)) applied to each view's projection, trained with the encoder and
+	// ReLU, Dense(ProjDim)) applied to each view's projection, trained with the encoder and
 	// the projection head. The nearest neighbour of one view's normalised projection is then
 	// the positive of the other view's normalised prediction: the four logit blocks become
 	// NN(p1)·q2ᵀ, q2·NN(p1)ᵀ, NN(p2)·q1ᵀ, q1·NN(p2)ᵀ (q the predictions), and the queue still
@@ -121,6 +131,12 @@ func (c ModelConfig) Validate() error {
 		return bad("support_topk", c.SupportTopK, "more neighbours than the queue's %d rows", c.QueueSize)
 	case c.PredHidden < 0:
 		return bad("pred_hidden", c.PredHidden, "want >= 0 (0: no prediction head)")
+	case c.ProjHidden < 0:
+		return bad("proj_hidden", c.ProjHidden, "want >= 0 (0: the model width)")
+	case c.ProjDim < 0:
+		return bad("proj_dim", c.ProjDim, "want >= 0 (0: the model width)")
+	case c.HeadBN && c.Parallel != nil:
+		return bad("head_bn", c.HeadBN, "batch normalisation of the heads is not supported in data-parallel training (it would need batch statistics synchronised across workers)")
 	case !finitePos(c.LearningRate):
 		return bad("learning_rate", c.LearningRate, "want a finite value > 0")
 	case !(c.Beta1 >= 0 && c.Beta1 < 1):
@@ -164,13 +180,47 @@ func (c ModelConfig) EncoderVars() []VarSpec {
 		VarSpec{"enc/dense/bias", []int64{w}})
 }
 
-// HeadVars returns the projection head's variables.
+// projHidden and projDim are ProjHidden and ProjDim with their zero values read as ModelWidth.
+func (c ModelConfig) projHidden() int { return cmp.Or(c.ProjHidden, c.ModelWidth) }
+func (c ModelConfig) projDim() int    { return cmp.Or(c.ProjDim, c.ModelWidth) }
+
+// HeadVars returns the projection head's trained variables: per layer a kernel and a bias, or
+// with HeadBN a kernel and the BN's gamma and beta.
 func (c ModelConfig) HeadVars() []VarSpec {
-	w := int64(c.ModelWidth)
-	return []VarSpec{
-		{"head/dense0/kernel", []int64{w, w}}, {"head/dense0/bias", []int64{w}},
-		{"head/dense1/kernel", []int64{w, w}}, {"head/dense1/bias", []int64{w}},
+	return c.mlpVars("head", []int{c.ModelWidth, c.projHidden(), c.projDim()}, c.HeadBN, c.HeadBN)
+}
+
+// mlpVars are the trained variables of a two-layer MLP of sizes in → hidden → out named
+// prefix/dense0, prefix/dense1 (prefix/bn0, prefix/bn1 for the BNs after them when bn0, bn1).
+func (c ModelConfig) mlpVars(prefix string, sizes []int, bn0, bn1 bool) []VarSpec {
+	var out []VarSpec
+	for i, bn := range []bool{bn0, bn1} {
+		in, o := int64(sizes[i]), int64(sizes[i+1])
+		out = append(out, VarSpec{fmt.Sprintf("%s/dense%d/kernel", prefix, i), []int64{in, o}})
+		if bn {
+			out = append(out, VarSpec{fmt.Sprintf("%s/bn%d/gamma", prefix, i), []int64{o}}, VarSpec{fmt.Sprintf("%s/bn%d/beta", prefix, i), []int64{o}})
+		} else {
+			out = append(out, VarSpec{fmt.Sprintf("%s/dense%d/bias", prefix, i), []int64{o}})
+		}
 	}
+	return out
+}
+
+// StatVars returns the heads' BN moving statistics (none without HeadBN): not trained, updated
+// by the train step, saved in checkpoints.
+func (c ModelConfig) StatVars() []VarSpec {
+	if !c.HeadBN {
+		return nil
+	}
+	stats := func(prefix string, width int) []VarSpec {
+		w := []int64{int64(width)}
+		return []VarSpec{{prefix + "/moving_mean", w}, {prefix + "/moving_variance", w}}
+	}
+	out := append(stats("head/bn0", c.projHidden()), stats("head/bn1", c.projDim())...)
+	if c.PredHidden > 0 {
+		out = append(out, stats("pred/bn0", c.PredHidden)...)
+	}
+	return out
 }
 
 // PredVars returns the prediction head's variables (none without one).
@@ -178,11 +228,7 @@ func (c ModelConfig) PredVars() []VarSpec {
 	if c.PredHidden <= 0 {
 		return nil
 	}
-	w, h := int64(c.ModelWidth), int64(c.PredHidden)
-	return []VarSpec{
-		{"pred/dense0/kernel", []int64{w, h}}, {"pred/dense0/bias", []int64{h}},
-		{"pred/dense1/kernel", []int64{h, w}}, {"pred/dense1/bias", []int64{w}},
-	}
+	return c.mlpVars("pred", []int{c.projDim(), c.PredHidden, c.projDim()}, c.HeadBN, false)
 }
 
 // topK is SupportTopK with its zero value read as 1.

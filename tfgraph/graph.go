@@ -130,18 +130,73 @@ func (b *gb) encoderBwd(s *op.Scope, e encoderActs, gf tf.Output, w []tf.Output)
 	return grads
 }
 
-// predict applies the prediction head with weights w (PredVars order).
-func (b *gb) predict(s *op.Scope, z tf.Output, w []tf.Output) tf.Output {
-	s0, s1 := s.SubScope("dense0"), s.SubScope("dense1")
-	h := op.Relu(s0.SubScope("Relu"), op.BiasAdd(s0.SubScope("BiasAdd"), op.MatMul(s0.SubScope("MatMul"), z, w[0]), w[1]))
-	return op.BiasAdd(s1.SubScope("BiasAdd"), op.MatMul(s1.SubScope("MatMul"), h, w[2]), w[3])
+// BatchNormalization's settings (Keras's defaults).
+const (
+	bnMomentum = 0.99
+	bnEpsilon  = 1e-3
+)
+
+// mlp applies a two-layer head with weights w in mlpVars order: layer 0, ReLU, layer 1. A layer
+// with bn[i] has no bias and ends in batch normalisation: with stats nil over the batch, as
+// tf.nn.moments and tf.nn.batch_normalization compute it, returning each BN's batch mean and
+// variance; else with the moving statistics stats (mean, variance per BN, in order).
+func (b *gb) mlp(s *op.Scope, x tf.Output, w []tf.Output, bn [2]bool, stats []tf.Output) (tf.Output, []tf.Output) {
+	var moments []tf.Output
+	h := x
+	for i := 0; i < 2; i++ {
+		ls := s.SubScope(fmt.Sprintf("dense%d", i))
+		h = op.MatMul(ls.SubScope("MatMul"), h, w[0])
+		if !bn[i] {
+			h = op.BiasAdd(ls.SubScope("BiasAdd"), h, w[1])
+			w = w[2:]
+		} else {
+			gamma, beta := w[1], w[2]
+			w = w[3:]
+			bs := s.SubScope(fmt.Sprintf("bn%d", i))
+			var mean, variance tf.Output
+			if stats == nil {
+				ax := b.i32(bs.SubScope("axis"), 0)
+				mean = op.Mean(bs.SubScope("mean"), h, ax)
+				dev := op.Sub(bs.SubScope("Sub"), h, op.StopGradient(bs.SubScope("StopGradient"), mean))
+				variance = op.Mean(bs.SubScope("variance"), op.Square(bs.SubScope("Square"), dev), ax)
+				moments = append(moments, mean, variance)
+			} else {
+				mean, variance, stats = stats[0], stats[1], stats[2:]
+			}
+			inv := op.Mul(bs.SubScope("scale"), op.Rsqrt(bs.SubScope("Rsqrt"), op.AddV2(bs.SubScope("eps"), variance, b.f32(bs.SubScope("epsilon"), bnEpsilon))), gamma)
+			h = op.AddV2(bs.SubScope("AddV2"), op.Mul(bs.SubScope("Mul"), h, inv), op.Sub(bs.SubScope("offset"), beta, op.Mul(bs.SubScope("shift"), mean, inv)))
+		}
+		if i == 0 {
+			h = op.Relu(ls.SubScope("Relu"), h)
+		}
+	}
+	return h, moments
 }
 
-// head applies the projection head with weights w (HeadVars order).
-func (b *gb) head(s *op.Scope, f tf.Output, w []tf.Output) tf.Output {
-	s0, s1 := s.SubScope("dense0"), s.SubScope("dense1")
-	h := op.Relu(s0.SubScope("Relu"), op.BiasAdd(s0.SubScope("BiasAdd"), op.MatMul(s0.SubScope("MatMul"), f, w[0]), w[1]))
-	return op.BiasAdd(s1.SubScope("BiasAdd"), op.MatMul(s1.SubScope("MatMul"), h, w[2]), w[3])
+// head applies the projection head with weights w (HeadVars order) in the train step's mode.
+func (b *gb) head(s *op.Scope, f tf.Output, w []tf.Output) (tf.Output, []tf.Output) {
+	return b.mlp(s, f, w, [2]bool{b.cfg.HeadBN, b.cfg.HeadBN}, nil)
+}
+
+// predict applies the prediction head with weights w (PredVars order) in the train step's mode.
+func (b *gb) predict(s *op.Scope, z tf.Output, w []tf.Output) (tf.Output, []tf.Output) {
+	return b.mlp(s, z, w, [2]bool{b.cfg.HeadBN, false}, nil)
+}
+
+// movingUpdates assigns each moving statistic the updates of BatchNormalization for the batch
+// moments of view 1, then of view 2 (as two calls of the Keras layer in that order do).
+func (b *gb) movingUpdates(s *op.Scope, stats []*variable, m1, m2 []tf.Output) []*tf.Operation {
+	var ops []*tf.Operation
+	for i, v := range stats {
+		vs := s.SubScope("moving")
+		m, rest := b.f32(vs.SubScope("momentum"), bnMomentum), b.f32(vs.SubScope("rest"), 1-bnMomentum)
+		t := v.read
+		for _, mo := range [][]tf.Output{m1, m2} {
+			t = op.AddV2(vs.SubScope("AddV2"), op.Mul(vs.SubScope("Mul"), t, m), op.Mul(vs.SubScope("Mul"), mo[i], rest))
+		}
+		ops = append(ops, op.AssignVariableOp(vs.SubScope("AssignVariableOp"), v.handle, t))
+	}
+	return ops
 }
 
 // l2normalize is tf.math.l2_normalize along axis 1: x · rsqrt(max(Σx², 1e-12)).
@@ -260,12 +315,18 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 		return
 	}
 	contrastive := append(append(append([]*variable{}, enc...), head...), pred...)
+
 	cm, cv := slots("adam_c", contrastive)
 	pm, pv := slots("adam_p", probe)
 	citer := b.newVar(VarSpec{"adam_c/iterations", nil}, tf.Int64)
 	piter := b.newVar(VarSpec{"adam_p/iterations", nil}, tf.Int64)
-	queue := b.newVar(VarSpec{"queue", []int64{int64(cfg.QueueSize), int64(cfg.ModelWidth)}}, tf.Float)
+	queue := b.newVar(VarSpec{"queue", []int64{int64(cfg.QueueSize), int64(cfg.projDim())}}, tf.Float)
 	step := b.newVar(VarSpec{"global_step", nil}, tf.Int64)
+	// Last, so that the other variables keep their places (and Init's streams).
+	var stats []*variable
+	for _, sp := range cfg.StatVars() {
+		stats = append(stats, b.newVar(sp, tf.Float))
+	}
 
 	img := tf.MakeShape(-1, int64(cfg.Height), int64(cfg.Width), int64(cfg.Channels))
 	ts := root.SubScope("train")
@@ -288,20 +349,24 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 	e1 := b.encoderFwd(cs.SubScope("encoder1"), vs[0], encW)
 	e2 := b.encoderFwd(cs.SubScope("encoder2"), vs[1], encW)
 	f1, f2 := e1.f, e2.f
-	z1, z2 := b.head(cs.SubScope("head1"), f1, headW), b.head(cs.SubScope("head2"), f2, headW)
+	z1, mo1 := b.head(cs.SubScope("head1"), f1, headW)
+	z2, mo2 := b.head(cs.SubScope("head2"), f2, headW)
 	p1, p2 := b.l2normalize(cs.SubScope("norm1"), z1), b.l2normalize(cs.SubScope("norm2"), z2)
 	// The positives' partners: the projections, or the predictions with a prediction head.
 	q1, q2 := p1, p2
 	if len(pred) > 0 {
-		q1 = b.l2normalize(cs.SubScope("pnorm1"), b.predict(cs.SubScope("pred1"), z1, predW))
-		q2 = b.l2normalize(cs.SubScope("pnorm2"), b.predict(cs.SubScope("pred2"), z2, predW))
+		y1, pm1 := b.predict(cs.SubScope("pred1"), z1, predW)
+		y2, pm2 := b.predict(cs.SubScope("pred2"), z2, predW)
+		q1, q2 = b.l2normalize(cs.SubScope("pnorm1"), y1), b.l2normalize(cs.SubScope("pnorm2"), y2)
+		mo1, mo2 = append(mo1, pm1...), append(mo2, pm2...)
 	}
+	statUpdates := b.movingUpdates(cs.SubScope("bn_stats"), stats, mo1, mo2)
 	// In a data-parallel step the loss and the queue see the global batch: the projections of
 	// every worker, gathered, with gradients reaching this worker's own rows only; the metrics
 	// see the gathered features. queueRows is what the queue takes.
 	queueRows := p1
 	if cfg.Parallel != nil {
-		w := cfg.ModelWidth
+		w := cfg.projDim()
 		ps := cs.SubScope("parallel")
 		p1, queueRows = b.globalRows(ps.SubScope("p1"), p1, w, keyP1)
 		p2, _ = b.globalRows(ps.SubScope("p2"), p2, w, keyP2)
@@ -368,7 +433,7 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 	// Queue update after the lookups: newest first, oldest dropped.
 	qs := cs.SubScope("queue_update").WithControlDependencies(nn1.Op, nn2.Op, logits.Op)
 	keep := op.Sub(qs.SubScope("Sub"), b.i32(qs.SubScope("q"), int32(cfg.QueueSize)), bsz)
-	size := op.Pack(qs.SubScope("Pack"), []tf.Output{keep, b.i32(qs.SubScope("w"), int32(cfg.ModelWidth))})
+	size := op.Pack(qs.SubScope("Pack"), []tf.Output{keep, b.i32(qs.SubScope("w"), int32(cfg.projDim()))})
 	older := op.Slice(qs.SubScope("Slice"), q, b.i32(qs.SubScope("begin"), 0, 0), size)
 	newQ := op.ConcatV2(qs.SubScope("ConcatV2"), []tf.Output{queueRows, older}, b.i32(qs.SubScope("axis"), 0))
 	qAssign := op.AssignVariableOp(qs.SubScope("AssignVariableOp"), queue.handle, newQ)
@@ -418,7 +483,7 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 	}
 	pDone := b.adam(ts.SubScope("probe_adam"), probe, pgrads, pm, pv, piter, []*tf.Operation{pLoss.Op})
 	stepInc := op.AssignAddVariableOp(ts.SubScope("step").WithControlDependencies(cDone, pDone, qAssign), step.handle, op.Const(ts.SubScope("one64"), int64(1)))
-	g.trainOp = op.NoOp(ts.WithControlDependencies(cDone, qAssign, pDone, stepInc).SubScope("done"))
+	g.trainOp = op.NoOp(ts.WithControlDependencies(append([]*tf.Operation{cDone, qAssign, pDone, stepInc}, statUpdates...)...).SubScope("done"))
 	g.trainFetch = []tf.Output{cLoss, cAcc, rAcc, pLoss, pAcc}
 	// Whether each trained weight is finite after the updates. A NaN does not always reach the
 	// losses: a ReLU fused into its convolution or matmul (as Grappler fuses them, also in Keras's
@@ -446,7 +511,7 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 	fs := root.SubScope("forward")
 	g.fwdX = op.Placeholder(fs.SubScope("x"), tf.Float, op.PlaceholderShape(img))
 	ff := b.encoder(fs.SubScope("encoder"), g.fwdX, encW)
-	fp := b.head(fs.SubScope("head"), ff, headW)
+	fp, _ := b.mlp(fs.SubScope("head"), ff, headW, [2]bool{cfg.HeadBN, cfg.HeadBN}, reads(stats))
 	fl := op.BiasAdd(fs.SubScope("BiasAdd"), op.MatMul(fs.SubScope("MatMul"), ff, probe[0].read), probe[1].read)
 	g.fwdFetch = []tf.Output{ff, fp, fl}
 

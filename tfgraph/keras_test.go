@@ -86,22 +86,43 @@ func floatTensor(t *testing.T, x []float32, shape ...int64) *tf.Tensor {
 // (measured: 1.6e-5 after one step, 1.9e-5 after three, in Adam's v of a conv bias).
 const stepTolerance = 5e-5
 
+// bnDenseBiasTolerance bounds the encoder's dense bias with the heads' BN (TestPaperOptionsMatchKeras).
+const bnDenseBiasTolerance = 1e-3
+
 func TestMatchesKerasReference(t *testing.T) {
 	checkAgainstKeras(t, exactConfig())
 }
 
 // TestPaperOptionsMatchKeras is TestMatchesKerasReference with the paper's options, alone and
 // together: the top-k support (the positive drawn among the 3 nearest queue rows by picks the
-// test draws and feeds to both), and the prediction head (hidden width 24). The Keras reference
-// implements them from the paper's description (pyref/nnclr_keras.py).
+// test draws and feeds to both), the prediction head (hidden width 24), the heads' batch
+// normalisation (its moving statistics compared like the weights; the forward pass uses them),
+// and the projection head's sizes (hidden 20, output 12, so the queue is 12 wide). The Keras
+// reference implements them from the paper's description (pyref/nnclr_keras.py).
 func TestPaperOptionsMatchKeras(t *testing.T) {
 	for _, c := range []struct {
-		name       string
-		topK, pred int
-	}{{"support_topk=3", 3, 0}, {"pred_hidden=24", 1, 24}, {"both", 3, 24}} {
+		name                    string
+		topK, pred, hidden, dim int
+		bn                      bool
+	}{
+		{"support_topk=3", 3, 0, 0, 0, false},
+		{"pred_hidden=24", 1, 24, 0, 0, false},
+		{"head_bn", 1, 0, 0, 0, true},
+		{"proj sizes", 1, 0, 20, 12, false},
+		{"all", 3, 24, 20, 12, true},
+	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := exactConfig()
-			cfg.SupportTopK, cfg.PredHidden = c.topK, c.pred
+			cfg.SupportTopK, cfg.PredHidden, cfg.ProjHidden, cfg.ProjDim, cfg.HeadBN = c.topK, c.pred, c.hidden, c.dim, c.bn
+			if c.bn {
+				// With a BN right after the head's first Dense, the encoder's dense bias gets a
+				// gradient of pure rounding noise for every unit that is active in all rows (the
+				// BN's input gradient sums to zero over the batch), different in Go and Keras;
+				// Adam at ε = 1e-7 turns that noise into steps of ±lr. At ε = 1e-3 such steps stay
+				// as small as the noise (measured up to 1.8e-4 relative in that bias, so it is
+				// held to bnDenseBiasTolerance), and every other variable is compared as usual.
+				cfg.Epsilon = 1e-3
+			}
 			checkAgainstKeras(t, cfg)
 		})
 	}
@@ -143,6 +164,7 @@ func checkAgainstKeras(t *testing.T, cfg ModelConfig) {
 			arr[n] = toNpy(a)
 		}
 		arr["temperature"] = npy.Array{Data: []float32{float32(cfg.Temperature)}}
+		arr["adam_epsilon"] = npy.Array{Data: []float64{cfg.Epsilon}}
 		arr["num_classes"] = npy.Array{Data: []int64{int64(cfg.NumClasses)}}
 		arr["view1"] = stack(steps.v1[:nsteps], b)
 		arr["view2"] = stack(steps.v2[:nsteps], b)
@@ -218,7 +240,7 @@ func checkAgainstKeras(t *testing.T, cfg ModelConfig) {
 			if e > worst {
 				worst, worstName = e, name
 			}
-			if e > tol {
+			if e > tol && !(cfg.HeadBN && name == "enc/dense/bias" && e <= bnDenseBiasTolerance) {
 				t.Errorf("after step %d: %s relative error %.3g > %g", step, name, e, tol)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 
 	tf "github.com/wamuir/graft/tensorflow"
 )
@@ -116,6 +117,10 @@ func (m *Model) Init(seed uint64) error {
 			}
 		case isKernel(sp.Name):
 			glorotUniform(r, sp.Shape, a.Float)
+		case strings.HasSuffix(sp.Name, "/gamma") || strings.HasSuffix(sp.Name, "/moving_variance"):
+			for j := range a.Float {
+				a.Float[j] = 1 // Keras's BatchNormalization: ones
+			}
 		}
 		vals[sp.Name] = a
 	}
