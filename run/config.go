@@ -53,9 +53,16 @@ type Config struct {
 	QueueSize    int     `json:"queue_size" resume:"fixed"` // support queue rows
 	Temperature  float64 `json:"temperature" resume:"fixed"`
 	LearningRate float64 `json:"learning_rate" resume:"fixed"` // both Adam optimizers
+	// Preset names the defaults the run started from: "example" (the Keras example's) or
+	// "paper" (the NNCLR paper's model options and augmentations); see ApplyPreset. The other
+	// fields hold the resolved values.
+	Preset string `json:"preset"`
 	// The NNCLR paper's model options, off at their example values.
-	SupportTopK int `json:"support_topk" resume:"fixed"` // positive drawn among the K nearest (1: the nearest)
-	PredHidden  int `json:"pred_hidden" resume:"fixed"`  // prediction head's hidden width (0: none)
+	SupportTopK int  `json:"support_topk" resume:"fixed"` // positive drawn among the K nearest (1: the nearest)
+	PredHidden  int  `json:"pred_hidden" resume:"fixed"`  // prediction head's hidden width (0: none)
+	ProjHidden  int  `json:"proj_hidden" resume:"fixed"`  // projection head's hidden width (0: width)
+	ProjDim     int  `json:"proj_dim" resume:"fixed"`     // projection (and queue row) width (0: width)
+	HeadBN      bool `json:"head_bn" resume:"fixed"`      // batch normalisation in the heads
 	// Data (loader.Options).
 	StepsPerEpoch   int    `json:"steps_per_epoch" resume:"fixed"`
 	ShuffleBuffer   int    `json:"shuffle_buffer" resume:"fixed"`
@@ -102,7 +109,7 @@ type Config struct {
 // 0.1–2).
 func DefaultConfig() Config {
 	return Config{Format: Format, Version: SchemaVersion, Dataset: "stl10", ImageSize: 96, Width: 128, QueueSize: 10000,
-		Temperature: 0.1, LearningRate: 1e-3, SupportTopK: 1, StepsPerEpoch: 50, ShuffleBuffer: 5000, LabelledSplit: "train",
+		Temperature: 0.1, LearningRate: 1e-3, Preset: "example", SupportTopK: 1, StepsPerEpoch: 50, ShuffleBuffer: 5000, LabelledSplit: "train",
 		TestSplit: "test", Jitter: []float64{0.4, 0.4, 0.2, 0.1}, BlurProb: []float64{0}, BlurSigma: []float64{0.1, 2},
 		SolarizeProb: []float64{0}, Epochs: 5, CheckpointSecs: 600, KeepCheckpoints: 3, Precision: "fp32", Device: "auto"}
 }
@@ -128,6 +135,7 @@ func (c Config) ModelConfig(channels, classes int) tfgraph.ModelConfig {
 	mc.Height, mc.Width, mc.Channels, mc.NumClasses = c.ImageSize, c.ImageSize, channels, classes
 	mc.ModelWidth, mc.Temperature, mc.QueueSize, mc.LearningRate = c.Width, c.Temperature, c.QueueSize, c.LearningRate
 	mc.SupportTopK, mc.PredHidden = c.SupportTopK, c.PredHidden
+	mc.ProjHidden, mc.ProjDim, mc.HeadBN = c.ProjHidden, c.ProjDim, c.HeadBN
 	return mc
 }
 
@@ -174,6 +182,22 @@ func (c Config) value(name string) (any, bool) {
 		}
 	}
 	return nil, false
+}
+
+// setValue sets the setting name (a json key) to v, of the field's type.
+func (c *Config) setValue(name string, v any) error {
+	rv, rt := reflect.ValueOf(c).Elem(), reflect.TypeOf(*c)
+	for i := 0; i < rt.NumField(); i++ {
+		if key, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ","); key == name {
+			x := reflect.ValueOf(v)
+			if !x.Type().AssignableTo(rt.Field(i).Type) {
+				return fmt.Errorf("run: setting %s is %s, not %T", name, rt.Field(i).Type, v)
+			}
+			rv.Field(i).Set(x)
+			return nil
+		}
+	}
+	return fmt.Errorf("run: no setting %q", name)
 }
 
 // ContrastiveAugment returns the augmenter config of contrastive view 1 or 2 at the model's size:
@@ -233,6 +257,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := c.Session(); err != nil {
 		return err
+	}
+	if c.Preset != "" && !slices.Contains(Presets(), c.Preset) {
+		return setting.Errorf("preset", c.Preset, "want one of %s", strings.Join(Presets(), ", "))
 	}
 	if c.SupportTopK < 1 {
 		// tfgraph reads its zero value as 1; a run says what it uses.

@@ -32,7 +32,8 @@ func TestReadLegacyConfig(t *testing.T) {
 		t.Fatalf("legacy flags.json read as\n%+v\nwant\n%+v", c, want)
 	}
 	// Every setting of Config but those added with run.json (the format's own, checkpoint_secs,
-	// precision, cluster_size, and the paper's model options support_topk and pred_hidden, whose
+	// precision, cluster_size, preset, and the paper's model options support_topk, pred_hidden,
+	// proj_hidden, proj_dim and head_bn, whose
 	// defaults are what legacy runs did) was a field of the CLI's flags, so the generic mapping
 	// of its Go names misses none.
 	raw, err := os.ReadFile(filepath.Join(legacyDir, LegacyConfigFile))
@@ -48,7 +49,7 @@ func TestReadLegacyConfig(t *testing.T) {
 		keys = append(keys, snakeCase(k))
 	}
 	for _, n := range Names() {
-		if !slices.Contains([]string{"format", "version", "checkpoint_secs", "precision", "cluster_size", "support_topk", "pred_hidden"}, n) && !slices.Contains(keys, n) {
+		if !slices.Contains([]string{"format", "version", "checkpoint_secs", "precision", "cluster_size", "preset", "support_topk", "pred_hidden", "proj_hidden", "proj_dim", "head_bn"}, n) && !slices.Contains(keys, n) {
 			t.Errorf("setting %s has no field in the legacy flags.json (keys %v)", n, keys)
 		}
 	}
@@ -209,5 +210,46 @@ func TestCheckResumeAndOverride(t *testing.T) {
 	}
 	if _, err := was.Override(given, "nope"); err == nil {
 		t.Fatal("an unknown setting was overridden")
+	}
+}
+
+// TestApplyPreset: the paper preset sets its model options and augmentations at the encoder's
+// width, flags given keep their values, the example preset given explicitly refuses a paper
+// model option (naming it), and an unknown preset is named.
+func TestApplyPreset(t *testing.T) {
+	c := DefaultConfig()
+	c.Preset, c.Width, c.Channels = "paper", 64, 3
+	c.JitterProb = 0.5 // given below: kept
+	got, set, err := c.ApplyPreset([]string{"preset", "width", "jitter_prob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.PredHidden != 128 || got.ProjHidden != 64 || got.ProjDim != 32 || !got.HeadBN || got.SupportTopK != 1 ||
+		got.GrayscaleProb != 0.2 || !slices.Equal(got.BlurProb, []float64{1, 0.1}) || !slices.Equal(got.SolarizeProb, []float64{0, 0.2}) {
+		t.Fatalf("paper preset at width 64: %+v", got)
+	}
+	if got.JitterProb != 0.5 || slices.Contains(set, "jitter_prob") || !slices.Contains(set, "head_bn") {
+		t.Fatalf("a given setting was overridden: jitter_prob %v, set %v", got.JitterProb, set)
+	}
+	if err := got.Validate(); err != nil {
+		t.Fatalf("the paper preset does not validate: %v", err)
+	}
+	// The default preset changes nothing of the default config.
+	if d, _, err := DefaultConfig().ApplyPreset(nil); err != nil || !reflect.DeepEqual(d, DefaultConfig()) {
+		t.Fatalf("example preset on the defaults: %+v, %v", d, err)
+	}
+	ex := DefaultConfig()
+	ex.PredHidden = 8
+	var se *setting.Error
+	if _, _, err := ex.ApplyPreset([]string{"preset", "pred_hidden"}); !errors.As(err, &se) || se.Name != "pred_hidden" || !strings.Contains(err.Error(), "the example preset has no pred hidden") {
+		t.Fatalf("explicit example preset with a predictor: %v", err)
+	}
+	if p, _, err := ex.ApplyPreset([]string{"pred_hidden"}); err != nil || p.PredHidden != 8 {
+		t.Fatalf("the default preset with a predictor given: %+v, %v", p, err)
+	}
+	bad := DefaultConfig()
+	bad.Preset = "simclr"
+	if _, _, err := bad.ApplyPreset(nil); !errors.As(err, &se) || se.Name != "preset" {
+		t.Fatalf("unknown preset: %v", err)
 	}
 }

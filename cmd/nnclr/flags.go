@@ -30,6 +30,7 @@ type cli struct {
 	ctx        context.Context  // cancelled at the first SIGINT or SIGTERM
 	signal     func() os.Signal // which one came first, or nil
 	mode       string
+	presetSet  []string // the settings --preset set (rundir.Config.ApplyPreset)
 	quiet      bool
 	runDir     string
 	model      string
@@ -119,6 +120,10 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 	fs.IntVar(&p.ImageSize, "image-size", def.ImageSize, "model input height and width (images are resized to it); embed, evaluate: size fed to a SavedModel of unknown size")
 	fs.IntVar(&p.Channels, "channels", 0, "model input channels (0: the dataset's; 3 replicates grayscale)")
 	fs.Float64Var(&p.LearningRate, "learning-rate", def.LearningRate, "Adam learning rate of both optimizers")
+	fs.StringVar(&p.Preset, "preset", def.Preset, "pretrain: the defaults a new run starts from: example (the Keras example's model and augmentations) or paper (the NNCLR paper's model options and augmentations, scaled to --width; listed at the end of --help); flags given override it")
+	fs.IntVar(&p.ProjHidden, "proj-hidden", def.ProjHidden, "pretrain: projection head's hidden width (0: --width)")
+	fs.IntVar(&p.ProjDim, "proj-dim", def.ProjDim, "pretrain: projection head's output width, also the queue's rows (0: --width)")
+	fs.BoolVar(&p.HeadBN, "head-bn", def.HeadBN, "pretrain: the paper's batch normalisation in the projection and prediction heads")
 	fs.IntVar(&p.SupportTopK, "support-topk", def.SupportTopK, "pretrain: the positive is drawn uniformly among the K nearest queue rows (1: the nearest, as in the Keras example; the paper's ablation)")
 	fs.IntVar(&p.PredHidden, "pred-hidden", def.PredHidden, "pretrain: hidden width of the paper's prediction head on the projections (0: none, as in the Keras example; the paper: 4096)")
 	fs.BoolVar(&c.resume, "resume", false, "continue the run dir's run from its latest checkpoint (flags not given keep the run's values)")
@@ -169,6 +174,7 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 	if *help {
 		fmt.Fprintf(out, "Usage: nnclr --mode %s [flags]\n\nFlags:\n", strings.Join(modes, "|"))
 		writeFlagUsages(out, fs)
+		fmt.Fprintf(out, "\nPresets (--preset; shown at --width %d, the sizes scale with it):\n%s\n", c.pretrain.Width, rundir.PresetSummary(c.pretrain.Width))
 		return c, errHelp
 	}
 	if fs.NArg() > 0 {
@@ -187,6 +193,10 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 		return c, c.flagError(setting.Errorf("cluster_timeout", c.clusterTimeout, "want a duration > 0 (60s)"))
 	}
 	if c.mode == "pretrain" {
+		var err error
+		if c.pretrain, c.presetSet, err = c.pretrain.ApplyPreset(c.given()); err != nil {
+			return c, c.flagError(err)
+		}
 		return c, c.flagError(c.pretrain.Validate())
 	}
 	return c, nil
@@ -202,12 +212,20 @@ func (c *cli) clusterOf() (*tfgraph.Cluster, error) {
 	return cl, c.flagError(err)
 }
 
-// given returns the names of the rundir.Config settings given on the command line.
+// given returns the names of the rundir.Config settings given on the command line, and those
+// a --preset given on it set.
 func (c *cli) given() []string {
 	var names []string
 	for _, n := range rundir.Names() {
 		if f := c.fs.Lookup(strings.ReplaceAll(n, "_", "-")); f != nil && f.Changed {
 			names = append(names, n)
+		}
+	}
+	if slices.Contains(names, "preset") {
+		for _, n := range c.presetSet {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
 		}
 	}
 	return names

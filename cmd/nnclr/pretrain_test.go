@@ -345,3 +345,38 @@ func TestAutoResume(t *testing.T) {
 		t.Fatalf("restart: %v\n%s", err, out.String())
 	}
 }
+
+// TestPresetPaper: --preset paper pretrains with the paper's heads and augmentations (grey
+// Fashion-MNIST replicated into 3 channels), records the resolved values in run.json, resumes
+// with a flag given over the preset's run, and exports; resuming with --preset example is refused.
+func TestPresetPaper(t *testing.T) {
+	dataDir := smallFashion(t, 80)
+	runDir := filepath.Join(t.TempDir(), "run")
+	args := []string{"--mode", "pretrain", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--run-dir", runDir,
+		"--image-size", "32", "--channels", "3", "--width", "8", "--queue-size", "96", "--steps-per-epoch", "2", "--seed", "5", "--quiet",
+		"--preset", "paper"}
+	var out bytes.Buffer
+	if err := run(append(args, "--epochs", "1"), &out, &bytes.Buffer{}); err != nil {
+		t.Fatalf("pretrain --preset paper: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "prediction head hidden 16") || !strings.Contains(out.String(), "colour jitter") {
+		t.Errorf("pretrain output does not name the paper's options:\n%s", out.String())
+	}
+	cfg, err := rundir.ReadConfig(runDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Preset != "paper" || !cfg.HeadBN || cfg.PredHidden != 16 || cfg.ProjHidden != 8 || cfg.ProjDim != 16 || cfg.JitterProb != 0.8 {
+		t.Fatalf("run.json after --preset paper: %+v", cfg)
+	}
+	if err := run([]string{"--mode", "pretrain", "--run-dir", runDir, "--data-dir", dataDir, "--resume", "--epochs", "2", "--quiet"}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	err = run([]string{"--mode", "pretrain", "--run-dir", runDir, "--data-dir", dataDir, "--resume", "--epochs", "3", "--preset", "example", "--quiet"}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "differs from the run's") {
+		t.Fatalf("resume with --preset example: %v", err)
+	}
+	if err := run([]string{"--mode", "export", "--run-dir", runDir, "--out", filepath.Join(t.TempDir(), "m")}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatalf("export: %v", err)
+	}
+}

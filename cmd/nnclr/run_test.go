@@ -29,6 +29,9 @@ func TestRunBadInput(t *testing.T) {
 		{"zero top-k", []string{"--mode", "pretrain", "--support-topk", "0"}, 2, []string{"--support-topk 0: want >= 1"}},
 		{"top-k over the queue", []string{"--mode", "pretrain", "--support-topk", "20", "--queue-size", "10"}, 2, []string{"--support-topk 20: more neighbours than the queue's 10 rows"}},
 		{"negative predictor", []string{"--mode", "pretrain", "--pred-hidden", "-1"}, 2, []string{"--pred-hidden -1: want >= 0"}},
+		{"unknown preset", []string{"--mode", "pretrain", "--preset", "simclr"}, 2, []string{"--preset simclr: want one of example, paper"}},
+		{"example preset with a predictor", []string{"--mode", "pretrain", "--preset", "example", "--pred-hidden", "64"}, 2, []string{"--pred-hidden 64: the example preset has no pred hidden"}},
+		{"negative projection", []string{"--mode", "pretrain", "--proj-dim", "-2"}, 2, []string{"--proj-dim -2: want >= 0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errw bytes.Buffer
