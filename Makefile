@@ -140,9 +140,10 @@ bench: check-provisioned
 bench-tta: check-provisioned
 	$(GO) test -run '^$$' -bench TimeToAccuracy -benchtime 1x -timeout 60m ./run/
 
-## bench-quality: only the bf16-vs-fp32 learning comparison on Fashion-MNIST (about six minutes)
+## bench-quality: the learning comparisons on Fashion-MNIST: bf16 vs fp32 (about six minutes) and
+## the paper's options at a fixed budget each (about ten minutes)
 bench-quality: check-provisioned
-	$(GO) test -run '^$$' -bench PrecisionQuality -benchtime 1x -timeout 60m -v ./run/
+	$(GO) test -run '^$$' -bench 'PrecisionQuality|PaperOptionsQuality' -benchtime 1x -timeout 60m -v ./run/
 
 clean:
 	rm -rf bin $(TF_DIR)/lib $(TF_DIR)/include $(TF_DIR)/cgo.mk $(TF_DIR)/env.sh

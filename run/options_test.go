@@ -10,16 +10,17 @@ import (
 	"github.com/nnclr/nnclr/train"
 )
 
-// TestPaperOptionsResumeExactly trains with the paper's top-k support and prediction head on
+// TestPaperOptionsResumeExactly trains with the paper's top-k support, prediction head, BN heads
+// and projection sizes on
 // real Fashion-MNIST images, stops after the first epoch, resumes, and compares every variable
-// (the prediction head and its Adam slots included) with an uninterrupted run: bit-identical,
+// (the heads, their Adam slots and BN statistics included) with an uninterrupted run: bit-identical,
 // so the picks come from the run's seed and step alone. Another seed's picks give other
 // weights. The finished run exports a SavedModel and records both settings in run.json.
 func TestPaperOptionsResumeExactly(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Dataset, cfg.DataDir, cfg.Seed = "fashion_mnist", fashion(t, 80), 3
 	cfg.ImageSize, cfg.Width, cfg.QueueSize, cfg.Epochs, cfg.StepsPerEpoch = 32, 8, 120, 2, 2
-	cfg.SupportTopK, cfg.PredHidden = 4, 12
+	cfg.SupportTopK, cfg.PredHidden, cfg.HeadBN, cfg.ProjHidden, cfg.ProjDim = 4, 12, true, 10, 6
 	trainRun := func(dir string, c Config, epochs int, resume bool) *Training {
 		t.Helper()
 		c.Epochs = epochs
@@ -63,7 +64,7 @@ func TestPaperOptionsResumeExactly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"pred/dense0/kernel", "adam_c/pred/dense1/bias/v", "queue"} {
+	for _, name := range []string{"pred/dense0/kernel", "adam_c/pred/dense1/bias/v", "head/bn1/moving_variance", "pred/bn0/moving_mean", "queue"} {
 		if _, ok := a[name]; !ok {
 			t.Fatalf("no variable %s", name)
 		}
@@ -81,7 +82,7 @@ func TestPaperOptionsResumeExactly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.SupportTopK != 4 || got.PredHidden != 12 {
+	if got.SupportTopK != 4 || got.PredHidden != 12 || !got.HeadBN || got.ProjHidden != 10 || got.ProjDim != 6 {
 		t.Fatalf("run.json records support_topk %d, pred_hidden %d", got.SupportTopK, got.PredHidden)
 	}
 	changed := cfg

@@ -31,6 +31,12 @@ func TestModelConfigValidate(t *testing.T) {
 		{"NaN learning rate", mod(func(c *ModelConfig) { c.LearningRate = math.NaN() }), "learning_rate NaN:"},
 		{"beta1", mod(func(c *ModelConfig) { c.Beta1 = 1 }), "beta1 1:"},
 		{"queue", mod(func(c *ModelConfig) { c.QueueSize = 0 }), "queue_size 0:"},
+		{"top-k over the queue", mod(func(c *ModelConfig) { c.SupportTopK, c.QueueSize = 11, 10 }), "support_topk 11: more neighbours than the queue's 10 rows"},
+		{"negative predictor", mod(func(c *ModelConfig) { c.PredHidden = -1 }), "pred_hidden -1:"},
+		{"negative projection", mod(func(c *ModelConfig) { c.ProjDim = -1 }), "proj_dim -1:"},
+		{"BN heads in parallel", mod(func(c *ModelConfig) {
+			c.HeadBN, c.Parallel = true, &DataParallel{Workers: 2, Task: 0, Unlabelled: 2, Labelled: 2}
+		}), "head_bn true: batch normalisation of the heads is not supported in data-parallel training"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.cfg.Validate()
