@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -56,11 +57,25 @@ func TestParseTFConfig(t *testing.T) {
 
 // TestTwoWorkersEqualOneProcess: a run on two workers (in this process, each on its own gRPC
 // server on 127.0.0.1) ends with the weights of the same run in one process, within the
-// data-parallel tolerance; only the chief writes the run directory.
+// data-parallel tolerance; only the chief writes the run directory. Also with the paper's
+// top-k support, prediction head and projection sizes (the picks and the predictions are the
+// global batch's).
 func TestTwoWorkersEqualOneProcess(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Dataset, cfg.DataDir, cfg.Seed = "fashion_mnist", fashion(t, 80), 4
-	cfg.ImageSize, cfg.Width, cfg.QueueSize, cfg.Epochs, cfg.StepsPerEpoch = 32, 8, 96, 1, 4
+	dataDir := fashion(t, 80)
+	for _, paper := range []bool{false, true} {
+		t.Run(fmt.Sprintf("paper options %v", paper), func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Dataset, cfg.DataDir, cfg.Seed = "fashion_mnist", dataDir, 4
+			cfg.ImageSize, cfg.Width, cfg.QueueSize, cfg.Epochs, cfg.StepsPerEpoch = 32, 8, 96, 1, 4
+			if paper {
+				cfg.SupportTopK, cfg.PredHidden, cfg.ProjHidden, cfg.ProjDim = 3, 12, 10, 6
+			}
+			twoWorkersEqualOneProcess(t, cfg)
+		})
+	}
+}
+
+func twoWorkersEqualOneProcess(t *testing.T, cfg Config) {
 	single, err := Create(filepath.Join(t.TempDir(), "one"), cfg, Options{})
 	if err != nil {
 		t.Fatal(err)

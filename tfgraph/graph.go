@@ -342,9 +342,9 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 	}
 	// Each view goes through the encoder as its own chain (forward and backward), so
 	// TensorFlow runs the two views' kernels side by side. One batch of 2n images was tried
-	// before: at the seed configuration (2×525 images of 96×96×3, 2 cores) its step took
-	// 4.23-4.24 s and peak RSS 4.33-4.35 GiB; two chains 3.61-3.90 s and 3.62-3.65 GiB
-	// (BenchmarkStepOps shows the kernels: one-batch convolutions left a core idle).
+	// before: at the seed configuration (2×525 images of 96×96×3, 2 cores, fresh inputs each
+	// step, three interleaved runs) its median step took 4.08-4.40 s and peak RSS 4.32 GiB; two
+	// chains 3.78-3.92 s and 3.60 GiB (BenchmarkStepOps shows the kernels).
 	vs := op.Split(cs.SubScope("Split"), b.i32(cs.SubScope("saxis"), 0), g.views, 2)
 	e1 := b.encoderFwd(cs.SubScope("encoder1"), vs[0], encW)
 	e2 := b.encoderFwd(cs.SubScope("encoder2"), vs[1], encW)
@@ -376,8 +376,8 @@ func buildGraph(cfg ModelConfig) (g *nnclrGraph, err error) {
 		} else {
 			q1, q2 = p1, p2
 		}
-		f1 = b.gatherGlobal(ps.SubScope("f1"), f1, w, keyF1)
-		f2 = b.gatherGlobal(ps.SubScope("f2"), f2, w, keyF2)
+		f1 = b.gatherGlobal(ps.SubScope("f1"), f1, cfg.ModelWidth, keyF1)
+		f2 = b.gatherGlobal(ps.SubScope("f2"), f2, cfg.ModelWidth, keyF2)
 		g.check = b.clusterCheck(root.SubScope("cluster_check"))
 	}
 	q := queue.read
