@@ -55,7 +55,8 @@ type Config struct {
 	LearningRate float64 `json:"learning_rate" resume:"fixed"` // both Adam optimizers
 	// Preset names the defaults the run started from: "example" (the Keras example's) or
 	// "paper" (the NNCLR paper's model options and augmentations); see ApplyPreset. The other
-	// fields hold the resolved values.
+	// fields hold the resolved values: Create and Resume do not apply a preset, so a Go caller
+	// setting Preset calls ApplyPreset first (the CLI does, with the flags given).
 	Preset string `json:"preset"`
 	// The NNCLR paper's model options, off at their example values.
 	SupportTopK int  `json:"support_topk" resume:"fixed"` // positive drawn among the K nearest (1: the nearest)
