@@ -15,26 +15,34 @@ import (
 	"github.com/nnclr/nnclr/internal/testpy"
 )
 
+// warmModel96 returns the example's model at 96×96×3 (seed 1, threads intra- and inter-op
+// threads) after one warm-up step on its fixed random batch of n contrastive and bl probe images,
+// and that batch. The model is closed with the benchmark.
+func warmModel96(b *testing.B, n, bl, threads int) (*Model, Batch) {
+	m, err := NewModel(DefaultModelConfig(), SessionConfig{IntraOpThreads: threads, InterOpThreads: threads})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close() })
+	if err := m.Init(1); err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	batch := Batch{Views: randTensor(b, r, 2*int64(n), 96, 96, 3),
+		ProbeX: randTensor(b, r, int64(bl), 96, 96, 3), ProbeY: labelTensor(b, r, bl, 10)}
+	if _, err := m.TrainStep(batch); err != nil {
+		b.Fatal(err)
+	}
+	return m, batch
+}
+
 // BenchmarkTrainStep96 times one session run of the train step at the Keras example's image size
 // and width (250 contrastive and 50 probe images, fixed inputs, 2 intra- and inter-op threads):
 // the graph's own cost without data loading or augmentation, beside the Keras reference's
 // tf.function step on the same shapes and threads in the same run.
 func BenchmarkTrainStep96(b *testing.B) {
 	const bsz, bl, threads = 250, 50, 2
-	m, err := NewModel(DefaultModelConfig(), SessionConfig{IntraOpThreads: threads, InterOpThreads: threads})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer m.Close()
-	if err := m.Init(1); err != nil {
-		b.Fatal(err)
-	}
-	r := rand.New(rand.NewPCG(1, 1))
-	batch := Batch{Views: randTensor(b, r, 2*bsz, 96, 96, 3),
-		ProbeX: randTensor(b, r, bl, 96, 96, 3), ProbeY: labelTensor(b, r, bl, 10)}
-	if _, err := m.TrainStep(batch); err != nil { // warm-up
-		b.Fatal(err)
-	}
+	m, batch := warmModel96(b, bsz, bl, threads)
 	b.ResetTimer()
 	var secs []float64
 	for i := 0; i < b.N; i++ {
@@ -66,25 +74,12 @@ func BenchmarkTrainStep96(b *testing.B) {
 // configuration (96×96×3, width 128, queue 10,000, 525 contrastive and 25 probe images, fixed
 // inputs, 2 intra- and inter-op threads): nnclr's from TensorFlow's FULL_TRACE step statistics
 // (Model.TraceStep), Keras's tf.function step from TensorFlow's profiler
-// (testdata/keras_step_trace.py), both the mean over the traced steps after a warm-up, and the
+// (testdata/keras_step_bench.py --trace), both the mean over the traced steps after a warm-up, and the
 // untraced step times beside them. It logs a table by op type (kernel ms per step and kernels per
 // step on each side, largest differences first) and the kernel-time and wall-time totals.
 func BenchmarkStepOps(b *testing.B) {
 	const n, bl, threads, steps = 525, 25, 2, 3
-	m, err := NewModel(DefaultModelConfig(), SessionConfig{IntraOpThreads: threads, InterOpThreads: threads})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer m.Close()
-	if err := m.Init(1); err != nil {
-		b.Fatal(err)
-	}
-	r := rand.New(rand.NewPCG(1, 1))
-	batch := Batch{Views: randTensor(b, r, 2*n, 96, 96, 3),
-		ProbeX: randTensor(b, r, bl, 96, 96, 3), ProbeY: labelTensor(b, r, bl, 10)}
-	if _, err := m.TrainStep(batch); err != nil { // warm-up
-		b.Fatal(err)
-	}
+	m, batch := warmModel96(b, n, bl, threads)
 	b.ResetTimer()
 	var secs []float64
 	for i := 0; i < steps; i++ {
@@ -115,7 +110,7 @@ func BenchmarkStepOps(b *testing.B) {
 	slices.Sort(secs)
 	goSec := secs[len(secs)/2]
 
-	out := testpy.Run(b, "testdata/keras_step_trace.py", strconv.Itoa(n), strconv.Itoa(bl), strconv.Itoa(threads), strconv.Itoa(steps))
+	out := testpy.Run(b, "testdata/keras_step_bench.py", strconv.Itoa(n), strconv.Itoa(bl), strconv.Itoa(threads), strconv.Itoa(steps), "--trace")
 	var k struct {
 		Seconds float64 `json:"seconds_per_step"`
 		Ops     map[string]struct {

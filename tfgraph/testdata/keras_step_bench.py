@@ -1,13 +1,19 @@
 """Times the Keras reference's train step (pyref/nnclr_keras.py) on fixed inputs.
 
-Usage: keras_step_bench.py B BL THREADS STEPS
-Prints JSON {"seconds_per_step": median of the steps after the first}: the example's model at
-96x96x3, width 128, queue 10,000, B contrastive and BL probe images, the same work as
-tfgraph's BenchmarkTrainStep96.
+Usage: keras_step_bench.py B BL THREADS STEPS [--trace]
+The example's model at 96x96x3, width 128, queue 10,000, B contrastive and BL probe images (the
+work of tfgraph's BenchmarkTrainStep96 and BenchmarkStepOps). After a warm-up step, STEPS steps
+are timed. Prints JSON {"seconds_per_step": median of the timed steps}. With --trace, STEPS more
+steps then run under TensorFlow's profiler, whose XSpace gives every kernel's time (events named
+"node:OpType" on the host plane), and the JSON also has
+"ops": {OpType: {"ms": per step, "count": kernels per step}}.
 """
+import glob
 import json
 import os
+import re
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -15,6 +21,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 b, bl, threads, steps = (int(a) for a in sys.argv[1:5])
+trace = "--trace" in sys.argv[5:]
 tf.config.threading.set_intra_op_parallelism_threads(threads)
 tf.config.threading.set_inter_op_parallelism_threads(threads)
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pyref"))
@@ -27,10 +34,55 @@ v1 = tf.constant(rng.random((b, 96, 96, 3), dtype=np.float32))
 v2 = tf.constant(rng.random((b, 96, 96, 3), dtype=np.float32))
 px = tf.constant(rng.random((bl, 96, 96, 3), dtype=np.float32))
 py = tf.constant(rng.integers(0, 10, bl))
+
+
+def step():
+    out = ref.step(0.1, v1, v2, px, py)
+    float(out["c_loss"])
+
+
 times = []
 for _ in range(steps + 1):
     t0 = time.perf_counter()
-    out = ref.step(0.1, v1, v2, px, py)
-    float(out["c_loss"])
+    step()
     times.append(time.perf_counter() - t0)
-print(json.dumps({"seconds_per_step": float(np.median(times[1:]))}))
+result = {"seconds_per_step": float(np.median(times[1:]))}
+
+
+def kernel_times():
+    try:
+        from tsl.profiler.protobuf import xplane_pb2
+    except ImportError:  # the module's place in other wheels
+        from tensorflow.tsl.profiler.protobuf import xplane_pb2
+    with tempfile.TemporaryDirectory() as logdir:
+        tf.profiler.experimental.start(logdir)
+        for _ in range(steps):
+            step()
+        tf.profiler.experimental.stop()
+        paths = glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True)
+        if len(paths) != 1:
+            sys.exit("keras_step_bench: want one profile, found %d in %s" % (len(paths), logdir))
+        space = xplane_pb2.XSpace()
+        with open(paths[0], "rb") as f:
+            space.ParseFromString(f.read())
+    kernel = re.compile(r"^[^\s:]+:([A-Za-z0-9_]+)$")
+    ops = {}
+    for plane in space.planes:
+        if not plane.name.startswith("/host:CPU"):
+            continue
+        for line in plane.lines:
+            for ev in line.events:
+                m = kernel.match(plane.event_metadata[ev.metadata_id].name)
+                if not m:
+                    continue
+                o = ops.setdefault(m.group(1), {"ms": 0.0, "count": 0.0})
+                o["ms"] += ev.duration_ps / 1e9 / steps
+                o["count"] += 1 / steps
+    if not ops:
+        sys.exit("keras_step_bench: the profile has no kernel events")
+    return ops
+
+
+if trace:
+    result["ops"] = kernel_times()
+print(json.dumps(result))
