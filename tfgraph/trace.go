@@ -27,7 +27,8 @@ type OpTime struct {
 // Trace runs like Run with TensorFlow's FULL_TRACE (RunOptions.trace_level) and returns, beside
 // the run's effects, every kernel's time from the RunMetadata's step statistics. The fetched
 // values are not returned. graft passes no run options, so the run goes through internal/tfc
-// with the C handles of graft's session, operations and tensors.
+// with the C handles of graft's session, operations and tensors; unlike Run it is not tracked by
+// graft's Close, so the caller must not close the session while a Trace runs.
 func (s *Session) Trace(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output, targets []*tf.Operation) ([]OpTime, error) {
 	sess := cHandle(s.sess)
 	if sess == nil {
