@@ -300,8 +300,9 @@ func (t *Training) build(cfg Config, opts Options, cluster *tfgraph.Cluster, log
 
 // clusterErr adds to a failed collective which workers cannot be reached now.
 func (t *Training) clusterErr(err error) error {
-	if t.cluster == nil || err == nil {
-		return err
+	var ie *train.InterruptedError
+	if t.cluster == nil || err == nil || errors.As(err, &ie) {
+		return err // an interrupted run's peers stop too: not a failure to explain
 	}
 	// A peer killed a moment ago may still have its listening socket open while its
 	// connections are already reset: look a few times before saying nobody is down.

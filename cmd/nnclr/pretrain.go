@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -92,8 +93,10 @@ func runPretrain(c *cli, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "hint: this CPU has AMX (%s): --precision bf16 trains the same graph in bfloat16, usually much faster\n", cpu)
 		}
 	}
-	if cfg.SupportTopK > 1 || cfg.PredHidden > 0 {
-		fmt.Fprintf(stdout, "paper's model options: support top-%d, prediction head hidden %d (0: none)\n", cfg.SupportTopK, cfg.PredHidden)
+	if cfg.SupportTopK > 1 || cfg.PredHidden > 0 || cfg.HeadBN || cfg.ProjHidden > 0 || cfg.ProjDim > 0 {
+		mc := t.Model.Config()
+		fmt.Fprintf(stdout, "paper's model options: support top-%d, prediction head hidden %d (0: none), projection head %d→%d→%d, BN in the heads %v\n",
+			max(cfg.SupportTopK, 1), cfg.PredHidden, mc.ModelWidth, cmp.Or(cfg.ProjHidden, mc.ModelWidth), cmp.Or(cfg.ProjDim, mc.ModelWidth), cfg.HeadBN)
 	}
 	if extra := cfg.PaperAugmentations(); extra != "" {
 		fmt.Fprintf(stdout, "contrastive views also get the paper's %s\n", extra)
