@@ -174,31 +174,38 @@ func (c Config) rename(err error, keys map[string]string) error {
 	return &setting.Error{Name: name, Value: v, Reason: se.Reason}
 }
 
-// value returns the config's field whose json key is name.
-func (c Config) value(name string) (any, bool) {
-	rv, rt := reflect.ValueOf(c), reflect.TypeOf(c)
+// fieldIndex returns the index of Config's field whose json key is name, or -1.
+func fieldIndex(name string) int {
+	rt := reflect.TypeOf(Config{})
 	for i := 0; i < rt.NumField(); i++ {
 		if key, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ","); key == name {
-			return rv.Field(i).Interface(), true
+			return i
 		}
 	}
-	return nil, false
+	return -1
+}
+
+// value returns the config's field whose json key is name.
+func (c Config) value(name string) (any, bool) {
+	i := fieldIndex(name)
+	if i < 0 {
+		return nil, false
+	}
+	return reflect.ValueOf(c).Field(i).Interface(), true
 }
 
 // setValue sets the setting name (a json key) to v, of the field's type.
 func (c *Config) setValue(name string, v any) error {
-	rv, rt := reflect.ValueOf(c).Elem(), reflect.TypeOf(*c)
-	for i := 0; i < rt.NumField(); i++ {
-		if key, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ","); key == name {
-			x := reflect.ValueOf(v)
-			if !x.Type().AssignableTo(rt.Field(i).Type) {
-				return fmt.Errorf("run: setting %s is %s, not %T", name, rt.Field(i).Type, v)
-			}
-			rv.Field(i).Set(x)
-			return nil
-		}
+	i := fieldIndex(name)
+	if i < 0 {
+		return fmt.Errorf("run: no setting %q", name)
 	}
-	return fmt.Errorf("run: no setting %q", name)
+	f, x := reflect.ValueOf(c).Elem().Field(i), reflect.ValueOf(v)
+	if !x.Type().AssignableTo(f.Type()) {
+		return fmt.Errorf("run: setting %s is %s, not %T", name, f.Type(), v)
+	}
+	f.Set(x)
+	return nil
 }
 
 // ContrastiveAugment returns the augmenter config of contrastive view 1 or 2 at the model's size:
@@ -259,8 +266,8 @@ func (c Config) Validate() error {
 	if _, err := c.Session(); err != nil {
 		return err
 	}
-	if c.Preset != "" && !slices.Contains(Presets(), c.Preset) {
-		return setting.Errorf("preset", c.Preset, "want one of %s", strings.Join(Presets(), ", "))
+	if _, err := PresetValues(c.Preset, c.Width); err != nil {
+		return err
 	}
 	if c.SupportTopK < 1 {
 		// tfgraph reads its zero value as 1; a run says what it uses.
@@ -428,18 +435,13 @@ func writeConfig(dir string, c Config) error {
 // Override returns c with the named settings (json keys) taken from from, e.g. the settings a
 // user gave on a command line over a run's recorded config. An unknown name is an error.
 func (c Config) Override(from Config, names ...string) (Config, error) {
-	cv, fv, rt := reflect.ValueOf(&c).Elem(), reflect.ValueOf(from), reflect.TypeOf(c)
+	cv, fv := reflect.ValueOf(&c).Elem(), reflect.ValueOf(from)
 	for _, name := range names {
-		found := false
-		for i := 0; i < rt.NumField(); i++ {
-			if key, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ","); key == name {
-				cv.Field(i).Set(fv.Field(i))
-				found = true
-			}
-		}
-		if !found {
+		i := fieldIndex(name)
+		if i < 0 {
 			return c, fmt.Errorf("run: no setting %q", name)
 		}
+		cv.Field(i).Set(fv.Field(i))
 	}
 	return c, nil
 }
