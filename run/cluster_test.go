@@ -76,15 +76,7 @@ func TestTwoWorkersEqualOneProcess(t *testing.T) {
 }
 
 func twoWorkersEqualOneProcess(t *testing.T, cfg Config) {
-	single, err := Create(filepath.Join(t.TempDir(), "one"), cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer single.Close()
-	if err := single.Train(context.Background(), train.Hooks{}); err != nil {
-		t.Fatal(err)
-	}
-	want, _ := single.Model.Weights()
+	want := trainedWeights(t, filepath.Join(t.TempDir(), "one"), cfg)
 
 	addrs := testutil.FreeAddrs(t, 2)
 	dirs := []string{filepath.Join(t.TempDir(), "chief"), filepath.Join(t.TempDir(), "worker1")}

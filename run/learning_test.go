@@ -17,6 +17,12 @@ import (
 // of m and returns its top-1 accuracy on the test split.
 func linearTop1(t testing.TB, m *tfgraph.Model, ds *loader.Dataset) float64 {
 	t.Helper()
+	return linearTop1Of(t, frozenSplits(t, m, ds), m.Config().NumClasses)
+}
+
+// frozenSplits returns m's encoder features of the train and test splits of ds.
+func frozenSplits(t testing.TB, m *tfgraph.Model, ds *loader.Dataset) [2]evaluate.Split {
+	t.Helper()
 	e, err := embed.NewModelEmbedder(m, false)
 	if err != nil {
 		t.Fatal(err)
@@ -27,9 +33,15 @@ func linearTop1(t testing.TB, m *tfgraph.Model, ds *loader.Dataset) float64 {
 			t.Fatal(err)
 		}
 	}
+	return splits
+}
+
+// linearTop1Of is linearTop1 on features already computed (frozenSplits) of classes classes.
+func linearTop1Of(t testing.TB, splits [2]evaluate.Split, classes int) float64 {
+	t.Helper()
 	cfg := evaluate.DefaultLinearConfig()
 	cfg.Epochs = 30
-	lc, err := evaluate.TrainLinear(splits[0].Features, splits[0].Labels, splits[0].Dim, m.Config().NumClasses, cfg, tfgraph.DefaultSessionConfig())
+	lc, err := evaluate.TrainLinear(splits[0].Features, splits[0].Labels, splits[0].Dim, classes, cfg, tfgraph.DefaultSessionConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,24 @@ func fashion(t testing.TB, n int) string {
 	return dataDir
 }
 
+// trainedWeights creates a run of cfg in dir, trains it to its end and returns every variable.
+func trainedWeights(t testing.TB, dir string, cfg Config) map[string]tfgraph.Array {
+	t.Helper()
+	tr, err := Create(dir, cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if err := tr.Train(context.Background(), train.Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := tr.Model.Weights()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
 // TestLegacyRunResumesExactly resumes a run directory written by the CLI before run.json existed
 // (testdata/gen_legacy.sh: 2 steps by nnclr at commit 3aca151) for two more steps, and compares
 // every variable (weights, Adam slots, the queue, counters) with a new run of the same config
@@ -58,19 +76,8 @@ func TestLegacyRunResumesExactly(t *testing.T) {
 		t.Fatalf("run.json after the resume: %+v, %v", got, err)
 	}
 
-	fresh, err := Create(filepath.Join(t.TempDir(), "fresh"), cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fresh.Close()
-	if err := fresh.Train(context.Background(), train.Hooks{}); err != nil {
-		t.Fatal(err)
-	}
+	b := trainedWeights(t, filepath.Join(t.TempDir(), "fresh"), cfg)
 	a, err := resumed.Model.Weights()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := fresh.Model.Weights()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,18 +107,7 @@ func TestLegacyRunResumesExactly(t *testing.T) {
 	}
 	ocfg := cfg
 	ocfg.Seed++
-	other, err := Create(filepath.Join(t.TempDir(), "other"), ocfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	if err := other.Train(context.Background(), train.Hooks{}); err != nil {
-		t.Fatal(err)
-	}
-	o, err := other.Model.Weights()
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := trainedWeights(t, filepath.Join(t.TempDir(), "other"), ocfg)
 	// The step counters agree; compare the float variables only.
 	for k, v := range o {
 		if v.Int != nil {

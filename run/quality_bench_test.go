@@ -9,29 +9,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nnclr/nnclr/embed"
 	"github.com/nnclr/nnclr/evaluate"
 	"github.com/nnclr/nnclr/train"
 )
 
 // probeAccuracies returns the linear probe's (linearTop1) and the kNN vote's (evaluate.KNN,
-// k 20, T 0.07) top-1 accuracy on m's frozen features of the test split.
+// k 20, T 0.07) top-1 accuracy on the frozen features of the test split, embedded once.
 func probeAccuracies(b *testing.B, tr *Training) (linear, knn float64) {
-	e, err := embed.NewModelEmbedder(tr.Model, false)
+	splits := frozenSplits(b, tr.Model, tr.Dataset)
+	classes := tr.Model.Config().NumClasses
+	acc, err := evaluate.KNN(splits[0], splits[1], classes, evaluate.DefaultKNNConfig())
 	if err != nil {
 		b.Fatal(err)
 	}
-	var splits [2]evaluate.Split
-	for i, name := range []string{"train", "test"} {
-		if splits[i], err = embed.LabelledFeatures(context.Background(), e, tr.Dataset, name, 500, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
-	acc, err := evaluate.KNN(splits[0], splits[1], tr.Model.Config().NumClasses, evaluate.DefaultKNNConfig())
-	if err != nil {
-		b.Fatal(err)
-	}
-	return linearTop1(b, tr.Model, tr.Dataset), acc.Top1
+	return linearTop1Of(b, splits, classes), acc.Top1
 }
 
 // BenchmarkPaperOptionsQuality compares the paper's options at a fixed wall-clock budget of
