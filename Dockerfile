@@ -24,6 +24,8 @@ RUN apt-get update \
 COPY --from=go /usr/local/go /usr/local/go
 WORKDIR /src
 COPY go.mod go.sum ./
+# The patched graft the go.mod replace directive points at (third_party/graft/README.md).
+COPY third_party/graft/src third_party/graft/src
 RUN go mod download
 COPY . .
 # The binary's rpath points at the runtime prefix; the libraries are gathered there below.

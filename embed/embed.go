@@ -12,6 +12,7 @@ import (
 	"github.com/nnclr/nnclr/savedmodel"
 	"github.com/nnclr/nnclr/setting"
 	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // Embedder turns batches of uint8 images into embeddings.
@@ -36,7 +37,7 @@ type SavedModelOptions struct {
 	// ImageSize and Channels give the input size when the signature leaves height and width
 	// (or channels) unknown; they must then be set, and are ignored otherwise.
 	ImageSize, Channels int
-	Session             tfgraph.SessionConfig
+	Session             tfrun.SessionConfig
 }
 
 // DefaultSavedModelOptions returns signature serving_default with white = 1.
@@ -146,13 +147,14 @@ func (e *modelEmbedder) Close() error {
 
 func (e *modelEmbedder) Embed(b *loader.Batch) ([]float32, int, error) {
 	im := augment.Images{Pix: b.Images, N: b.Len(), H: b.Shape.Height, W: b.Shape.Width, C: b.Shape.Channels}
-	x, err := tfgraph.NewFloatTensor([]int64{int64(b.Len()), int64(b.Shape.Height), int64(b.Shape.Width), int64(b.Shape.Channels)},
+	x, err := tfrun.NewFloatTensor([]int64{int64(b.Len()), int64(b.Shape.Height), int64(b.Shape.Width), int64(b.Shape.Channels)},
 		func(d []float32) error { return e.eval.Apply(d, im, 0, 0) })
 	if err != nil {
 		return nil, 0, err
 	}
+	defer tfrun.Close(x)
 	f, _, _, err := e.m.Forward(x)
-	return f, e.m.Config().ModelWidth, err
+	return f, e.m.Config().FeatureWidth(), err
 }
 
 // Features embeds every image of split (in file order), batch images per run, and returns the

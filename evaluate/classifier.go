@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // LinearConfig configures a linear classifier trained on fixed features.
@@ -37,7 +38,7 @@ func (l *LinearClassifier) Logits(features []float32) ([]float32, error) { retur
 // labels in [0, k): Keras-default initialisation (glorot-uniform kernel, zero bias), softmax
 // cross-entropy, Adam, every epoch a pass over the examples in minibatches of a new order; the
 // kernel and then every epoch's order are drawn from one generator seeded by cfg.Seed.
-func TrainLinear(features []float32, labels []int64, d, k int, cfg LinearConfig, sc tfgraph.SessionConfig) (*LinearClassifier, error) {
+func TrainLinear(features []float32, labels []int64, d, k int, cfg LinearConfig, sc tfrun.SessionConfig) (*LinearClassifier, error) {
 	n := len(labels)
 	switch {
 	case d <= 0 || k < 2:

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 func TestTrainLinearSeparable(t *testing.T) {
@@ -24,7 +24,7 @@ func TestTrainLinearSeparable(t *testing.T) {
 	cfg.Epochs = 20
 	cfg.BatchSize = 32
 	cfg.LearningRate = 1e-2
-	sc := tfgraph.DefaultSessionConfig()
+	sc := tfrun.DefaultSessionConfig()
 	lc, err := TrainLinear(x, y, d, k, cfg, sc)
 	if err != nil {
 		t.Fatal(err)

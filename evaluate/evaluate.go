@@ -6,7 +6,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // Sentinel errors; the errors returned by this package wrap one of them (use errors.Is).
@@ -168,7 +168,7 @@ type Result struct {
 
 // Evaluate runs the protocols cfg selects on the same splits and collects a Result. sc configures
 // the linear classifier's session (unused when only kNN runs).
-func Evaluate(train, test Split, classes int, cfg Config, sc tfgraph.SessionConfig) (Result, error) {
+func Evaluate(train, test Split, classes int, cfg Config, sc tfrun.SessionConfig) (Result, error) {
 	if !cfg.RunKNN && !cfg.RunLinear {
 		return Result{}, fmt.Errorf("evaluate: neither kNN nor linear evaluation selected: %w", ErrConfig)
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // TestEvaluateResult runs both protocols through Evaluate and checks the JSON record: both
@@ -37,7 +37,7 @@ func TestEvaluateResult(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			train, test := clusterData(11, c.classes, 1, 6, 400, 100, 0.3)
-			res, err := Evaluate(train, test, c.classes, c.cfg, tfgraph.DefaultSessionConfig())
+			res, err := Evaluate(train, test, c.classes, c.cfg, tfrun.DefaultSessionConfig())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,12 +64,12 @@ func TestEvaluateResult(t *testing.T) {
 		})
 	}
 	train, test := clusterData(11, 3, 1, 6, 40, 10, 0.3)
-	if _, err := Evaluate(train, test, 3, Config{}, tfgraph.DefaultSessionConfig()); !errors.Is(err, ErrConfig) {
+	if _, err := Evaluate(train, test, 3, Config{}, tfrun.DefaultSessionConfig()); !errors.Is(err, ErrConfig) {
 		t.Errorf("nothing selected: %v", err)
 	}
 	narrow := test
 	narrow.Dim, narrow.Features = 5, test.Features[:50]
-	if _, err := Evaluate(train, narrow, 3, DefaultConfig(), tfgraph.DefaultSessionConfig()); !errors.Is(err, ErrShape) {
+	if _, err := Evaluate(train, narrow, 3, DefaultConfig(), tfrun.DefaultSessionConfig()); !errors.Is(err, ErrShape) {
 		t.Errorf("dimension mismatch: %v", err)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"log"
 
 	"github.com/nnclr/nnclr/evaluate"
-	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 func ExampleKNN() {
@@ -45,7 +45,7 @@ func ExampleEvaluate() {
 	}
 	test := evaluate.Split{Features: []float32{5, 0, 0.2, 1}, Labels: []int64{0, 1}, Dim: 2}
 	cfg := evaluate.Config{RunKNN: true, KNN: evaluate.KNNConfig{K: 3, Temperature: 0.07}}
-	res, err := evaluate.Evaluate(train, test, 3, cfg, tfgraph.DefaultSessionConfig())
+	res, err := evaluate.Evaluate(train, test, 3, cfg, tfrun.DefaultSessionConfig())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // LinearEvalConfig configures linear evaluation.
@@ -39,7 +39,7 @@ func (c LinearEvalConfig) Validate() error {
 // it on the test split: classes rank by descending logit, equal logits by ascending class index
 // (as TopK). It needs at least two classes. The session it trains in is closed before it
 // returns.
-func Linear(train, test Split, classes int, cfg LinearEvalConfig, sc tfgraph.SessionConfig) (Accuracy, error) {
+func Linear(train, test Split, classes int, cfg LinearEvalConfig, sc tfrun.SessionConfig) (Accuracy, error) {
 	if err := validatePair(train, test, classes); err != nil {
 		return Accuracy{}, err
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/nnclr/nnclr/internal/testpy"
-	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // linearFixture is 10 classes × 3 Gaussian clusters in 32 dimensions whose noise makes the
@@ -63,7 +63,7 @@ func TestLinearMatchesScikitLearn(t *testing.T) {
 	}
 	cfg := DefaultLinearEvalConfig()
 	cfg.Train.Seed = 7
-	got, err := Linear(train, test, classes, cfg, tfgraph.DefaultSessionConfig())
+	got, err := Linear(train, test, classes, cfg, tfrun.DefaultSessionConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestLinearMatchesScikitLearn(t *testing.T) {
 func TestLinearStandardize(t *testing.T) {
 	train, test := clusterData(3, 10, 3, 32, 5000, 2000, 1.6)
 	cfg := DefaultLinearEvalConfig()
-	base, err := Linear(train, test, 10, cfg, tfgraph.DefaultSessionConfig())
+	base, err := Linear(train, test, 10, cfg, tfrun.DefaultSessionConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestLinearStandardize(t *testing.T) {
 			s.Features[i] = s.Features[i]*0.05 + 3
 		}
 	}
-	shifted, err := Linear(train, test, 10, cfg, tfgraph.DefaultSessionConfig())
+	shifted, err := Linear(train, test, 10, cfg, tfrun.DefaultSessionConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestLinearBadInput(t *testing.T) {
 		{"zero learning rate", train, test, 3, zeroLR, ErrConfig, "learning rate 0"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := Linear(c.train, c.test, c.classes, c.cfg, tfgraph.DefaultSessionConfig())
+			_, err := Linear(c.train, c.test, c.classes, c.cfg, tfrun.DefaultSessionConfig())
 			if err == nil {
 				t.Fatal("no error")
 			}

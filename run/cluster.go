@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/nnclr/nnclr/setting"
-	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // ParseTFConfig reads a TF_CONFIG, the JSON that tf.distribute and Kubeflow's TFJob give each
@@ -20,7 +20,7 @@ import (
 // in order; without a chief, worker 0 is the chief. Other task types (ps, evaluator) are refused:
 // nnclr trains data-parallel on workers only. Errors are *setting.Error values naming TF_CONFIG's
 // field.
-func ParseTFConfig(s string) (tfgraph.Cluster, error) {
+func ParseTFConfig(s string) (tfrun.Cluster, error) {
 	var tc struct {
 		Cluster map[string][]string `json:"cluster"`
 		Task    *struct {
@@ -29,47 +29,47 @@ func ParseTFConfig(s string) (tfgraph.Cluster, error) {
 		} `json:"task"`
 	}
 	if err := json.Unmarshal([]byte(s), &tc); err != nil {
-		return tfgraph.Cluster{}, setting.Errorf("TF_CONFIG", nil, "not valid JSON: %v", err)
+		return tfrun.Cluster{}, setting.Errorf("TF_CONFIG", nil, "not valid JSON: %v", err)
 	}
 	for job := range tc.Cluster {
 		if job != "chief" && job != "worker" {
-			return tfgraph.Cluster{}, setting.Errorf("TF_CONFIG", nil, "cluster.%s: nnclr runs chief and worker tasks only", job)
+			return tfrun.Cluster{}, setting.Errorf("TF_CONFIG", nil, "cluster.%s: nnclr runs chief and worker tasks only", job)
 		}
 	}
 	chief := tc.Cluster["chief"]
 	if len(chief) > 1 {
-		return tfgraph.Cluster{}, setting.Errorf("TF_CONFIG", nil, "cluster.chief lists %d addresses: want one", len(chief))
+		return tfrun.Cluster{}, setting.Errorf("TF_CONFIG", nil, "cluster.chief lists %d addresses: want one", len(chief))
 	}
 	workers := append(append([]string{}, chief...), tc.Cluster["worker"]...)
 	if len(workers) == 0 {
-		return tfgraph.Cluster{}, setting.Errorf("TF_CONFIG", nil, "cluster.worker: no addresses")
+		return tfrun.Cluster{}, setting.Errorf("TF_CONFIG", nil, "cluster.worker: no addresses")
 	}
 	if tc.Task == nil || tc.Task.Index == nil {
-		return tfgraph.Cluster{}, setting.Errorf("TF_CONFIG", nil, "task: want {\"type\": \"worker\", \"index\": N}")
+		return tfrun.Cluster{}, setting.Errorf("TF_CONFIG", nil, "task: want {\"type\": \"worker\", \"index\": N}")
 	}
 	idx := *tc.Task.Index
 	switch tc.Task.Type {
 	case "chief":
 		if len(chief) == 0 || idx != 0 {
-			return tfgraph.Cluster{}, setting.Errorf("TF_CONFIG", nil, "task chief %d: the cluster has %d chief", idx, len(chief))
+			return tfrun.Cluster{}, setting.Errorf("TF_CONFIG", nil, "task chief %d: the cluster has %d chief", idx, len(chief))
 		}
 	case "worker":
 		n := len(tc.Cluster["worker"])
 		if idx < 0 || idx >= n {
-			return tfgraph.Cluster{}, setting.Errorf("TF_CONFIG", nil, "task.index %d outside cluster.worker's %d addresses", idx, n)
+			return tfrun.Cluster{}, setting.Errorf("TF_CONFIG", nil, "task.index %d outside cluster.worker's %d addresses", idx, n)
 		}
 		idx += len(chief)
 	default:
-		return tfgraph.Cluster{}, setting.Errorf("TF_CONFIG", nil, "task.type %q: want worker or chief", tc.Task.Type)
+		return tfrun.Cluster{}, setting.Errorf("TF_CONFIG", nil, "task.type %q: want worker or chief", tc.Task.Type)
 	}
-	c := tfgraph.Cluster{Workers: workers, Task: idx}
+	c := tfrun.Cluster{Workers: workers, Task: idx}
 	return c, checkAddrs(c, "TF_CONFIG")
 }
 
 // ResolveCluster returns the cluster of list and task (ParseCluster) when list is set, else of
 // tfConfig (ParseTFConfig) when it is set, else nil (one process); timeout bounds its waits.
-func ResolveCluster(list string, task int, tfConfig string, timeout time.Duration) (*tfgraph.Cluster, error) {
-	var cl tfgraph.Cluster
+func ResolveCluster(list string, task int, tfConfig string, timeout time.Duration) (*tfrun.Cluster, error) {
+	var cl tfrun.Cluster
 	var err error
 	switch {
 	case list != "":
@@ -88,20 +88,20 @@ func ResolveCluster(list string, task int, tfConfig string, timeout time.Duratio
 
 // ParseCluster reads the cluster of the command line: every worker's host:port, comma
 // separated, and this worker's index; errors name the settings "cluster" and "task_index".
-func ParseCluster(list string, task int) (tfgraph.Cluster, error) {
+func ParseCluster(list string, task int) (tfrun.Cluster, error) {
 	var workers []string
 	for _, w := range strings.Split(list, ",") {
 		workers = append(workers, strings.TrimSpace(w))
 	}
 	if task < 0 || task >= len(workers) {
-		return tfgraph.Cluster{}, setting.Errorf("task_index", task, "outside the cluster's %d workers", len(workers))
+		return tfrun.Cluster{}, setting.Errorf("task_index", task, "outside the cluster's %d workers", len(workers))
 	}
-	c := tfgraph.Cluster{Workers: workers, Task: task}
+	c := tfrun.Cluster{Workers: workers, Task: task}
 	return c, checkAddrs(c, "cluster")
 }
 
 // checkAddrs refuses empty, malformed and duplicate addresses, naming the setting.
-func checkAddrs(c tfgraph.Cluster, name string) error {
+func checkAddrs(c tfrun.Cluster, name string) error {
 	seen := map[string]int{}
 	for i, w := range c.Workers {
 		host, port, err := net.SplitHostPort(w)
@@ -118,10 +118,10 @@ func checkAddrs(c tfgraph.Cluster, name string) error {
 
 // DefaultClusterTimeout bounds every wait of a distributed run: the other workers coming up at
 // start, and each step's collectives (a worker that died makes the others fail within it).
-const DefaultClusterTimeout = tfgraph.DefaultCollectiveTimeout
+const DefaultClusterTimeout = tfrun.DefaultCollectiveTimeout
 
 // clusterTimeout is the cluster's bound, defaulted.
-func clusterTimeout(c *tfgraph.Cluster) time.Duration {
+func clusterTimeout(c *tfrun.Cluster) time.Duration {
 	if c.Timeout > 0 {
 		return c.Timeout
 	}
@@ -130,7 +130,7 @@ func clusterTimeout(c *tfgraph.Cluster) time.Duration {
 
 // waitForPeers waits until every other worker of c accepts connections on its address, at most
 // timeout, and otherwise names the workers that never did.
-func waitForPeers(c tfgraph.Cluster, timeout time.Duration) error {
+func waitForPeers(c tfrun.Cluster, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	pending := map[int]bool{}
 	for i := range c.Workers {
@@ -164,7 +164,7 @@ func waitForPeers(c tfgraph.Cluster, timeout time.Duration) error {
 }
 
 // unreachable names the workers other than this one that do not accept connections now.
-func unreachable(c tfgraph.Cluster) []string {
+func unreachable(c tfrun.Cluster) []string {
 	var out []string
 	for i, w := range c.Workers {
 		if i == c.Task {

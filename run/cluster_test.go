@@ -12,7 +12,7 @@ import (
 
 	"github.com/nnclr/nnclr/internal/testutil"
 	"github.com/nnclr/nnclr/setting"
-	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 	"github.com/nnclr/nnclr/train"
 )
 
@@ -87,7 +87,7 @@ func twoWorkersEqualOneProcess(t *testing.T, cfg Config) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cl := &tfgraph.Cluster{Workers: addrs, Task: w, Timeout: 30 * time.Second}
+			cl := &tfrun.Cluster{Workers: addrs, Task: w, Timeout: 30 * time.Second}
 			if trs[w], errs[w] = Create(dirs[w], cfg, Options{Cluster: cl}); errs[w] != nil {
 				return
 			}

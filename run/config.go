@@ -16,6 +16,7 @@ import (
 	"github.com/nnclr/nnclr/internal/atomicfile"
 	"github.com/nnclr/nnclr/setting"
 	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 	"github.com/nnclr/nnclr/train"
 )
 
@@ -116,16 +117,16 @@ func DefaultConfig() Config {
 }
 
 // Session returns the session settings of the config's runtime fields.
-func (c Config) Session() (tfgraph.SessionConfig, error) {
-	dev, err := tfgraph.ParseDevice(c.Device)
+func (c Config) Session() (tfrun.SessionConfig, error) {
+	dev, err := tfrun.ParseDevice(c.Device)
 	if err != nil {
-		return tfgraph.SessionConfig{}, setting.Errorf("device", c.Device, "want auto, cpu, gpu or gpu:N with N >= 0")
+		return tfrun.SessionConfig{}, setting.Errorf("device", c.Device, "want auto, cpu, gpu or gpu:N with N >= 0")
 	}
-	prec, err := tfgraph.ParsePrecision(c.Precision)
+	prec, err := tfrun.ParsePrecision(c.Precision)
 	if err != nil {
-		return tfgraph.SessionConfig{}, setting.Errorf("precision", c.Precision, "want fp32, bf16 or fp16")
+		return tfrun.SessionConfig{}, setting.Errorf("precision", c.Precision, "want fp32, bf16 or fp16")
 	}
-	sc := tfgraph.SessionConfig{Device: dev, IntraOpThreads: c.IntraOpThreads, InterOpThreads: c.InterOpThreads, XLA: c.XLA, Precision: prec}
+	sc := tfrun.SessionConfig{Device: dev, IntraOpThreads: c.IntraOpThreads, InterOpThreads: c.InterOpThreads, XLA: c.XLA, Precision: prec}
 	return sc, sc.Validate()
 }
 
@@ -357,7 +358,7 @@ func (c Config) checkResume(was Config, path string, allowPrecision bool) error 
 // precisionOf is p with "" read as fp32.
 func precisionOf(p string) string {
 	if p == "" {
-		return string(tfgraph.FP32)
+		return string(tfrun.FP32)
 	}
 	return p
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/nnclr/nnclr/loader"
 	"github.com/nnclr/nnclr/run"
 	"github.com/nnclr/nnclr/savedmodel"
-	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 	"github.com/nnclr/nnclr/train"
 )
 
@@ -174,7 +174,7 @@ func ExampleRun_Export() {
 	if err := r.Export(out, savedmodel.ExportOptions{}); err != nil {
 		log.Fatal(err)
 	}
-	m, err := savedmodel.Load(out, nil, tfgraph.DefaultSessionConfig())
+	m, err := savedmodel.Load(out, nil, tfrun.DefaultSessionConfig())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func ExampleRun_Embedder() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	e, err := r.Embedder(tfgraph.DefaultSessionConfig())
+	e, err := r.Embedder(tfrun.DefaultSessionConfig())
 	if err != nil {
 		log.Fatal(err)
 	}

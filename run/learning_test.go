@@ -10,6 +10,7 @@ import (
 	"github.com/nnclr/nnclr/evaluate"
 	"github.com/nnclr/nnclr/loader"
 	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 	"github.com/nnclr/nnclr/train"
 )
 
@@ -41,7 +42,7 @@ func linearTop1Of(t testing.TB, splits [2]evaluate.Split, classes int) float64 {
 	t.Helper()
 	cfg := evaluate.DefaultLinearConfig()
 	cfg.Epochs = 30
-	lc, err := evaluate.TrainLinear(splits[0].Features, splits[0].Labels, splits[0].Dim, classes, cfg, tfgraph.DefaultSessionConfig())
+	lc, err := evaluate.TrainLinear(splits[0].Features, splits[0].Labels, splits[0].Dim, classes, cfg, tfrun.DefaultSessionConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,8 +95,8 @@ func TestLearningOnFashionMNIST(t *testing.T) {
 // than 1.5 points from the mean fp32 probe, or either is not 10 points above random. It runs in
 // make bench (about six minutes on 2 cores), not in make test.
 func BenchmarkPrecisionQuality(b *testing.B) {
-	if !tfgraph.HostCPUFeatures().BF16() {
-		b.Skipf("this CPU has %s: bf16 cannot run here", tfgraph.HostCPUFeatures())
+	if !tfrun.HostCPUFeatures().BF16() {
+		b.Skipf("this CPU has %s: bf16 cannot run here", tfrun.HostCPUFeatures())
 	}
 	dataDir := fashion(b, 6000)
 	for i := 0; i < b.N; i++ {

@@ -13,7 +13,7 @@ import (
 	"github.com/nnclr/nnclr/loader"
 	"github.com/nnclr/nnclr/savedmodel"
 	"github.com/nnclr/nnclr/setting"
-	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 	"github.com/nnclr/nnclr/train"
 )
 
@@ -28,7 +28,7 @@ func fashion(t testing.TB, n int) string {
 }
 
 // trainedWeights creates a run of cfg in dir, trains it to its end and returns every variable.
-func trainedWeights(t testing.TB, dir string, cfg Config) map[string]tfgraph.Array {
+func trainedWeights(t testing.TB, dir string, cfg Config) map[string]tfrun.Array {
 	t.Helper()
 	tr, err := Create(dir, cfg, Options{})
 	if err != nil {
@@ -88,7 +88,7 @@ func TestLegacyRunResumesExactly(t *testing.T) {
 	// The bound is checked to separate runs: a new run with another seed (another data order,
 	// other augmentations and initial weights) must differ by more than ten times as much.
 	const bound = 1e-2
-	worst := func(a, b map[string]tfgraph.Array) (float64, string) {
+	worst := func(a, b map[string]tfrun.Array) (float64, string) {
 		w, wn := 0.0, ""
 		for name, wa := range a {
 			if !slices.Equal(wa.Int, b[name].Int) {

@@ -11,6 +11,7 @@ import (
 	"github.com/nnclr/nnclr/savedmodel"
 	"github.com/nnclr/nnclr/tboard"
 	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // Run is a run directory opened read-only at one checkpoint: for export, embedding and
@@ -63,7 +64,7 @@ func (r *Run) Export(out string, opts savedmodel.ExportOptions) error {
 
 // Embedder returns an embedder over the checkpoint's encoder (the evaluation path, ÷255) in a
 // session configured by sc. Closing the embedder releases the model.
-func (r *Run) Embedder(sc tfgraph.SessionConfig) (embed.Embedder, error) {
+func (r *Run) Embedder(sc tfrun.SessionConfig) (embed.Embedder, error) {
 	m, err := tfgraph.NewModel(r.Model, sc)
 	if err != nil {
 		return nil, err

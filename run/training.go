@@ -17,6 +17,7 @@ import (
 	"github.com/nnclr/nnclr/setting"
 	"github.com/nnclr/nnclr/tboard"
 	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 	"github.com/nnclr/nnclr/train"
 )
 
@@ -44,7 +45,7 @@ type Options struct {
 	// batches are global and each worker trains on its slice; the chief (task 0) alone reads and
 	// writes the run directory (checkpoints, run.json, logs) and gives the others its variables at
 	// start. Every worker must be started with the same settings (checked at start).
-	Cluster *tfgraph.Cluster
+	Cluster *tfrun.Cluster
 }
 
 // Training is a pretraining run set up and ready to train: the dataset's batch pipeline, the
@@ -65,7 +66,7 @@ type Training struct {
 	Skipped []string
 
 	lock    *dirLock
-	cluster *tfgraph.Cluster
+	cluster *tfrun.Cluster
 }
 
 // Create sets up a new run in dir with cfg. A directory that already holds a checkpoint is
@@ -98,7 +99,7 @@ func setup(dir string, cfg Config, resume bool, opts Options) (_ *Training, err 
 	if log == nil {
 		log = io.Discard
 	}
-	var cluster *tfgraph.Cluster
+	var cluster *tfrun.Cluster
 	if opts.Cluster != nil && opts.Cluster.Size() > 1 {
 		cluster = opts.Cluster
 		if err := cluster.Validate(); err != nil {
@@ -151,7 +152,7 @@ func setup(dir string, cfg Config, resume bool, opts Options) (_ *Training, err 
 
 // setupWorker sets up a worker other than the chief: it trains but neither reads nor writes the
 // run directory; its variables come from the chief.
-func setupWorker(dir string, cfg Config, opts Options, cluster *tfgraph.Cluster) (_ *Training, err error) {
+func setupWorker(dir string, cfg Config, opts Options, cluster *tfrun.Cluster) (_ *Training, err error) {
 	t := &Training{Dir: dir, Config: cfg}
 	defer func() {
 		if err != nil {
@@ -170,7 +171,7 @@ func (t *Training) chief() bool { return t.cluster == nil || t.cluster.Task == 0
 // build sets up dataset, pipeline, model (restored from the newest readable of candidates when
 // restore, else initialised), augmenters and loop; in a cluster it starts the worker's server,
 // checks the cluster and takes the chief's variables.
-func (t *Training) build(cfg Config, opts Options, cluster *tfgraph.Cluster, log io.Writer, restore bool, candidates []string) (err error) {
+func (t *Training) build(cfg Config, opts Options, cluster *tfrun.Cluster, log io.Writer, restore bool, candidates []string) (err error) {
 	t.cluster = cluster
 	ckdir := filepath.Join(t.Dir, CheckpointsDir)
 	resume := restore
@@ -232,7 +233,7 @@ func (t *Training) build(cfg Config, opts Options, cluster *tfgraph.Cluster, log
 		if l%n != 0 {
 			return setting.Errorf("labelled_batch", l, "the global batch does not split over %d workers: want a multiple of %d", n, n)
 		}
-		target, err := tfgraph.StartServer(*cluster, sc)
+		target, err := tfrun.StartServer(*cluster, sc)
 		if err != nil {
 			return err
 		}
@@ -334,7 +335,7 @@ func (t *Training) restoreNewest(candidates []string, log io.Writer) error {
 
 // initFrom sets m's encoder (and projection head, when the SavedModel has one) from a Keras
 // NNCLR model saved in Python, and writes the mapping to log.
-func initFrom(m *tfgraph.Model, dir string, sc tfgraph.SessionConfig, log io.Writer) error {
+func initFrom(m *tfgraph.Model, dir string, sc tfrun.SessionConfig, log io.Writer) error {
 	w, err := savedmodel.ReadNNCLRWeights(dir, m.Config(), sc)
 	if err != nil {
 		return fmt.Errorf("run: init_from: %w", err)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/nnclr/nnclr/internal/npy"
 	"github.com/nnclr/nnclr/internal/testpy"
-	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 	"github.com/nnclr/nnclr/train"
 )
 
@@ -28,8 +28,8 @@ import (
 // saves inside its steps' times). Reported: Keras's accuracy and time, the first nnclr
 // checkpoint at or above it, its time, and Keras's time over nnclr's (above 1: nnclr is faster).
 func BenchmarkTimeToAccuracy(b *testing.B) {
-	if !tfgraph.HostCPUFeatures().BF16() {
-		b.Skipf("this CPU has %s: bf16 cannot run here", tfgraph.HostCPUFeatures())
+	if !tfrun.HostCPUFeatures().BF16() {
+		b.Skipf("this CPU has %s: bf16 cannot run here", tfrun.HostCPUFeatures())
 	}
 	const ttaEpochs, ttaSteps, threads = 4, 20, 2
 	dataDir := fashion(b, 6000)
@@ -66,7 +66,7 @@ func BenchmarkTimeToAccuracy(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		vals := map[string]tfgraph.Array{}
+		vals := map[string]tfrun.Array{}
 		for name, a := range z {
 			if !strings.HasPrefix(name, "enc/") {
 				continue
@@ -79,7 +79,7 @@ func BenchmarkTimeToAccuracy(b *testing.B) {
 			for i, d := range a.Shape {
 				shape[i] = int64(d)
 			}
-			vals[name] = tfgraph.Array{Shape: shape, Float: f}
+			vals[name] = tfrun.Array{Shape: shape, Float: f}
 		}
 		if len(vals) != 10 {
 			b.Fatalf("%d encoder variables in %s, want 10", len(vals), npz)

@@ -7,7 +7,7 @@ import (
 	tf "github.com/wamuir/graft/tensorflow"
 
 	"github.com/nnclr/nnclr/setting"
-	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // ImageSignature is a signature of a loaded SavedModel seen as an image embedder: one input of
@@ -72,7 +72,7 @@ func (m *LoadedModel) ImageSignature(key, input, output string) (ImageSignature,
 		s.Uint8 = true
 	case tf.Float:
 	default:
-		return s, fmt.Errorf("savedmodel: signature %s input %s has dtype %s: want uint8 or float32 images", key, s.Input, tfgraph.DTypeName(ti.DType))
+		return s, fmt.Errorf("savedmodel: signature %s input %s has dtype %s: want uint8 or float32 images", key, s.Input, tfrun.DTypeName(ti.DType))
 	}
 	return s, nil
 }
@@ -87,17 +87,18 @@ func (m *LoadedModel) RunImages(s ImageSignature, pix []uint8, n, h, w, c int, s
 	var x *tf.Tensor
 	var err error
 	if s.Uint8 {
-		if x, err = tf.NewTensor(pix); err == nil {
+		if x, err = tfrun.NewTensor(pix); err == nil {
 			err = x.Reshape(shape)
 		}
 	} else {
-		x, err = tfgraph.NewFloatTensor(shape, func(d []float32) error {
+		x, err = tfrun.NewFloatTensor(shape, func(d []float32) error {
 			for i, v := range pix {
 				d[i] = float32(v) * scale
 			}
 			return nil
 		})
 	}
+	defer tfrun.Close(x)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -106,9 +107,10 @@ func (m *LoadedModel) RunImages(s ImageSignature, pix []uint8, n, h, w, c int, s
 		return nil, 0, err
 	}
 	t := out[s.Output]
+	defer tfrun.Close(t)
 	if sh := t.Shape(); len(sh) != 2 || sh[0] != int64(n) {
 		return nil, 0, fmt.Errorf("savedmodel: signature %s output %s has shape %v for %d images: want [N, D] embeddings", s.Key, s.Output, sh, n)
 	}
-	v, err := tfgraph.Float32s(t)
+	v, err := tfrun.Float32s(t)
 	return v, int(t.Shape()[1]), err
 }

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 	tf "github.com/wamuir/graft/tensorflow"
 	corepb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/proto"
@@ -19,26 +19,26 @@ import (
 // releases it; it is safe to call more than once.
 type LoadedModel struct {
 	dir string
-	sm  *tf.SavedModel
+	sm  *tfrun.SavedModel
 }
 
 // ErrSignature reports an unknown signature or signature key.
 var ErrSignature = errors.New("signature mismatch")
 
 // Load loads the MetaGraph of dir tagged with tags (default: serve) into a libtensorflow
-// session with the settings of sc.
-func Load(dir string, tags []string, sc tfgraph.SessionConfig) (*LoadedModel, error) {
+// session with the settings of sc (tfrun.LoadSavedModel: a GPU asked for and not seen is
+// tfrun.ErrNoGPU, a precision the device cannot run tfrun.ErrPrecision, as for a run's model).
+func Load(dir string, tags []string, sc tfrun.SessionConfig) (*LoadedModel, error) {
 	if len(tags) == 0 {
 		tags = []string{ServeTag}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "saved_model.pb")); err != nil {
 		return nil, fmt.Errorf("savedmodel: SavedModel %s: %w", dir, err)
 	}
-	cfg, err := sc.ConfigProto()
-	if err != nil {
-		return nil, err
+	sm, err := tfrun.LoadSavedModel(dir, tags, sc)
+	if errors.Is(err, tfrun.ErrNoGPU) || errors.Is(err, tfrun.ErrPrecision) {
+		return nil, fmt.Errorf("savedmodel: SavedModel %s: %w", dir, err)
 	}
-	sm, err := tf.LoadSavedModel(dir, tags, &tf.SessionOptions{Config: cfg})
 	if err != nil {
 		return nil, fmt.Errorf("savedmodel: loading SavedModel %s with tags %v: %w", dir, tags, err)
 	}
@@ -87,10 +87,11 @@ func (m *LoadedModel) restoreUntracked() error {
 	if err != nil {
 		return err
 	}
-	res, err := m.sm.Session.Run(nil, []tf.Output{rd.Output(0)}, nil)
+	res, err := m.sm.Run(nil, []tf.Output{rd.Output(0)}, nil)
 	if err != nil {
 		return nil // a TF1 checkpoint without an object graph: nothing to repair
 	}
+	defer tfrun.Close(res...)
 	var raw string
 	switch v := res[0].Value().(type) {
 	case string:
@@ -149,10 +150,11 @@ func (m *LoadedModel) restoreUntracked() error {
 	if len(cands) == 0 {
 		return nil
 	}
-	init, err := m.sm.Session.Run(nil, checks, nil)
+	init, err := m.sm.Run(nil, checks, nil)
 	if err != nil {
 		return fmt.Errorf("savedmodel: SavedModel %s: checking variables: %w", m.dir, err)
 	}
+	defer tfrun.Close(init...)
 	var missing []cand
 	for i, c := range cands {
 		if !init[i].Value().(bool) {
@@ -187,10 +189,11 @@ func (m *LoadedModel) restoreUntracked() error {
 		}
 		assigns = append(assigns, a)
 	}
-	if _, err := m.sm.Session.Run(nil, nil, assigns); err != nil {
+	out, err := m.sm.Run(nil, nil, assigns)
+	if err != nil {
 		return fmt.Errorf("savedmodel: SavedModel %s: restoring variables its loader left uninitialised: %w", m.dir, err)
 	}
-	return nil
+	return tfrun.Close(out...)
 }
 
 // Close releases the session.
@@ -198,7 +201,7 @@ func (m *LoadedModel) Close() error {
 	if m == nil || m.sm == nil {
 		return nil
 	}
-	err := m.sm.Session.Close()
+	err := m.sm.Close()
 	m.sm = nil
 	return err
 }
@@ -223,7 +226,8 @@ func (m *LoadedModel) Signature(key string) (tf.Signature, error) {
 }
 
 // Run runs signature key with inputs (keyed by the signature's input keys) and returns the
-// requested outputs (all when outputs is empty), keyed by output key. Missing or extra inputs
+// requested outputs (all when outputs is empty), keyed by output key. The inputs stay the
+// caller's; the outputs are the caller's to close (tfrun.Close). Missing or extra inputs
 // and inputs of the wrong dtype or shape are errors naming the key, the expected and the given.
 func (m *LoadedModel) Run(key string, inputs map[string]*tf.Tensor, outputs ...string) (map[string]*tf.Tensor, error) {
 	sig, err := m.Signature(key)
@@ -237,7 +241,7 @@ func (m *LoadedModel) Run(key string, inputs map[string]*tf.Tensor, outputs ...s
 			return nil, fmt.Errorf("savedmodel: signature %s: %w: no input %q", key, ErrSignature, k)
 		}
 		if t.DataType() != ti.DType {
-			return nil, fmt.Errorf("savedmodel: signature %s input %s: %w: dtype %s given, signature declares %s", key, k, ErrSignature, tfgraph.DTypeName(t.DataType()), tfgraph.DTypeName(ti.DType))
+			return nil, fmt.Errorf("savedmodel: signature %s input %s: %w: dtype %s given, signature declares %s", key, k, ErrSignature, tfrun.DTypeName(t.DataType()), tfrun.DTypeName(ti.DType))
 		}
 		if err := shapeAccepts(ti.Shape, t.Shape()); err != nil {
 			return nil, fmt.Errorf("savedmodel: signature %s input %s: %w: %v", key, k, ErrSignature, err)
@@ -271,7 +275,7 @@ func (m *LoadedModel) Run(key string, inputs map[string]*tf.Tensor, outputs ...s
 		}
 		fetch = append(fetch, o)
 	}
-	res, err := m.sm.Session.Run(feeds, fetch, nil)
+	res, err := m.sm.Run(feeds, fetch, nil)
 	if err != nil {
 		return nil, fmt.Errorf("savedmodel: running signature %s of %s: %w", key, m.dir, err)
 	}
@@ -349,7 +353,7 @@ func (m *LoadedModel) Variables() []LoadedVariable {
 
 // ReadVariables returns the current values of the named variables of the loaded model (as
 // restored from its variables directory).
-func (m *LoadedModel) ReadVariables(names []string) (map[string]tfgraph.Array, error) {
+func (m *LoadedModel) ReadVariables(names []string) (map[string]tfrun.Array, error) {
 	var fetch []tf.Output
 	for _, n := range names {
 		h := m.sm.Graph.Operation(n)
@@ -363,13 +367,14 @@ func (m *LoadedModel) ReadVariables(names []string) (map[string]tfgraph.Array, e
 		}
 		fetch = append(fetch, rd.Output(0))
 	}
-	res, err := m.sm.Session.Run(nil, fetch, nil)
+	res, err := m.sm.Run(nil, fetch, nil)
 	if err != nil {
 		return nil, fmt.Errorf("savedmodel: reading variables of %s: %w", m.dir, err)
 	}
-	out := map[string]tfgraph.Array{}
+	defer tfrun.Close(res...)
+	out := map[string]tfrun.Array{}
 	for i, n := range names {
-		a, err := tfgraph.TensorArray(res[i])
+		a, err := tfrun.TensorArray(res[i])
 		if err != nil {
 			return nil, fmt.Errorf("savedmodel: variable %s of %s: %w", n, m.dir, err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/nnclr/nnclr/internal/testutil"
 	"github.com/nnclr/nnclr/setting"
 	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 func TestMain(m *testing.M) {
@@ -30,7 +31,7 @@ func TestLoadPythonSavedModels(t *testing.T) {
 	want := fx.Expected["embedding"].Data.([]float32)
 	for _, model := range []string{"tfsm", "export"} {
 		t.Run(model, func(t *testing.T) {
-			m, err := Load(filepath.Join(fx.Dir, model), nil, tfgraph.DefaultSessionConfig())
+			m, err := Load(filepath.Join(fx.Dir, model), nil, tfrun.DefaultSessionConfig())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,7 +60,7 @@ func TestReadNNCLRWeights(t *testing.T) {
 	fx := kerasfixture.Get(t)
 	mc := tfgraph.DefaultModelConfig()
 	mc.Height, mc.Width, mc.ModelWidth, mc.QueueSize = 40, 40, 16, 32
-	sc := tfgraph.DefaultSessionConfig()
+	sc := tfrun.DefaultSessionConfig()
 	w, err := ReadNNCLRWeights(filepath.Join(fx.Dir, "tfsm"), mc, sc)
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +84,7 @@ func TestReadNNCLRWeights(t *testing.T) {
 			t.Errorf("%s differs from the Keras model's", v.Name)
 		}
 	}
-	xt, err := tfgraph.NewFloatTensor([]int64{10, 40, 40, 3}, func(d []float32) error {
+	xt, err := tfrun.NewFloatTensor([]int64{10, 40, 40, 3}, func(d []float32) error {
 		for i, v := range fx.Expected["x"].Data.([]uint8) {
 			d[i] = float32(v) * float32(1.0/255)
 		}
@@ -119,7 +120,7 @@ func TestReadNNCLRWeights(t *testing.T) {
 func TestLoadBadInput(t *testing.T) {
 	fx := kerasfixture.Get(t)
 	good := filepath.Join(fx.Dir, "export")
-	sc := tfgraph.DefaultSessionConfig()
+	sc := tfrun.DefaultSessionConfig()
 
 	noPB := testutil.CopyTree(t, good)
 	os.Remove(filepath.Join(noPB, "saved_model.pb"))
@@ -170,7 +171,7 @@ func TestLoadBadInput(t *testing.T) {
 		!strings.Contains(err.Error(), "dtype uint8 given, signature declares float") {
 		t.Errorf("wrong dtype: %v", err)
 	}
-	f, _ := tfgraph.NewFloatTensor([]int64{2, 32, 32, 3}, func(d []float32) error { return nil })
+	f, _ := tfrun.NewFloatTensor([]int64{2, 32, 32, 3}, func(d []float32) error { return nil })
 	if _, err := m.Run("serving_default", map[string]*tf.Tensor{in: f}); !errors.Is(err, ErrSignature) ||
 		!strings.Contains(err.Error(), "shape [2 32 32 3] given") {
 		t.Errorf("wrong shape: %v", err)

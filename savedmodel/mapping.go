@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // Var is a variable's name and shape, on either side of a mapping.
@@ -199,14 +200,14 @@ func MapNNCLR(theirs []Var, encoder, head []Var) ([]Pair, bool, error) {
 
 // NNCLRWeights is what ReadNNCLRWeights found in a Python-saved NNCLR model.
 type NNCLRWeights struct {
-	Values   map[string]tfgraph.Array // keyed by nnclr's variable names
-	Pairs    []Pair                   // in EncoderVars, then HeadVars order
-	WithHead bool                     // whether the projection head was found
+	Values   map[string]tfrun.Array // keyed by nnclr's variable names
+	Pairs    []Pair                 // in EncoderVars, then HeadVars order
+	WithHead bool                   // whether the projection head was found
 }
 
 // ReadNNCLRWeights loads the SavedModel in dir (tag serve), maps its variables onto the encoder
 // (and projection head, when it has one) of a model of cfg with MapNNCLR and reads their values.
-func ReadNNCLRWeights(dir string, cfg tfgraph.ModelConfig, sc tfgraph.SessionConfig) (NNCLRWeights, error) {
+func ReadNNCLRWeights(dir string, cfg tfgraph.ModelConfig, sc tfrun.SessionConfig) (NNCLRWeights, error) {
 	lm, err := Load(dir, nil, sc)
 	if err != nil {
 		return NNCLRWeights{}, err
@@ -235,7 +236,7 @@ func ReadNNCLRWeights(dir string, cfg tfgraph.ModelConfig, sc tfgraph.SessionCon
 	if err != nil {
 		return NNCLRWeights{}, err
 	}
-	w := NNCLRWeights{Values: map[string]tfgraph.Array{}, Pairs: pairs, WithHead: withHead}
+	w := NNCLRWeights{Values: map[string]tfrun.Array{}, Pairs: pairs, WithHead: withHead}
 	for _, p := range pairs {
 		w.Values[p.Ours] = vals[p.Theirs]
 	}

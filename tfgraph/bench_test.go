@@ -13,13 +13,14 @@ import (
 	"time"
 
 	"github.com/nnclr/nnclr/internal/testpy"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // warmModel96 returns the example's model at 96×96×3 (seed 1, threads intra- and inter-op
 // threads) after one warm-up step on its fixed random batch of n contrastive and bl probe images,
 // and that batch. The model is closed with the benchmark.
 func warmModel96(b *testing.B, n, bl, threads int) (*Model, Batch) {
-	m, err := NewModel(DefaultModelConfig(), SessionConfig{IntraOpThreads: threads, InterOpThreads: threads})
+	m, err := NewModel(DefaultModelConfig(), tfrun.SessionConfig{IntraOpThreads: threads, InterOpThreads: threads})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/nnclr/nnclr/internal/atomicfile"
+	"github.com/nnclr/nnclr/tfrun"
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
 )
@@ -43,11 +44,12 @@ func (m *Model) Save(dir string, keep int) (string, error) {
 	}
 	name := fmt.Sprintf("ckpt-%d", step)
 	tmp := filepath.Join(dir, fmt.Sprintf(".%s.tmp%d", name, os.Getpid()))
-	prefix, err := tf.NewTensor(tmp)
+	prefix, err := tfrun.NewTensor(tmp)
 	if err != nil {
 		return "", err
 	}
-	if _, err := m.sess.Run(map[tf.Output]*tf.Tensor{m.g.saveDir: prefix}, nil, []*tf.Operation{m.g.saveOp}); err != nil {
+	defer tfrun.Close(prefix)
+	if err := m.run(map[tf.Output]*tf.Tensor{m.g.ckpt.saveDir: prefix}, nil, []*tf.Operation{m.g.ckpt.save}, nil); err != nil {
 		removeBundle(tmp)
 		return "", fmt.Errorf("tfgraph: saving checkpoint %s: %w", filepath.Join(dir, name), err)
 	}
@@ -199,25 +201,27 @@ func (m *Model) Restore(prefix string) error {
 	if _, err := os.Stat(prefix + ".index"); err != nil {
 		return fmt.Errorf("tfgraph: checkpoint %s: %w", prefix, err)
 	}
-	p, err := tf.NewTensor(prefix)
+	p, err := tfrun.NewTensor(prefix)
 	if err != nil {
 		return err
 	}
-	out, err := m.sess.Run(map[tf.Output]*tf.Tensor{m.g.restorePrefix: p}, m.g.restoreFetch, nil)
+	defer tfrun.Close(p)
+	vals := map[string]tfrun.Array{}
+	err = m.run(map[tf.Output]*tf.Tensor{m.g.ckpt.restorePrefix: p}, m.g.ckpt.restore, nil, func(out []*tf.Tensor) error {
+		for i, v := range m.g.vars {
+			a, err := tfrun.TensorArray(out[i])
+			if err != nil {
+				return fmt.Errorf("variable %s: %w", v.spec.Name, err)
+			}
+			if !slices.Equal(a.Shape, v.spec.Shape) {
+				return fmt.Errorf("variable %s: %w: checkpoint has %v, model expects %v", v.spec.Name, ErrShape, a.Shape, v.spec.Shape)
+			}
+			vals[v.spec.Name] = a
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("tfgraph: reading checkpoint %s: %w", prefix, err)
-	}
-	vals := map[string]Array{}
-	for i, v := range m.g.vars {
-		a, err := TensorArray(out[i])
-		if err != nil {
-			return fmt.Errorf("tfgraph: checkpoint %s: variable %s: %w", prefix, v.spec.Name, err)
-		}
-		if !slices.Equal(a.Shape, v.spec.Shape) {
-			return fmt.Errorf("tfgraph: checkpoint %s: variable %s: %w: checkpoint has %v, model expects %v",
-				prefix, v.spec.Name, ErrShape, a.Shape, v.spec.Shape)
-		}
-		vals[v.spec.Name] = a
+		return fmt.Errorf("tfgraph: checkpoint %s: %w", prefix, err)
 	}
 	return m.SetWeights(vals)
 }
@@ -233,7 +237,7 @@ func (m *Model) GlobalStep() (int64, error) {
 
 // ReadCheckpoint returns the named float32 tensors of the checkpoint at prefix (for instance a
 // run's weights, for export) without building a model. A missing name is an error naming it.
-func ReadCheckpoint(prefix string, names []string) (map[string]Array, error) {
+func ReadCheckpoint(prefix string, names []string) (map[string]tfrun.Array, error) {
 	if _, err := os.Stat(prefix + ".index"); err != nil {
 		return nil, fmt.Errorf("tfgraph: checkpoint %s: %w", prefix, err)
 	}
@@ -249,22 +253,24 @@ func ReadCheckpoint(prefix string, names []string) (map[string]Array, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tfgraph: checkpoint %s: %w", prefix, err)
 	}
-	sess, err := NewSession(g, SessionConfig{Device: DeviceChoice{Kind: DeviceCPU}})
+	sess, err := tfrun.NewSession(g, tfrun.SessionConfig{Device: tfrun.DeviceChoice{Kind: tfrun.DeviceCPU}})
 	if err != nil {
 		return nil, err
 	}
 	defer sess.Close()
-	pt, err := tf.NewTensor(prefix)
+	pt, err := tfrun.NewTensor(prefix)
 	if err != nil {
 		return nil, err
 	}
+	defer tfrun.Close(pt)
 	res, err := sess.Run(map[tf.Output]*tf.Tensor{p: pt}, outs, nil)
 	if err != nil {
 		return nil, fmt.Errorf("tfgraph: reading checkpoint %s: %w", prefix, err)
 	}
-	out := map[string]Array{}
+	defer tfrun.Close(res...)
+	out := map[string]tfrun.Array{}
 	for i, n := range names {
-		a, err := TensorArray(res[i])
+		a, err := tfrun.TensorArray(res[i])
 		if err != nil {
 			return nil, fmt.Errorf("tfgraph: checkpoint %s: %s: %w", prefix, n, err)
 		}

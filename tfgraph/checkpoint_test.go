@@ -11,6 +11,7 @@ import (
 
 	"github.com/nnclr/nnclr/internal/npy"
 	"github.com/nnclr/nnclr/internal/testpy"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // stepBatch is the deterministic input of step i.
@@ -23,7 +24,7 @@ func stepBatch(t *testing.T, cfg ModelConfig, i int) Batch {
 
 func newInitModel(t testing.TB, cfg ModelConfig, seed uint64) *Model {
 	t.Helper()
-	m, err := NewModel(cfg, DefaultSessionConfig())
+	m, err := NewModel(cfg, tfrun.DefaultSessionConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

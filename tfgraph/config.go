@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nnclr/nnclr/setting"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // ModelConfig describes the NNCLR model of the Keras example and its optimizers.
@@ -77,28 +78,18 @@ func (d *DataParallel) validate() error {
 	return nil
 }
 
+// timeout is the collectives' bound.
+func (d *DataParallel) timeout() time.Duration {
+	if d.Timeout > 0 {
+		return d.Timeout
+	}
+	return tfrun.DefaultCollectiveTimeout
+}
+
 // DefaultModelConfig returns the Keras example's model for STL-10 (96×96×3, 10 classes).
 func DefaultModelConfig() ModelConfig {
 	return ModelConfig{Height: 96, Width: 96, Channels: 3, NumClasses: 10, ModelWidth: 128,
 		Temperature: 0.1, QueueSize: 10000, LearningRate: 1e-3, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7, SupportTopK: 1}
-}
-
-// convOut is the output size of a 3×3, stride-2, valid-padding convolution on n pixels (0 when
-// n < 3: the kernel does not fit).
-func convOut(n int) int {
-	if n < 3 {
-		return 0
-	}
-	return (n-3)/2 + 1
-}
-
-// FeatureMapSize returns the spatial size of the last conv layer's output (5×5 at 96×96).
-func (c ModelConfig) FeatureMapSize() (h, w int) {
-	h, w = c.Height, c.Width
-	for i := 0; i < 4; i++ {
-		h, w = convOut(h), convOut(w)
-	}
-	return h, w
 }
 
 // Validate reports the first setting that cannot make a model as a *setting.Error (wrapped
@@ -146,12 +137,8 @@ func (c ModelConfig) Validate() error {
 	case !finitePos(c.Epsilon):
 		return bad("epsilon", c.Epsilon, "want a finite value > 0")
 	}
-	if h, w := c.FeatureMapSize(); c.Height < 3 || c.Width < 3 || h < 1 || w < 1 {
-		name, v := "height", c.Height
-		if c.Height >= 31 {
-			name, v = "width", c.Width
-		}
-		return bad(name, v, "input %d×%d too small for four 3×3 stride-2 valid convolutions (want at least 31×31)", c.Height, c.Width)
+	if err := backboneOf(c).validate(); err != nil {
+		return fmt.Errorf("tfgraph: model: %w", err)
 	}
 	return nil
 }
@@ -163,22 +150,13 @@ type VarSpec struct {
 	Shape []int64
 }
 
+func (v VarSpec) size() int64 { return tfrun.Array{Shape: v.Shape}.Size() }
+
 // EncoderVars returns the encoder's variables in layer order.
-func (c ModelConfig) EncoderVars() []VarSpec {
-	w := int64(c.ModelWidth)
-	in := int64(c.Channels)
-	var out []VarSpec
-	for i := 0; i < 4; i++ {
-		out = append(out,
-			VarSpec{fmt.Sprintf("enc/conv%d/kernel", i), []int64{3, 3, in, w}},
-			VarSpec{fmt.Sprintf("enc/conv%d/bias", i), []int64{w}})
-		in = w
-	}
-	fh, fw := c.FeatureMapSize()
-	return append(out,
-		VarSpec{"enc/dense/kernel", []int64{int64(fh*fw) * w, w}},
-		VarSpec{"enc/dense/bias", []int64{w}})
-}
+func (c ModelConfig) EncoderVars() []VarSpec { return backboneOf(c).vars() }
+
+// FeatureWidth is the width of the encoder's features (the probe's input, the embedding).
+func (c ModelConfig) FeatureWidth() int { return backboneOf(c).featureWidth() }
 
 // projHidden and projDim are ProjHidden and ProjDim with their zero values read as ModelWidth.
 func (c ModelConfig) projHidden() int { return cmp.Or(c.ProjHidden, c.ModelWidth) }
@@ -187,7 +165,7 @@ func (c ModelConfig) projDim() int    { return cmp.Or(c.ProjDim, c.ModelWidth) }
 // HeadVars returns the projection head's trained variables: per layer a kernel and a bias, or
 // with HeadBN a kernel and the BN's gamma and beta.
 func (c ModelConfig) HeadVars() []VarSpec {
-	return c.mlpVars("head", []int{c.ModelWidth, c.projHidden(), c.projDim()}, c.HeadBN, c.HeadBN)
+	return c.mlpVars("head", []int{c.FeatureWidth(), c.projHidden(), c.projDim()}, c.HeadBN, c.HeadBN)
 }
 
 // mlpVars are the trained variables of a two-layer MLP of sizes in → hidden → out named
@@ -237,7 +215,7 @@ func (c ModelConfig) topK() int { return max(c.SupportTopK, 1) }
 // ProbeVars returns the linear probe's variables.
 func (c ModelConfig) ProbeVars() []VarSpec {
 	return []VarSpec{
-		{"probe/kernel", []int64{int64(c.ModelWidth), int64(c.NumClasses)}},
+		{"probe/kernel", []int64{int64(c.FeatureWidth()), int64(c.NumClasses)}},
 		{"probe/bias", []int64{int64(c.NumClasses)}},
 	}
 }
@@ -245,16 +223,8 @@ func (c ModelConfig) ProbeVars() []VarSpec {
 // ForwardFLOPs returns the floating-point operations (2 per multiply-add) of one image through
 // the encoder and, separately, through the projection head.
 func (c ModelConfig) ForwardFLOPs() (encoder, head float64) {
-	h, w, in := c.Height, c.Width, c.Channels
-	wd := float64(c.ModelWidth)
-	for i := 0; i < 4; i++ {
-		h, w = convOut(h), convOut(w)
-		encoder += 2 * float64(h*w) * 9 * float64(in) * wd
-		in = c.ModelWidth
-	}
-	encoder += 2 * float64(h*w) * wd * wd
-	head = 2 * 2 * wd * wd
-	return encoder, head
+	ph, pd := float64(c.projHidden()), float64(c.projDim())
+	return backboneOf(c).flops(), 2*float64(c.FeatureWidth())*ph + 2*ph*pd
 }
 
 // StepFLOPs estimates the floating-point operations of one training step with b contrastive and
@@ -262,10 +232,10 @@ func (c ModelConfig) ForwardFLOPs() (encoder, head float64) {
 // the nearest-neighbour searches and logits, and the probe's forward pass.
 func (c ModelConfig) StepFLOPs(b, bl int) float64 {
 	enc, head := c.ForwardFLOPs()
-	wd := float64(c.ModelWidth)
+	pd := float64(c.projDim())
 	contrastive := 2 * 3 * (enc + head) * float64(b)
-	lookups := 2 * 2 * float64(b) * float64(c.QueueSize) * wd
-	logits := 4 * 2 * float64(b) * float64(b) * wd
-	probe := (enc + 2*wd*float64(c.NumClasses)) * float64(bl)
+	lookups := 2 * 2 * float64(b) * float64(c.QueueSize) * pd
+	logits := 4 * 2 * float64(b) * float64(b) * pd
+	probe := (enc + 2*float64(c.FeatureWidth())*float64(c.NumClasses)) * float64(bl)
 	return contrastive + lookups + logits + probe
 }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 func TestModelConfigValidate(t *testing.T) {
@@ -11,7 +13,7 @@ func TestModelConfigValidate(t *testing.T) {
 	if err := good.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if h, w := good.FeatureMapSize(); h != 5 || w != 5 {
+	if h, w := (conv4{good}).featureMap(); h != 5 || w != 5 {
 		t.Fatalf("feature map at 96x96: %dx%d, want 5x5", h, w)
 	}
 	if enc, _ := good.ForwardFLOPs(); enc < 2e8 || enc > 2.3e8 {
@@ -43,13 +45,13 @@ func TestModelConfigValidate(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
-			if _, err := NewModel(tc.cfg, DefaultSessionConfig()); err == nil {
+			if _, err := NewModel(tc.cfg, tfrun.DefaultSessionConfig()); err == nil {
 				t.Fatal("NewModel accepted an invalid config")
 			}
 		})
 	}
 	// The smallest input that works builds a model.
-	m, err := NewModel(mod(func(c *ModelConfig) { c.Height, c.Width, c.ModelWidth, c.QueueSize = 31, 31, 4, 8 }), DefaultSessionConfig())
+	m, err := NewModel(mod(func(c *ModelConfig) { c.Height, c.Width, c.ModelWidth, c.QueueSize = 31, 31, 4, 8 }), tfrun.DefaultSessionConfig())
 	if err != nil {
 		t.Fatalf("31x31: %v", err)
 	}

@@ -7,15 +7,17 @@ import (
 
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
+
+	"github.com/nnclr/nnclr/tfrun"
 )
 
-// TestEncoderBackwardMatchesRegistry: the encoder's hand-built backward pass (encoderBwd) gives
+// TestEncoderBackwardMatchesRegistry: the encoder's hand-built backward pass (conv4.backward) gives
 // the gradients that TensorFlow's C++ gradient registry (Graph.AddGradients) computes for the same
 // encoder and loss, for every kernel and bias, on weights whose biases switch part of the ReLUs off.
 func TestEncoderBackwardMatchesRegistry(t *testing.T) {
 	cfg := smallConfig()
 	s := op.NewScope()
-	b := &gb{s: s, cfg: cfg, g: &nnclrGraph{cfg: cfg, byNam: map[string]*variable{}}}
+	enc := backboneOf(cfg)
 	const n = 4
 	x := op.Placeholder(s.SubScope("x"), tf.Float, op.PlaceholderShape(tf.MakeShape(n, int64(cfg.Height), int64(cfg.Width), int64(cfg.Channels))))
 	r := op.Placeholder(s.SubScope("r"), tf.Float, op.PlaceholderShape(tf.MakeShape(n, int64(cfg.ModelWidth))))
@@ -24,16 +26,16 @@ func TestEncoderBackwardMatchesRegistry(t *testing.T) {
 	for i, sp := range specs {
 		w[i] = op.Placeholder(s.SubScope("w"), tf.Float, op.PlaceholderShape(tf.MakeShape(sp.Shape...)))
 	}
-	e := b.encoderFwd(s.SubScope("enc"), x, w)
+	e := enc.forward(s.SubScope("enc"), x, w)
 	// loss = Σ f·r, so dL/df = r.
-	loss := op.Sum(s, op.Mul(s, e.f, r), op.Const(s.SubScope("axes"), []int32{0, 1}))
+	loss := op.Sum(s, op.Mul(s, e.features(), r), op.Const(s.SubScope("axes"), []int32{0, 1}))
 	registry := op.Gradients(s.SubScope("grad"), []tf.Output{loss}, w)
-	manual := b.encoderBwd(s.SubScope("bwd"), e, r, w)
+	manual := enc.backward(s.SubScope("bwd"), e, r, w)
 	g, err := s.Finalize()
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, err := NewSession(g, DefaultSessionConfig())
+	sess, err := tfrun.NewSession(g, tfrun.DefaultSessionConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +46,7 @@ func TestEncoderBackwardMatchesRegistry(t *testing.T) {
 		x: randTensor(t, rng, n, int64(cfg.Height), int64(cfg.Width), int64(cfg.Channels)),
 	}
 	normal := func(shape []int64, scale float64) *tf.Tensor {
-		tt, err := NewFloatTensor(shape, func(d []float32) error {
+		tt, err := tfrun.NewFloatTensor(shape, func(d []float32) error {
 			for i := range d {
 				d[i] = float32(rng.NormFloat64() * scale)
 			}
@@ -63,11 +65,11 @@ func TestEncoderBackwardMatchesRegistry(t *testing.T) {
 		}
 		feeds[w[i]] = normal(sp.Shape, scale)
 	}
-	out, err := sess.Run(feeds, append(append([]tf.Output{e.f}, registry...), manual...), nil)
+	out, err := sess.Run(feeds, append(append([]tf.Output{e.features()}, registry...), manual...), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := Float32s(out[0])
+	f, err := tfrun.Float32s(out[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,11 +83,11 @@ func TestEncoderBackwardMatchesRegistry(t *testing.T) {
 		t.Fatalf("%d of %d features are 0: the test needs ReLUs both on and off", off, len(f))
 	}
 	for i, sp := range specs {
-		want, err := Float32s(out[1+i])
+		want, err := tfrun.Float32s(out[1+i])
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := Float32s(out[1+len(specs)+i])
+		got, err := tfrun.Float32s(out[1+len(specs)+i])
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,8 @@ import (
 
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
+
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // TestGradientMatchesFiniteDifferences proves headers, link, runtime and the C++ gradient registry
@@ -30,7 +32,7 @@ func TestGradientMatchesFiniteDifferences(t *testing.T) {
 	if err != nil {
 		t.Fatalf("build graph: %v", err)
 	}
-	sess, err := NewSession(g, DefaultSessionConfig())
+	sess, err := tfrun.NewSession(g, tfrun.DefaultSessionConfig())
 	if err != nil {
 		t.Fatalf("session: %v", err)
 	}

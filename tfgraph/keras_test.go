@@ -8,9 +8,11 @@ import (
 	"slices"
 	"testing"
 
+	tf "github.com/wamuir/graft/tensorflow"
+
 	"github.com/nnclr/nnclr/internal/npy"
 	"github.com/nnclr/nnclr/internal/testpy"
-	tf "github.com/wamuir/graft/tensorflow"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 const kerasRef = "../pyref/nnclr_keras.py"
@@ -23,7 +25,7 @@ func exactConfig() ModelConfig {
 	return c
 }
 
-func toNpy(a Array) npy.Array {
+func toNpy(a tfrun.Array) npy.Array {
 	shape := make([]int, len(a.Shape))
 	for i, d := range a.Shape {
 		shape[i] = int(d)
@@ -72,7 +74,7 @@ func makeSteps(cfg ModelConfig, k, b, bl int) stepInputs {
 
 func floatTensor(t *testing.T, x []float32, shape ...int64) *tf.Tensor {
 	t.Helper()
-	tt, err := NewFloatTensor(shape, func(d []float32) error { copy(d, x); return nil })
+	tt, err := tfrun.NewFloatTensor(shape, func(d []float32) error { copy(d, x); return nil })
 	if err != nil {
 		t.Fatal(err)
 	}

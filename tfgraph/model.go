@@ -3,11 +3,9 @@ package tfgraph
 import (
 	"errors"
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"slices"
-	"strings"
 
+	"github.com/nnclr/nnclr/tfrun"
 	tf "github.com/wamuir/graft/tensorflow"
 )
 
@@ -25,12 +23,12 @@ type Metrics struct {
 type Model struct {
 	cfg  ModelConfig
 	g    *nnclrGraph
-	sess *Session
+	sess *tfrun.Session
 }
 
 // NewModel builds the graph for cfg and opens a session with sc. Variables are uninitialised:
 // call Init or Restore before running a step.
-func NewModel(cfg ModelConfig, sc SessionConfig) (*Model, error) {
+func NewModel(cfg ModelConfig, sc tfrun.SessionConfig) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -38,7 +36,7 @@ func NewModel(cfg ModelConfig, sc SessionConfig) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	sess, err := NewSession(g.graph, sc)
+	sess, err := tfrun.NewSession(g.graph, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +47,7 @@ func NewModel(cfg ModelConfig, sc SessionConfig) (*Model, error) {
 func (m *Model) Config() ModelConfig { return m.cfg }
 
 // Session returns the model's session (for device information).
-func (m *Model) Session() *Session { return m.sess }
+func (m *Model) Session() *tfrun.Session { return m.sess }
 
 // Close releases the session. It is safe to call more than once.
 func (m *Model) Close() error {
@@ -57,6 +55,19 @@ func (m *Model) Close() error {
 		return nil
 	}
 	return m.sess.Close()
+}
+
+// run runs the session and hands the fetched tensors to read (when not nil), closing them after.
+func (m *Model) run(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output, targets []*tf.Operation, read func([]*tf.Tensor) error) error {
+	out, err := m.sess.Run(feeds, fetches, targets)
+	if err != nil {
+		return err
+	}
+	defer tfrun.Close(out...)
+	if read == nil {
+		return nil
+	}
+	return read(out)
 }
 
 // VarNames returns every variable name of the model in checkpoint order.
@@ -68,133 +79,47 @@ func (m *Model) VarNames() []string {
 	return out
 }
 
-// Array is a variable's value: shape and row-major values (Float for float32 variables, Int for
-// int64 ones).
-type Array struct {
-	Shape []int64
-	Float []float32
-	Int   []int64
-}
-
-func (a Array) size() int64 {
-	n := int64(1)
-	for _, d := range a.Shape {
-		n *= d
-	}
-	return n
-}
-
-// Init sets every variable from seed: Keras's defaults (glorot-uniform kernels, zero biases),
-// zero Adam slots and counters, and a queue of L2-normalized standard-normal rows. Each variable
-// draws from its own PCG stream keyed by seed and the variable's position.
-func (m *Model) Init(seed uint64) error {
-	vals := map[string]Array{}
-	for i, v := range m.g.vars {
-		sp := v.spec
-		a := Array{Shape: sp.Shape}
-		if v.dtype == tf.Int64 {
-			a.Int = make([]int64, a.size())
-			vals[sp.Name] = a
-			continue
-		}
-		a.Float = make([]float32, a.size())
-		r := rand.New(rand.NewPCG(seed, uint64(i)+1))
-		switch {
-		case sp.Name == "queue":
-			w := int(sp.Shape[1])
-			for row := 0; row < int(sp.Shape[0]); row++ {
-				x := a.Float[row*w : (row+1)*w]
-				ss := 0.0
-				for j := range x {
-					g := r.NormFloat64()
-					x[j] = float32(g)
-					ss += g * g
-				}
-				inv := 1 / math.Sqrt(math.Max(ss, 1e-12))
-				for j := range x {
-					x[j] = float32(float64(x[j]) * inv)
-				}
-			}
-		case isKernel(sp.Name):
-			glorotUniform(r, sp.Shape, a.Float)
-		case strings.HasSuffix(sp.Name, "/gamma") || strings.HasSuffix(sp.Name, "/moving_variance"):
-			for j := range a.Float {
-				a.Float[j] = 1 // Keras's BatchNormalization: ones
-			}
-		}
-		vals[sp.Name] = a
-	}
-	return m.SetWeights(vals)
-}
-
-func isKernel(name string) bool {
-	return len(name) > 7 && name[len(name)-7:] == "/kernel" && name[:5] != "adam_"
-}
-
-// glorotUniform fills dst with Keras's default kernel initialisation for shape:
-// U(−l, l) with l = √(6 / (fan_in + fan_out)).
-func glorotUniform(r *rand.Rand, shape []int64, dst []float32) {
-	fanIn, fanOut := fans(shape)
-	limit := math.Sqrt(6 / float64(fanIn+fanOut))
-	for j := range dst {
-		dst[j] = float32(-limit + 2*limit*r.Float64())
-	}
-}
-
-// fans returns Keras's fan-in and fan-out of a kernel: for a conv kernel [kh, kw, in, out] the
-// receptive field times in and out; for a dense kernel [in, out] just those.
-func fans(shape []int64) (in, out int64) {
-	rf := int64(1)
-	for _, d := range shape[:len(shape)-2] {
-		rf *= d
-	}
-	return rf * shape[len(shape)-2], rf * shape[len(shape)-1]
-}
-
 // ErrShape reports a variable value of the wrong shape.
 var ErrShape = errors.New("shape mismatch")
 
 // SetWeights assigns the given variables; names not in vals keep their values. Every name must be
 // a model variable and every shape must match: the error names the variable and both shapes.
-func (m *Model) SetWeights(vals map[string]Array) error {
+func (m *Model) SetWeights(vals map[string]tfrun.Array) error {
+	return setWeights(m.sess, m.g.byName, vals)
+}
+
+func setWeights(sess *tfrun.Session, byName map[string]*variable, vals map[string]tfrun.Array) error {
 	feeds := map[tf.Output]*tf.Tensor{}
+	defer func() {
+		for _, t := range feeds {
+			tfrun.Close(t)
+		}
+	}()
 	var targets []*tf.Operation
 	for _, name := range sortedKeys(vals) {
 		a := vals[name]
-		v, ok := m.g.byNam[name]
+		v, ok := byName[name]
 		if !ok {
 			return fmt.Errorf("tfgraph: no model variable %q", name)
 		}
 		if !slices.Equal(a.Shape, v.spec.Shape) {
 			return fmt.Errorf("tfgraph: variable %s: %w: value has shape %v, model expects %v", name, ErrShape, a.Shape, v.spec.Shape)
 		}
-		var t *tf.Tensor
-		var err error
-		if v.dtype == tf.Int64 {
-			if int64(len(a.Int)) != a.size() {
-				return fmt.Errorf("tfgraph: variable %s: %d int64 values for shape %v", name, len(a.Int), a.Shape)
-			}
-			if len(a.Shape) == 0 {
-				t, err = tf.NewTensor(a.Int[0])
-			} else if t, err = tf.NewTensor(a.Int); err == nil {
-				err = t.Reshape(a.Shape)
-			}
-		} else {
-			if int64(len(a.Float)) != a.size() {
-				return fmt.Errorf("tfgraph: variable %s: %d float32 values for shape %v", name, len(a.Float), a.Shape)
-			}
-			t, err = NewFloatTensor(a.Shape, func(dst []float32) error { copy(dst, a.Float); return nil })
+		if (v.dtype == tf.Int64) != (a.Int != nil) {
+			return fmt.Errorf("tfgraph: variable %s: value of the wrong type (%s variable)", name, tfrun.DTypeName(v.dtype))
 		}
+		t, err := tfrun.ArrayTensor(a)
 		if err != nil {
 			return fmt.Errorf("tfgraph: variable %s: %w", name, err)
 		}
 		feeds[v.in] = t
 		targets = append(targets, v.assign)
 	}
-	if _, err := m.sess.Run(feeds, nil, targets); err != nil {
+	out, err := sess.Run(feeds, nil, targets)
+	if err != nil {
 		return fmt.Errorf("tfgraph: assigning variables: %w", err)
 	}
-	return nil
+	return tfrun.Close(out...)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -207,60 +132,41 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // Weights returns the current value of the named variables (all of them when names is empty).
-func (m *Model) Weights(names ...string) (map[string]Array, error) {
+func (m *Model) Weights(names ...string) (map[string]tfrun.Array, error) {
 	if len(names) == 0 {
 		names = m.VarNames()
 	}
 	var fetch []tf.Output
 	for _, n := range names {
-		v, ok := m.g.byNam[n]
+		v, ok := m.g.byName[n]
 		if !ok {
 			return nil, fmt.Errorf("tfgraph: no model variable %q", n)
 		}
 		fetch = append(fetch, v.read)
 	}
-	out, err := m.sess.Run(nil, fetch, nil)
+	res := map[string]tfrun.Array{}
+	err := m.run(nil, fetch, nil, func(out []*tf.Tensor) error {
+		for i, n := range names {
+			a, err := tfrun.TensorArray(out[i])
+			if err != nil {
+				return fmt.Errorf("variable %s: %w", n, err)
+			}
+			res[n] = a
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("tfgraph: reading variables: %w", err)
 	}
-	res := map[string]Array{}
-	for i, n := range names {
-		a, err := TensorArray(out[i])
-		if err != nil {
-			return nil, fmt.Errorf("tfgraph: variable %s: %w", n, err)
-		}
-		res[n] = a
-	}
 	return res, nil
-}
-
-// TensorArray copies a float32 or int64 tensor into an Array.
-func TensorArray(t *tf.Tensor) (Array, error) {
-	a := Array{Shape: slices.Clone(t.Shape())}
-	switch t.DataType() {
-	case tf.Float:
-		f, err := Float32s(t)
-		a.Float = f
-		return a, err
-	case tf.Int64:
-		switch v := t.Value().(type) {
-		case int64:
-			a.Int = []int64{v}
-		case []int64:
-			a.Int = v
-		default:
-			return a, fmt.Errorf("unexpected int64 tensor of shape %v", a.Shape)
-		}
-		return a, nil
-	}
-	return a, fmt.Errorf("unsupported dtype %v", t.DataType())
 }
 
 // Batch is the input of one training step. Views holds the two augmented contrastive views of
 // the same n images (unlabelled then labelled) as one tensor of 2n images: view 1 of all n, then
 // view 2 of all n (the graph splits it into the two views without a copy). ProbeX is the probe's
 // classification view of the labelled images and ProbeY their labels. Tensors are float32 NHWC in
-// [0, 1]; ProbeY is int64.
+// [0, 1]; ProbeY is int64. The Batch's tensors are its owner's: TrainStep does not close them;
+// Close does.
 type Batch struct {
 	Views, ProbeX *tf.Tensor
 	ProbeY        *tf.Tensor
@@ -270,28 +176,47 @@ type Batch struct {
 	SupportPick *tf.Tensor
 }
 
+// Close closes the batch's tensors (tfrun.Close: an error when one was closed already).
+func (b Batch) Close() error { return tfrun.Close(b.Views, b.ProbeX, b.ProbeY, b.SupportPick) }
+
 // TrainStep runs one contrastive step and one probe step in a single session run and returns
 // the step's metrics. Batches larger than the queue are refused.
 func (m *Model) TrainStep(b Batch) (Metrics, error) {
 	if err := m.checkBatch(b); err != nil {
 		return Metrics{}, err
 	}
-	out, err := m.sess.Run(m.trainFeeds(b), append(slices.Clip(m.g.trainFetch), m.g.finite), []*tf.Operation{m.g.trainOp})
+	var met Metrics
+	err := m.run(m.trainFeeds(b), append(slices.Clip(m.g.trainFetch), m.g.finite), []*tf.Operation{m.g.trainOp}, func(out []*tf.Tensor) error {
+		n := len(m.g.trainFetch)
+		v := make([]float64, n)
+		for i, t := range out[:n] {
+			v[i] = float64(t.Value().(float32))
+		}
+		met = Metrics{CLoss: v[0], CAcc: v[1], RAcc: v[2], PLoss: v[3], PAcc: v[4]}
+		for i, ok := range out[n].Value().([]bool) {
+			if !ok {
+				met.NonFinite = append(met.NonFinite, m.g.finiteNames[i])
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return Metrics{}, fmt.Errorf("tfgraph: train step: %w", err)
 	}
-	n := len(m.g.trainFetch)
-	v := make([]float64, n)
-	for i, t := range out[:n] {
-		v[i] = float64(t.Value().(float32))
-	}
-	met := Metrics{CLoss: v[0], CAcc: v[1], RAcc: v[2], PLoss: v[3], PAcc: v[4]}
-	for i, ok := range out[n].Value().([]bool) {
-		if !ok {
-			met.NonFinite = append(met.NonFinite, m.g.finiteNames[i])
-		}
-	}
 	return met, nil
+}
+
+// TraceStep runs one train step as TrainStep does (the same update of the weights, the queue and
+// the step counter) under FULL_TRACE and returns its kernels' times instead of the metrics.
+func (m *Model) TraceStep(b Batch) ([]tfrun.OpTime, error) {
+	if err := m.checkBatch(b); err != nil {
+		return nil, err
+	}
+	ops, err := m.sess.Trace(m.trainFeeds(b), append(slices.Clip(m.g.trainFetch), m.g.finite), []*tf.Operation{m.g.trainOp})
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: train step: %w", err)
+	}
+	return ops, nil
 }
 
 // checkBatch refuses a train step's batch the graph cannot take.
@@ -329,26 +254,33 @@ func (m *Model) trainFeeds(b Batch) map[tf.Output]*tf.Tensor {
 }
 
 // TestStep evaluates the probe on x (float32 NHWC in [0, 1]) with labels y and returns the mean
-// loss and the number of correct predictions.
+// loss and the number of correct predictions. x and y stay the caller's.
 func (m *Model) TestStep(x, y *tf.Tensor) (loss float64, correct int, err error) {
-	out, err := m.sess.Run(map[tf.Output]*tf.Tensor{m.g.testX: x, m.g.testY: y}, m.g.testFetch, nil)
+	err = m.run(map[tf.Output]*tf.Tensor{m.g.testX: x, m.g.testY: y}, m.g.testFetch, nil, func(out []*tf.Tensor) error {
+		loss, correct = float64(out[0].Value().(float32)), int(out[1].Value().(float32))
+		return nil
+	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("tfgraph: test step: %w", err)
 	}
-	return float64(out[0].Value().(float32)), int(out[1].Value().(float32)), nil
+	return loss, correct, nil
 }
 
-// Forward returns the encoder features, the (unnormalized) projections and the probe logits of x.
+// Forward returns the encoder features, the (unnormalized) projections and the probe logits of x
+// (which stays the caller's).
 func (m *Model) Forward(x *tf.Tensor) (features, projections, logits []float32, err error) {
-	out, err := m.sess.Run(map[tf.Output]*tf.Tensor{m.g.fwdX: x}, m.g.fwdFetch, nil)
+	res := make([][]float32, 3)
+	err = m.run(map[tf.Output]*tf.Tensor{m.g.fwdX: x}, m.g.fwdFetch, nil, func(out []*tf.Tensor) error {
+		for i, t := range out {
+			var err error
+			if res[i], err = tfrun.Float32s(t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("tfgraph: forward: %w", err)
-	}
-	res := make([][]float32, 3)
-	for i, t := range out {
-		if res[i], err = Float32s(t); err != nil {
-			return nil, nil, nil, err
-		}
 	}
 	return res[0], res[1], res[2], nil
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	tf "github.com/wamuir/graft/tensorflow"
+
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 func smallConfig() ModelConfig {
@@ -20,7 +22,7 @@ func smallConfig() ModelConfig {
 
 func randTensor(t testing.TB, r *rand.Rand, shape ...int64) *tf.Tensor {
 	t.Helper()
-	x, err := NewFloatTensor(shape, func(d []float32) error {
+	x, err := tfrun.NewFloatTensor(shape, func(d []float32) error {
 		for i := range d {
 			d[i] = r.Float32()
 		}
@@ -47,7 +49,7 @@ func labelTensor(t testing.TB, r *rand.Rand, n, k int) *tf.Tensor {
 
 func TestTrainStepRuns(t *testing.T) {
 	cfg := smallConfig()
-	m, err := NewModel(cfg, DefaultSessionConfig())
+	m, err := NewModel(cfg, tfrun.DefaultSessionConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nnclr/nnclr/internal/testutil"
 	tf "github.com/wamuir/graft/tensorflow"
+
+	"github.com/nnclr/nnclr/internal/testutil"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // stepData is one global batch: per image of the global batch (unlabelled rows then labelled
@@ -58,11 +60,11 @@ func (d stepData) batch(t testing.TB, cfg ModelConfig, rows, probe []int) Batch 
 		px = append(px, d.px[i]...)
 		py = append(py, d.py[i])
 	}
-	vt, err := NewFloatTensor([]int64{2 * int64(len(rows)), h, w, c}, func(x []float32) error { copy(x, views); return nil })
+	vt, err := tfrun.NewFloatTensor([]int64{2 * int64(len(rows)), h, w, c}, func(x []float32) error { copy(x, views); return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	pt, err := NewFloatTensor([]int64{int64(len(probe)), h, w, c}, func(x []float32) error { copy(x, px); return nil })
+	pt, err := tfrun.NewFloatTensor([]int64{int64(len(probe)), h, w, c}, func(x []float32) error { copy(x, px); return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,14 +120,14 @@ func TestDataParallelEqualsOneProcess(t *testing.T) {
 			addrs := testutil.FreeAddrs(t, workers)
 			models := make([]*Model, workers)
 			for w := range workers {
-				cl := Cluster{Workers: addrs, Task: w, Timeout: 30 * time.Second}
-				target, err := StartServer(cl, DefaultSessionConfig())
+				cl := tfrun.Cluster{Workers: addrs, Task: w, Timeout: 30 * time.Second}
+				target, err := tfrun.StartServer(cl, tfrun.DefaultSessionConfig())
 				if err != nil {
 					t.Fatal(err)
 				}
 				wc := cfg
 				wc.Parallel = &DataParallel{Workers: workers, Task: w, Unlabelled: uPer, Labelled: lPer, Timeout: 30 * time.Second}
-				m, err := NewModel(wc, SessionConfig{Cluster: &cl, Target: target})
+				m, err := NewModel(wc, tfrun.SessionConfig{Cluster: &cl, Target: target})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -221,14 +223,14 @@ func parallelModels(t *testing.T, n int, start []int, timeout time.Duration) []*
 	addrs := testutil.FreeAddrs(t, n)
 	var out []*Model
 	for _, w := range start {
-		cl := Cluster{Workers: addrs, Task: w, Timeout: timeout}
-		target, err := StartServer(cl, DefaultSessionConfig())
+		cl := tfrun.Cluster{Workers: addrs, Task: w, Timeout: timeout}
+		target, err := tfrun.StartServer(cl, tfrun.DefaultSessionConfig())
 		if err != nil {
 			t.Fatal(err)
 		}
 		wc := cfg
 		wc.Parallel = &DataParallel{Workers: n, Task: w, Unlabelled: 2, Labelled: 1, Timeout: timeout}
-		m, err := NewModel(wc, SessionConfig{Cluster: &cl, Target: target})
+		m, err := NewModel(wc, tfrun.SessionConfig{Cluster: &cl, Target: target})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -302,14 +304,14 @@ func BenchmarkDataParallelStep(b *testing.B) {
 	addrs := testutil.FreeAddrs(b, workers)
 	models := make([]*Model, workers)
 	for w := range workers {
-		cl := Cluster{Workers: addrs, Task: w}
-		target, err := StartServer(cl, DefaultSessionConfig())
+		cl := tfrun.Cluster{Workers: addrs, Task: w}
+		target, err := tfrun.StartServer(cl, tfrun.DefaultSessionConfig())
 		if err != nil {
 			b.Fatal(err)
 		}
 		wc := cfg
 		wc.Parallel = &DataParallel{Workers: workers, Task: w, Unlabelled: uPer, Labelled: lPer}
-		if models[w], err = NewModel(wc, SessionConfig{Cluster: &cl, Target: target}); err != nil {
+		if models[w], err = NewModel(wc, tfrun.SessionConfig{Cluster: &cl, Target: target}); err != nil {
 			b.Fatal(err)
 		}
 		defer models[w].Close()
@@ -340,10 +342,10 @@ func BenchmarkDataParallelStep(b *testing.B) {
 	check := stepTime(func() error { return both(func(w int) error { return models[w].CheckCluster(1) }) })
 	enc, head := 0, 0
 	for _, v := range cfg.EncoderVars() {
-		enc += int(Array{Shape: v.Shape}.size())
+		enc += int(v.size())
 	}
 	for _, v := range cfg.HeadVars() {
-		head += int(Array{Shape: v.Shape}.size())
+		head += int(v.size())
 	}
 	probe := cfg.ModelWidth*cfg.NumClasses + cfg.NumClasses + 2
 	n := uPer + lPer

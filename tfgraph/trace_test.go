@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // TestTraceStep: a traced train step makes the same update as TrainStep (every variable equal
@@ -13,7 +15,7 @@ func TestTraceStep(t *testing.T) {
 	cfg := smallConfig()
 	var models [2]*Model
 	for i := range models {
-		m, err := NewModel(cfg, SessionConfig{IntraOpThreads: 1, InterOpThreads: 1})
+		m, err := NewModel(cfg, tfrun.SessionConfig{IntraOpThreads: 1, InterOpThreads: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,16 +78,4 @@ func TestTraceStep(t *testing.T) {
 		t.Fatalf("%d kernels, %d ns in all, kinds seen %v: want Conv2D, MatMul, ReluGrad and ApplyAdam kernels", len(ops), total, kinds)
 	}
 	t.Logf("%d kernels, %.1f ms of kernel time", len(ops), float64(total)/1e6)
-}
-
-func TestOpOfLabel(t *testing.T) {
-	for label, want := range map[string]string{
-		"train/conv0 = _MklNativeConv2DWithBias(views, w, b)": "_MklNativeConv2DWithBias",
-		"x = NoOp()": "NoOp",
-		"_SOURCE":    "",
-	} {
-		if got := opOfLabel(label); got != want {
-			t.Errorf("opOfLabel(%q) = %q, want %q", label, got, want)
-		}
-	}
 }

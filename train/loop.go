@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"runtime"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/nnclr/nnclr/internal/rng"
 	"github.com/nnclr/nnclr/setting"
 	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // Batch is one training step's images: the unlabelled batch and the labelled batch with labels.
@@ -156,7 +156,9 @@ func (e *InterruptedError) Error() string {
 // Unwrap returns the context's error (context.Canceled, for instance).
 func (e *InterruptedError) Unwrap() error { return e.Err }
 
-// prepared is a step's input, augmented into TF tensors.
+// prepared is a step's input, augmented into TF tensors. Its tensors belong to the producer
+// goroutine until it hands the prepared step over, then to the loop, which closes them after the
+// step; a step prepared but never handed over (the loop stopped) is closed by the producer.
 type prepared struct {
 	batch tfgraph.Batch
 	n     int
@@ -187,7 +189,7 @@ func (t *Trainer) augmentStep(b Batch, step uint64) prepared {
 			}
 		}
 		var err error
-		if p.batch.SupportPick, err = tfgraph.NewInt32Matrix(picks[:]); err != nil {
+		if p.batch.SupportPick, err = tfrun.NewInt32Matrix(picks[:]); err != nil {
 			return prepared{err: err}
 		}
 	}
@@ -207,7 +209,7 @@ func (t *Trainer) augmentStep(b Batch, step uint64) prepared {
 	// One tensor holds both views: view 1 (stream 0) of the n images, then view 2 (stream 1).
 	p.n = n
 	var err error
-	p.batch.Views, err = tfgraph.NewFloatTensor([]int64{2 * int64(n), h, w, c}, func(dst []float32) error {
+	p.batch.Views, err = tfrun.NewFloatTensor([]int64{2 * int64(n), h, w, c}, func(dst []float32) error {
 		half := len(dst) / 2
 		split := t.Contrastive.OutputLen(u.N, u.C)
 		augs := []*augment.Augmenter{t.Contrastive, t.Contrastive}
@@ -225,15 +227,18 @@ func (t *Trainer) augmentStep(b Batch, step uint64) prepared {
 		return nil
 	})
 	if err != nil {
+		p.batch.Close()
 		return prepared{err: fmt.Errorf("train: step %d: %w", step, err)}
 	}
-	p.batch.ProbeX, err = tfgraph.NewFloatTensor([]int64{int64(l.N), h, w, c}, func(dst []float32) error {
+	p.batch.ProbeX, err = tfrun.NewFloatTensor([]int64{int64(l.N), h, w, c}, func(dst []float32) error {
 		return t.Classification.ApplyFrom(dst, l, 2, step, pbase)
 	})
 	if err != nil {
+		p.batch.Close()
 		return prepared{err: fmt.Errorf("train: step %d: probe view: %w", step, err)}
 	}
-	if p.batch.ProbeY, err = tfgraph.NewInt64Tensor(labels); err != nil {
+	if p.batch.ProbeY, err = tfrun.NewInt64Tensor(labels); err != nil {
+		p.batch.Close()
 		return prepared{err: err}
 	}
 	return p
@@ -370,10 +375,18 @@ func (t *Trainer) runEpoch(ctx context.Context, cfg Config, data Data, epoch, sk
 	// the one ready). A buffer of one held a third (measured at 500 + 25 images of 96×96×3 per
 	// step: 116 MB of views more, peak RSS 4,488 MiB against Keras's 4,172).
 	ready := make(chan prepared)
-	stop := make(chan struct{})
-	defer close(stop)
+	stop, done := make(chan struct{}), make(chan struct{})
+	defer func() {
+		// Stop the producer and wait until it has closed what it holds.
+		close(stop)
+		for p := range ready {
+			p.batch.Close()
+		}
+		<-done
+	}()
 	first := int64(epoch)*int64(cfg.StepsPerEpoch) + int64(skip)
 	go func() {
+		defer close(done)
 		defer close(ready)
 		for s := skip; s < cfg.StepsPerEpoch; s++ {
 			b, err := it.Next()
@@ -389,6 +402,7 @@ func (t *Trainer) runEpoch(ctx context.Context, cfg Config, data Data, epoch, sk
 			select {
 			case ready <- p:
 			case <-stop:
+				p.batch.Close()
 				return
 			}
 			if p.err != nil {
@@ -425,13 +439,11 @@ func (t *Trainer) runEpoch(ctx context.Context, cfg Config, data Data, epoch, sk
 		t0 := time.Now()
 		m, err := t.Model.TrainStep(p.batch)
 		run := time.Since(t0)
-		// The step's input tensors live in TensorFlow's allocator, which Go's collector does not
-		// see: without a collection here they pile up for several steps and the allocator keeps
-		// growing into fresh memory. Measured with fresh 96×96 inputs every step: steps 2-3 took
-		// 1.79-1.84 s instead of 1.50-1.56 s without it, all steps 1.50-1.53 s with it, and the
-		// run's peak RSS fell by 0.2 GiB. A collection of the Go heap costs milliseconds.
-		p.batch = tfgraph.Batch{}
-		runtime.GC()
+		// The step's input tensors live in TensorFlow's allocator: freed now, the next step's
+		// reuse their memory (left to Go's collector, which does not see them, they piled up).
+		if cerr := p.batch.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
 		if err != nil {
 			return fmt.Errorf("train: epoch %d step %d: %w", epoch+1, s+1, err)
 		}
@@ -491,16 +503,20 @@ func (t *Trainer) validate(ctx context.Context, data Data) (Validation, error) {
 		if err != nil {
 			return v, err
 		}
-		x, err := tfgraph.NewFloatTensor([]int64{int64(b.Images.N), int64(cfg.Height), int64(cfg.Width), int64(cfg.Channels)},
+		x, err := tfrun.NewFloatTensor([]int64{int64(b.Images.N), int64(cfg.Height), int64(cfg.Width), int64(cfg.Channels)},
 			func(dst []float32) error { return t.Eval.Apply(dst, b.Images, 0, 0) })
 		if err != nil {
 			return v, err
 		}
-		y, err := tfgraph.NewInt64Tensor(b.Labels)
+		y, err := tfrun.NewInt64Tensor(b.Labels)
 		if err != nil {
+			tfrun.Close(x)
 			return v, err
 		}
 		l, c, err := t.Model.TestStep(x, y)
+		if cerr := tfrun.Close(x, y); err == nil {
+			err = cerr
+		}
 		if err != nil {
 			return v, err
 		}

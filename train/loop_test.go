@@ -12,6 +12,7 @@ import (
 
 	"github.com/nnclr/nnclr/augment"
 	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 func testData() *MemData {
@@ -38,7 +39,7 @@ func newTrainer(t *testing.T, seed uint64) *Trainer {
 	t.Helper()
 	cfg := tfgraph.DefaultModelConfig()
 	cfg.Height, cfg.Width, cfg.Channels, cfg.ModelWidth, cfg.QueueSize, cfg.NumClasses = 32, 32, 3, 8, 28, 4
-	m, err := tfgraph.NewModel(cfg, tfgraph.DefaultSessionConfig())
+	m, err := tfgraph.NewModel(cfg, tfrun.DefaultSessionConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +58,7 @@ func newTrainer(t *testing.T, seed uint64) *Trainer {
 		Classification: mk(augment.ClassificationConfig(32, 32)), Eval: mk(augment.EvalConfig(32, 32))}
 }
 
-func allWeights(t *testing.T, m *tfgraph.Model) map[string]tfgraph.Array {
+func allWeights(t *testing.T, m *tfgraph.Model) map[string]tfrun.Array {
 	t.Helper()
 	w, err := m.Weights()
 	if err != nil {
@@ -146,7 +147,7 @@ func TestNonFiniteStops(t *testing.T) {
 				}
 				k := w[c.weight]
 				k.Float[0] = float32(math.NaN())
-				if err := tr.Model.SetWeights(map[string]tfgraph.Array{c.weight: k}); err != nil {
+				if err := tr.Model.SetWeights(map[string]tfrun.Array{c.weight: k}); err != nil {
 					t.Fatal(err)
 				}
 			}})
@@ -200,7 +201,7 @@ func TestStepViews(t *testing.T) {
 		if p.err != nil {
 			t.Fatal(p.err)
 		}
-		got, err := tfgraph.Float32s(p.batch.Views)
+		got, err := tfrun.Float32s(p.batch.Views)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,7 +216,7 @@ func TestStepViews(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("two augmenters %v: views differ from view 1 by Contrastive and view 2 by the second view's augmenter", twoAugmenters)
 		}
-		probe, err := tfgraph.Float32s(p.batch.ProbeX)
+		probe, err := tfrun.Float32s(p.batch.ProbeX)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -311,8 +312,8 @@ func TestWorkerSlice(t *testing.T) {
 	if all.err != nil {
 		t.Fatal(all.err)
 	}
-	views, _ := tfgraph.Float32s(all.batch.Views)
-	probe, _ := tfgraph.Float32s(all.batch.ProbeX)
+	views, _ := tfrun.Float32s(all.batch.Views)
+	probe, _ := tfrun.Float32s(all.batch.ProbeX)
 	per := 32 * 32 * 3
 	rowsOf := func(x []float32, rows ...int) []float32 {
 		var out []float32
@@ -333,11 +334,11 @@ func TestWorkerSlice(t *testing.T) {
 		for i, r := range rows {
 			view2[i] = 10 + r
 		}
-		got, _ := tfgraph.Float32s(p.batch.Views)
+		got, _ := tfrun.Float32s(p.batch.Views)
 		if want := append(rowsOf(views, rows...), rowsOf(views, view2...)...); !slices.Equal(got, want) {
 			t.Errorf("task %d: views differ from its rows of the one-process step", task)
 		}
-		gp, _ := tfgraph.Float32s(p.batch.ProbeX)
+		gp, _ := tfrun.Float32s(p.batch.ProbeX)
 		if !slices.Equal(gp, rowsOf(probe, 2*task, 2*task+1)) {
 			t.Errorf("task %d: probe view differs", task)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/nnclr/nnclr/loader"
 	rundir "github.com/nnclr/nnclr/run"
 	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // benchData writes STL-10-shaped random images (96×96×3) as a tfds stl10 dataset, read by both
@@ -208,8 +209,8 @@ func BenchmarkPretrainVsKeras(b *testing.B) {
 			b.Logf("peak RSS %s: nnclr %.0f MiB, Keras %.0f MiB (%+.0f MiB)", p, runs["go-"+p].rss, runs["keras-"+p].rss, runs["go-"+p].rss-runs["keras-"+p].rss)
 		}
 		goSec := float64(batch) / runs["go-fp32"].rate
-		sc2 := tfgraph.SessionConfig{IntraOpThreads: threads, InterOpThreads: threads}
-		peak, err := tfgraph.MatMulPeak(sc2, 2048, 5)
+		sc2 := tfrun.SessionConfig{IntraOpThreads: threads, InterOpThreads: threads}
+		peak, err := tfrun.MatMulPeak(sc2, 2048, 5)
 		if err != nil {
 			b.Fatal(err)
 		}

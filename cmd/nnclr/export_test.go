@@ -15,6 +15,7 @@ import (
 	"github.com/nnclr/nnclr/internal/testutil"
 	"github.com/nnclr/nnclr/savedmodel"
 	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 const smRef = "../../savedmodel/testdata/sm_ref.py"
@@ -56,7 +57,7 @@ func TestExportRoundTrip(t *testing.T) {
 	if mc, err = tfgraph.ModelFromCheckpoint(mc, latest); err != nil {
 		t.Fatal(err)
 	}
-	m, err := tfgraph.NewModel(mc, tfgraph.DefaultSessionConfig())
+	m, err := tfgraph.NewModel(mc, tfrun.DefaultSessionConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func TestExportRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	eval, _ := augment.New(augment.EvalConfig(32, 32), 0)
-	x, err := tfgraph.NewFloatTensor([]int64{n, 32, 32, 1}, func(d []float32) error {
+	x, err := tfrun.NewFloatTensor([]int64{n, 32, 32, 1}, func(d []float32) error {
 		return eval.Apply(d, augment.Images{Pix: pix, N: n, H: 32, W: 32, C: 1}, 0, 0)
 	})
 	if err != nil {
@@ -127,7 +128,7 @@ func TestExportRoundTrip(t *testing.T) {
 	}
 
 	// The Go loader (savedmodel.Load) on the exported uint8 signature.
-	lm, err := savedmodel.Load(out, nil, tfgraph.DefaultSessionConfig())
+	lm, err := savedmodel.Load(out, nil, tfrun.DefaultSessionConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/nnclr/nnclr/evaluate"
 	rundir "github.com/nnclr/nnclr/run"
 	"github.com/nnclr/nnclr/setting"
-	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // modes lists the values of --mode, in the order --help shows them.
@@ -204,7 +204,7 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 
 // clusterOf returns the data-parallel cluster of --cluster and --task-index, else of $TF_CONFIG,
 // else nil (one process).
-func (c *cli) clusterOf() (*tfgraph.Cluster, error) {
+func (c *cli) clusterOf() (*tfrun.Cluster, error) {
 	if c.cluster == "" && c.fs.Changed("task-index") {
 		return nil, usage(errors.New("--task-index needs --cluster"))
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/nnclr/nnclr/internal/testpy"
 	rundir "github.com/nnclr/nnclr/run"
 	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 var (
@@ -102,13 +103,13 @@ func waitForStep(t *testing.T, runDir string, n int64) {
 }
 
 // finalWeights restores the run's latest checkpoint into a model and returns every variable.
-func finalWeights(t *testing.T, runDir string) (int64, map[string]tfgraph.Array) {
+func finalWeights(t *testing.T, runDir string) (int64, map[string]tfrun.Array) {
 	t.Helper()
 	r, err := rundir.Open(runDir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := tfgraph.NewModel(r.Model, tfgraph.DefaultSessionConfig())
+	m, err := tfgraph.NewModel(r.Model, tfrun.DefaultSessionConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +124,7 @@ func finalWeights(t *testing.T, runDir string) (int64, map[string]tfgraph.Array)
 	return r.Step, w
 }
 
-func sameVariables(t *testing.T, what string, a, b map[string]tfgraph.Array) {
+func sameVariables(t *testing.T, what string, a, b map[string]tfrun.Array) {
 	t.Helper()
 	for name, wa := range a {
 		if !slices.Equal(wa.Float, b[name].Float) || !slices.Equal(wa.Int, b[name].Int) {

@@ -12,6 +12,7 @@ import (
 	"github.com/nnclr/nnclr/loader"
 	rundir "github.com/nnclr/nnclr/run"
 	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 	"github.com/nnclr/nnclr/train"
 )
 
@@ -88,8 +89,8 @@ func runPretrain(c *cli, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "pretrain %s: %d epochs × %d steps, batches %d unlabelled + %d labelled, test %d; model %dx%dx%d width %d, queue %d; from step %d\n",
 		cfg.Dataset, cfg.Epochs, cfg.StepsPerEpoch, p.UnlabelledBatch, p.LabelledBatch, p.TestBatch,
 		cfg.ImageSize, cfg.ImageSize, t.Model.Config().Channels, cfg.Width, cfg.QueueSize, start)
-	if sc := t.Model.Session().Config(); sc.Precision == tfgraph.FP32 && !slices.ContainsFunc(t.Model.Session().Devices(), func(d tfgraph.Device) bool { return d.Type == "GPU" }) {
-		if cpu := tfgraph.HostCPUFeatures(); cpu.AMXBF16 {
+	if sc := t.Model.Session().Config(); sc.Precision == tfrun.FP32 && !slices.ContainsFunc(t.Model.Session().Devices(), func(d tfrun.Device) bool { return d.Type == "GPU" }) {
+		if cpu := tfrun.HostCPUFeatures(); cpu.AMXBF16 {
 			fmt.Fprintf(stdout, "hint: this CPU has AMX (%s): --precision bf16 trains the same graph in bfloat16, usually much faster\n", cpu)
 		}
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/nnclr/nnclr/internal/testpy"
 	"github.com/nnclr/nnclr/savedmodel"
-	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 
 	"github.com/nnclr/nnclr/loader"
 	rundir "github.com/nnclr/nnclr/run"
@@ -280,12 +280,12 @@ func TestPrecisionEndToEnd(t *testing.T) {
 	base := []string{"--mode", "pretrain", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--run-dir", runDir,
 		"--image-size", "32", "--width", "8", "--queue-size", "96", "--epochs", "1", "--steps-per-epoch", "2", "--quiet"}
 	err := run(append(append([]string{}, base...), "--precision", "fp16", "--device", "cpu"), &bytes.Buffer{}, &bytes.Buffer{})
-	if !errors.Is(err, tfgraph.ErrPrecision) || !strings.Contains(err.Error(), "fp16 is TensorFlow's GPU rewrite and this session sees no GPU") {
+	if !errors.Is(err, tfrun.ErrPrecision) || !strings.Contains(err.Error(), "fp16 is TensorFlow's GPU rewrite and this session sees no GPU") {
 		t.Fatalf("fp16 on a CPU: %v", err)
 	}
-	if !tfgraph.HostCPUFeatures().BF16() {
+	if !tfrun.HostCPUFeatures().BF16() {
 		err := run(append(append([]string{}, base...), "--precision", "bf16"), &bytes.Buffer{}, &bytes.Buffer{})
-		if !errors.Is(err, tfgraph.ErrPrecision) || !strings.Contains(err.Error(), "neither avx512_bf16 nor amx_bf16") {
+		if !errors.Is(err, tfrun.ErrPrecision) || !strings.Contains(err.Error(), "neither avx512_bf16 nor amx_bf16") {
 			t.Fatalf("bf16 on a CPU without it: %v", err)
 		}
 		return

@@ -14,7 +14,7 @@ import (
 	"github.com/nnclr/nnclr/loader"
 	rundir "github.com/nnclr/nnclr/run"
 	"github.com/nnclr/nnclr/savedmodel"
-	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // version is the nnclr version; release builds set it with -ldflags "-X main.version=...".
@@ -54,18 +54,18 @@ func runInfo(c *cli, w, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	devs, err := tfgraph.ListDevices(sc)
+	devs, err := tfrun.ListDevices(sc)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "nnclr      %s\n", version)
-	fmt.Fprintf(w, "tensorflow %s\n", tfgraph.RuntimeVersion())
+	fmt.Fprintf(w, "tensorflow %s\n", tfrun.RuntimeVersion())
 	fmt.Fprintf(w, "graft      %s\n", moduleVersion("github.com/wamuir/graft"))
-	precs, err := tfgraph.SupportedPrecisions(sc)
+	precs, err := tfrun.SupportedPrecisions(sc)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "precisions %v (CPU: %s)\n", precs, tfgraph.HostCPUFeatures())
+	fmt.Fprintf(w, "precisions %v (CPU: %s)\n", precs, tfrun.HostCPUFeatures())
 	fmt.Fprintf(w, "devices (--device %s):\n", sc.Device)
 	for _, d := range devs {
 		mem := "unknown"

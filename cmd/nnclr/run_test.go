@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nnclr/nnclr/tfgraph"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 func TestRunBadInput(t *testing.T) {
@@ -105,7 +105,7 @@ func TestInfo(t *testing.T) {
 // TestDeviceFlag: every mode that opens a session honours --device; asking for a GPU where the
 // runtime sees none is a clear error.
 func TestDeviceFlag(t *testing.T) {
-	devs, err := tfgraph.ListDevices(tfgraph.DefaultSessionConfig())
+	devs, err := tfrun.ListDevices(tfrun.DefaultSessionConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestDeviceFlag(t *testing.T) {
 		{"--mode", "embed", "--run-dir", runDir, "--dataset", "fashion_mnist", "--data-dir", filepath.Join(runDir, ".."), "--out", filepath.Join(t.TempDir(), "e.npz")},
 	} {
 		err := run(append(args, "--device", "gpu:0"), &bytes.Buffer{}, &bytes.Buffer{})
-		if !errors.Is(err, tfgraph.ErrNoGPU) || !strings.Contains(err.Error(), "--device gpu:0") {
+		if !errors.Is(err, tfrun.ErrNoGPU) || !strings.Contains(err.Error(), "--device gpu:0") {
 			t.Errorf("%v --device gpu:0: %v", args, err)
 		}
 	}

@@ -1,0 +1,123 @@
+package tfgraph
+
+import (
+	"fmt"
+
+	tf "github.com/wamuir/graft/tensorflow"
+	"github.com/wamuir/graft/tensorflow/op"
+)
+
+// The layer helpers: small pieces of graph that backbones, heads and steps are made of. Each
+// takes the scope to build in and returns the output; weights come as reads of variables.
+
+// conv2D is a convolution with bias (Keras's Conv2D without activation), NHWC, strides in both
+// spatial dimensions.
+func conv2D(s *op.Scope, x, kernel, bias tf.Output, stride int64, padding string) tf.Output {
+	return op.BiasAdd(s.SubScope("BiasAdd"), op.Conv2D(s.SubScope("Conv2D"), x, kernel, []int64{1, stride, stride, 1}, padding), bias)
+}
+
+// dense is x·kernel + bias (Keras's Dense without activation).
+func dense(s *op.Scope, x, kernel, bias tf.Output) tf.Output {
+	return op.BiasAdd(s.SubScope("BiasAdd"), op.MatMul(s.SubScope("MatMul"), x, kernel), bias)
+}
+
+func relu(s *op.Scope, x tf.Output) tf.Output { return op.Relu(s.SubScope("Relu"), x) }
+
+// BatchNormalization's settings (Keras's defaults).
+const (
+	bnMomentum = 0.99
+	bnEpsilon  = 1e-3
+)
+
+// batchNorm normalises h per feature (axis 0 of a [batch, features] input) as Keras's
+// BatchNormalization does: with stats nil over the batch, as tf.nn.moments and
+// tf.nn.batch_normalization compute it, returning the batch mean and variance; else with the
+// moving mean and variance stats[0], stats[1].
+func batchNorm(s *op.Scope, h, gamma, beta tf.Output, stats []tf.Output) (out tf.Output, moments []tf.Output) {
+	var mean, variance tf.Output
+	if stats == nil {
+		ax := i32(s.SubScope("axis"), 0)
+		mean = op.Mean(s.SubScope("mean"), h, ax)
+		dev := op.Sub(s.SubScope("Sub"), h, op.StopGradient(s.SubScope("StopGradient"), mean))
+		variance = op.Mean(s.SubScope("variance"), op.Square(s.SubScope("Square"), dev), ax)
+		moments = []tf.Output{mean, variance}
+	} else {
+		mean, variance = stats[0], stats[1]
+	}
+	inv := op.Mul(s.SubScope("scale"), op.Rsqrt(s.SubScope("Rsqrt"), op.AddV2(s.SubScope("eps"), variance, f32(s.SubScope("epsilon"), bnEpsilon))), gamma)
+	out = op.AddV2(s.SubScope("AddV2"), op.Mul(s.SubScope("Mul"), h, inv), op.Sub(s.SubScope("offset"), beta, op.Mul(s.SubScope("shift"), mean, inv)))
+	return out, moments
+}
+
+// movingUpdates assigns each moving statistic (mean, variance per BN, in order) the updates of
+// BatchNormalization for the batch moments of view 1, then of view 2 (as two calls of the Keras
+// layer in that order do).
+func movingUpdates(s *op.Scope, stats []*variable, m1, m2 []tf.Output) []*tf.Operation {
+	var ops []*tf.Operation
+	for i, v := range stats {
+		vs := s.SubScope("moving")
+		m, rest := f32(vs.SubScope("momentum"), bnMomentum), f32(vs.SubScope("rest"), 1-bnMomentum)
+		t := v.read
+		for _, mo := range [][]tf.Output{m1, m2} {
+			t = op.AddV2(vs.SubScope("AddV2"), op.Mul(vs.SubScope("Mul"), t, m), op.Mul(vs.SubScope("Mul"), mo[i], rest))
+		}
+		ops = append(ops, op.AssignVariableOp(vs.SubScope("AssignVariableOp"), v.handle, t))
+	}
+	return ops
+}
+
+// mlp applies a two-layer head with weights w in mlpVars order: layer 0, ReLU, layer 1. A layer
+// with bn[i] has no bias and ends in batch normalisation (batchNorm: over the batch with stats
+// nil, returning the batch moments of each BN in order; else with the moving statistics stats,
+// mean and variance per BN).
+func mlp(s *op.Scope, x tf.Output, w []tf.Output, bn [2]bool, stats []tf.Output) (tf.Output, []tf.Output) {
+	var moments []tf.Output
+	h := x
+	for i := 0; i < 2; i++ {
+		ls := s.SubScope(fmt.Sprintf("dense%d", i))
+		if !bn[i] {
+			h, w = dense(ls, h, w[0], w[1]), w[2:]
+		} else {
+			var mo, st []tf.Output
+			if stats != nil {
+				st, stats = stats[:2], stats[2:]
+			}
+			h, mo = batchNorm(s.SubScope(fmt.Sprintf("bn%d", i)), op.MatMul(ls.SubScope("MatMul"), h, w[0]), w[1], w[2], st)
+			w, moments = w[3:], append(moments, mo...)
+		}
+		if i == 0 {
+			h = relu(ls, h)
+		}
+	}
+	return h, moments
+}
+
+// l2normalize is tf.math.l2_normalize along axis 1: x · rsqrt(max(Σx², 1e-12)).
+func l2normalize(s *op.Scope, x tf.Output) tf.Output {
+	ss := op.Sum(s.SubScope("Sum"), op.Square(s.SubScope("Square"), x), i32(s.SubScope("axis"), 1), op.SumKeepDims(true))
+	return op.Mul(s.SubScope("Mul"), x, op.Rsqrt(s.SubScope("Rsqrt"), op.Maximum(s.SubScope("Maximum"), ss, f32(s.SubScope("eps"), 1e-12))))
+}
+
+// dim0 is the size of x's first dimension, as an int32 scalar.
+func dim0(s *op.Scope, x tf.Output) tf.Output {
+	return op.GatherV2(s.SubScope("GatherV2"), op.Shape(s.SubScope("Shape"), x), i32(s.SubScope("i"), 0), i32(s.SubScope("axis"), 0))
+}
+
+// xentRows is the softmax cross-entropy of each row of logits with integer labels, given as
+// one-hot rows of depth (the C++ gradient registry has no gradient for the sparse op).
+func xentRows(s *op.Scope, logits, labels, depth tf.Output) tf.Output {
+	onehot := op.OneHot(s.SubScope("OneHot"), labels, depth, f32(s.SubScope("on"), 1), f32(s.SubScope("off"), 0))
+	loss, _ := op.SoftmaxCrossEntropyWithLogits(s.SubScope("SoftmaxCrossEntropyWithLogits"), logits, onehot)
+	return loss
+}
+
+// meanAxis0 is the mean of x over its first axis.
+func meanAxis0(s *op.Scope, x tf.Output) tf.Output {
+	return op.Mean(s.SubScope("Mean"), x, i32(s.SubScope("axis"), 0))
+}
+
+// correctCount is the number of rows of logits whose argmax is the row's label, as float32.
+func correctCount(s *op.Scope, logits, labels tf.Output) tf.Output {
+	hit := op.Equal(s.SubScope("Equal"), op.ArgMax(s.SubScope("ArgMax"), logits, i32(s.SubScope("a"), 1)), labels)
+	return op.Sum(s.SubScope("Sum"), op.Cast(s.SubScope("Cast"), hit, tf.Float), i32(s.SubScope("axis"), 0))
+}
