@@ -58,16 +58,16 @@
 // Where augmentation runs: measured with `make bench` on this project's 2-core machine
 // (BenchmarkContrastive96: 2,100 images of 96×96×3, the contrastive preset), the Go augmenter does
 // about 10,300 images/s and TensorFlow's in-graph version of the same work (one tf.function,
-// same thread count) about 4,800 images/s: Go is 2.1× faster. In the same run a pretraining step
-// (BenchmarkPretrainVsKeras, 250 images per step) consumes about 305 images/s (two contrastive
-// views and the probe view), so augmentation, overlapped with the TF step, has 31× headroom and is
-// never the bottleneck. The augmentation therefore stays in Go; no in-graph option is offered.
+// same thread count) about 4,800 images/s: Go is 2.1× faster. A pretraining step consumes three
+// augmented views per labelled image and two per unlabelled one, at the images/s that
+// BenchmarkPretrainVsKeras (cmd/nnclr, in make bench) prints: a few hundred at 96×96, far below
+// the augmenter's rate, so augmentation, overlapped with the TF step, is not the bottleneck there.
+// The augmentation therefore stays in Go; no in-graph option is offered.
 //
 // With every optional augmentation on at p = 1 (BenchmarkPaperOptions96: SimCLR's strength-1
 // jitter, grayscale, blur with σ ~ U(0.1, 2.0)), one run measured Go at about 1,690 images/s
 // and, beside it, TensorFlow's in-graph version (the same ops per image in tf.map_fn, as SimCLR's per-image
 // map) at about 1,540 images/s: Go is 1.1× faster. The blur takes about a third of Go's time;
-// rounding each of its multiply-adds to float32, which makes it bit-exact, costs about 10%. The
-// pretraining step's 305 images/s need at most 915 augmented views/s (three views each), so even
-// with every option on the augmentation keeps 1.8× headroom.
+// rounding each of its multiply-adds to float32, which makes it bit-exact, costs about 10%. Even
+// with every option on, that rate is several times the views a 96×96 pretraining step consumes.
 package augment

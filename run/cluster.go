@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -183,14 +182,10 @@ func unreachable(c tfrun.Cluster) []string {
 // fingerprint identifies what every worker of a run must agree on: the fixed settings, the
 // precision, the epochs and steps, the global batch and the cluster size (FNV-1a of their JSON).
 func fingerprint(c Config, unlabelled, labelled, workers int) uint64 {
-	rv, rt := reflect.ValueOf(c), reflect.TypeOf(c)
-	m := map[string]any{"precision": precisionOf(c.Precision), "epochs": c.Epochs, "steps_per_epoch": c.StepsPerEpoch,
+	m := map[string]any{"precision": c.Precision, "epochs": c.Epochs, "steps_per_epoch": c.StepsPerEpoch,
 		"unlabelled": unlabelled, "labelled": labelled, "workers": workers}
-	for i := 0; i < rt.NumField(); i++ {
-		if rt.Field(i).Tag.Get("resume") == "fixed" {
-			key, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
-			m[key] = rv.Field(i).Interface()
-		}
+	for _, f := range c.fixedSettings() {
+		m[f.key] = f.value
 	}
 	b, _ := json.Marshal(m) // map keys are sorted
 	h := fnv.New64a()

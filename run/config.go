@@ -14,6 +14,7 @@ import (
 
 	"github.com/nnclr/nnclr/augment"
 	"github.com/nnclr/nnclr/internal/atomicfile"
+	"github.com/nnclr/nnclr/loader"
 	"github.com/nnclr/nnclr/setting"
 	"github.com/nnclr/nnclr/tfgraph"
 	"github.com/nnclr/nnclr/tfrun"
@@ -92,7 +93,7 @@ type Config struct {
 	// Precision is the arithmetic: fp32 (the example's), bf16 (oneDNN's rewrite on CPUs with
 	// AVX512-BF16/AMX) or fp16 (GPUs). Variables, checkpoints and exports are float32 in all.
 	// A resume keeps it unless Options.AllowPrecisionChange.
-	Precision string `json:"precision"`
+	Precision tfrun.Precision `json:"precision"`
 	// Runtime.
 	Device         string `json:"device"` // auto, cpu, gpu, gpu:N
 	IntraOpThreads int    `json:"intra_op_threads"`
@@ -105,15 +106,18 @@ type Config struct {
 	ClusterSize int `json:"cluster_size"`
 }
 
-// DefaultConfig returns the Keras example's run: STL-10 at 96×96, width 128, queue 10,000,
-// temperature 0.1, Adam 1e-3, 5 epochs of 50 steps, shuffle buffer 5,000, seed 0, checkpoints at
-// epoch ends and every 10 minutes (3 kept), and the paper's augmentation settings present but off (jitter strengths 0.4,0.4,0.2,0.1, blur σ
-// 0.1–2).
+// DefaultConfig returns the Keras example's run: the model's defaults of
+// tfgraph.DefaultModelConfig (STL-10's 96×96, width 128, queue 10,000, temperature 0.1, Adam
+// 1e-3), the data's of loader.DefaultOptions (50 steps per epoch, shuffle buffer 5,000), 5
+// epochs, seed 0, checkpoints at epoch ends and every 10 minutes (3 kept), and the paper's
+// augmentation settings present but off (jitter strengths 0.4,0.4,0.2,0.1, blur σ 0.1–2).
 func DefaultConfig() Config {
-	return Config{Format: Format, Version: SchemaVersion, Dataset: "stl10", ImageSize: 96, Width: 128, QueueSize: 10000,
-		Temperature: 0.1, LearningRate: 1e-3, Preset: "example", SupportTopK: 1, StepsPerEpoch: 50, ShuffleBuffer: 5000, LabelledSplit: "train",
-		TestSplit: "test", Jitter: []float64{0.4, 0.4, 0.2, 0.1}, BlurProb: []float64{0}, BlurSigma: []float64{0.1, 2},
-		SolarizeProb: []float64{0}, Epochs: 5, CheckpointSecs: 600, KeepCheckpoints: 3, Precision: "fp32", Device: "auto"}
+	mc, lo := tfgraph.DefaultModelConfig(), loader.DefaultOptions()
+	return Config{Format: Format, Version: SchemaVersion, Dataset: "stl10", ImageSize: mc.Height, Width: mc.ModelWidth,
+		QueueSize: mc.QueueSize, Temperature: mc.Temperature, LearningRate: mc.LearningRate, Preset: "example",
+		SupportTopK: mc.SupportTopK, StepsPerEpoch: lo.StepsPerEpoch, ShuffleBuffer: lo.ShuffleBuffer, LabelledSplit: lo.LabelledSplit,
+		TestSplit: lo.TestSplit, Jitter: []float64{0.4, 0.4, 0.2, 0.1}, BlurProb: []float64{0}, BlurSigma: []float64{0.1, 2},
+		SolarizeProb: []float64{0}, Epochs: 5, CheckpointSecs: 600, KeepCheckpoints: 3, Precision: tfrun.FP32, Device: "auto"}
 }
 
 // Session returns the session settings of the config's runtime fields.
@@ -122,11 +126,7 @@ func (c Config) Session() (tfrun.SessionConfig, error) {
 	if err != nil {
 		return tfrun.SessionConfig{}, setting.Errorf("device", c.Device, "want auto, cpu, gpu or gpu:N with N >= 0")
 	}
-	prec, err := tfrun.ParsePrecision(c.Precision)
-	if err != nil {
-		return tfrun.SessionConfig{}, setting.Errorf("precision", c.Precision, "want fp32, bf16 or fp16")
-	}
-	sc := tfrun.SessionConfig{Device: dev, IntraOpThreads: c.IntraOpThreads, InterOpThreads: c.InterOpThreads, XLA: c.XLA, Precision: prec}
+	sc := tfrun.SessionConfig{Device: dev, IntraOpThreads: c.IntraOpThreads, InterOpThreads: c.InterOpThreads, XLA: c.XLA, Precision: c.Precision}
 	return sc, sc.Validate()
 }
 
@@ -337,30 +337,37 @@ func (c Config) checkResume(was Config, path string, allowPrecision bool) error 
 	if c.InitFrom != was.InitFrom {
 		return setting.Errorf("init_from", c.InitFrom, "a resumed run continues from its checkpoint; init_from applies to a new run only")
 	}
-	if now, then := precisionOf(c.Precision), precisionOf(was.Precision); now != then && !allowPrecision {
+	if now, then := c.Precision, was.Precision; now != then && !allowPrecision {
 		return setting.Errorf("precision", c.Precision, "differs from the run's %s (%s): resume with it, or allow the change explicitly", then, path)
 	}
-	rn, rw, rt := reflect.ValueOf(c), reflect.ValueOf(was), reflect.TypeOf(c)
-	for i := 0; i < rt.NumField(); i++ {
-		f := rt.Field(i)
-		if f.Tag.Get("resume") != "fixed" {
-			continue
-		}
-		now, then := rn.Field(i).Interface(), rw.Field(i).Interface()
-		if !reflect.DeepEqual(now, then) {
-			key, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			return setting.Errorf(key, now, "differs from the run's %v (%s): resume with the run's settings", then, path)
+	then := was.fixedSettings()
+	for i, now := range c.fixedSettings() {
+		if !reflect.DeepEqual(now.value, then[i].value) {
+			return setting.Errorf(now.key, now.value, "differs from the run's %v (%s): resume with the run's settings", then[i].value, path)
 		}
 	}
 	return nil
 }
 
-// precisionOf is p with "" read as fp32.
-func precisionOf(p string) string {
-	if p == "" {
-		return string(tfrun.FP32)
+// fixedSetting is a setting tagged resume:"fixed" and its value.
+type fixedSetting struct {
+	key   string // its json key
+	value any
+}
+
+// fixedSettings returns the settings tagged resume:"fixed" (those that define the run's data
+// order, augmentation and model), in field order: what a resume must keep and what every
+// worker of a cluster must agree on.
+func (c Config) fixedSettings() []fixedSetting {
+	var out []fixedSetting
+	rv, rt := reflect.ValueOf(c), reflect.TypeOf(c)
+	for i := 0; i < rt.NumField(); i++ {
+		if f := rt.Field(i); f.Tag.Get("resume") == "fixed" {
+			key, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			out = append(out, fixedSetting{key, rv.Field(i).Interface()})
+		}
 	}
-	return p
+	return out
 }
 
 // ReadConfig reads the config of the run in dir: run.json, or for runs written before it the

@@ -106,7 +106,7 @@ func BenchmarkPrecisionQuality(b *testing.B) {
 		for seed := int64(1); seed <= seeds; seed++ {
 			for _, p := range []string{"fp32", "bf16"} {
 				cfg := DefaultConfig()
-				cfg.Dataset, cfg.DataDir, cfg.Seed, cfg.Precision = "fashion_mnist", dataDir, seed, p
+				cfg.Dataset, cfg.DataDir, cfg.Seed, cfg.Precision = "fashion_mnist", dataDir, seed, tfrun.Precision(p)
 				cfg.ImageSize, cfg.Channels, cfg.Epochs, cfg.StepsPerEpoch, cfg.QueueSize = 32, 3, 4, 20, 2000
 				tr, err := Create(filepath.Join(b.TempDir(), p), cfg, Options{})
 				if err != nil {

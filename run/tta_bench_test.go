@@ -119,7 +119,7 @@ func BenchmarkTimeToAccuracy(b *testing.B) {
 // reaches target and the training time to it (the sum of the step times), or 0 and the whole
 // training time.
 func nnclrToAccuracy(b *testing.B, cfg Config, p string, epochs int, target float64) (int64, float64) {
-	cfg.Precision, cfg.Epochs = p, epochs
+	cfg.Precision, cfg.Epochs = tfrun.Precision(p), epochs
 	tr, err := Create(filepath.Join(b.TempDir(), p), cfg, Options{})
 	if err != nil {
 		b.Fatal(err)

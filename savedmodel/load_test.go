@@ -188,3 +188,44 @@ func TestLoadBadInput(t *testing.T) {
 		t.Errorf("unknown input key: %v", err)
 	}
 }
+
+// TestLoadChecksDeviceAndPrecision: a SavedModel's session gets the checks a run's model gets
+// (tfrun.LoadSavedModel): a GPU asked for on a host without one is tfrun.ErrNoGPU, fp16 on the
+// CPU is tfrun.ErrPrecision, each naming the SavedModel; on the CPU in fp32 it loads.
+func TestLoadChecksDeviceAndPrecision(t *testing.T) {
+	fx := kerasfixture.Get(t)
+	dir := filepath.Join(fx.Dir, "tfsm")
+	devs, err := tfrun.ListDevices(tfrun.DefaultSessionConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasGPU := slices.ContainsFunc(devs, func(d tfrun.Device) bool { return d.Type == "GPU" })
+	cases := []struct {
+		name string
+		sc   tfrun.SessionConfig
+		want error
+	}{
+		{"fp16 on cpu", tfrun.SessionConfig{Device: tfrun.DeviceChoice{Kind: tfrun.DeviceCPU}, Precision: tfrun.FP16}, tfrun.ErrPrecision},
+		{"cpu fp32", tfrun.SessionConfig{Device: tfrun.DeviceChoice{Kind: tfrun.DeviceCPU}}, nil},
+	}
+	if !hasGPU {
+		cases = append(cases, struct {
+			name string
+			sc   tfrun.SessionConfig
+			want error
+		}{"gpu without one", tfrun.SessionConfig{Device: tfrun.DeviceChoice{Kind: tfrun.DeviceGPU}}, tfrun.ErrNoGPU})
+	}
+	for _, c := range cases {
+		m, err := Load(dir, nil, c.sc)
+		if c.want == nil {
+			if err != nil {
+				t.Errorf("%s: %v", c.name, err)
+			}
+			m.Close()
+			continue
+		}
+		if !errors.Is(err, c.want) || !strings.Contains(err.Error(), dir) {
+			t.Errorf("%s: error %v, want %v naming %s", c.name, err, c.want, dir)
+		}
+	}
+}

@@ -1,19 +1,29 @@
-// Package tfgraph builds nnclr's TensorFlow graphs with graft and runs them in libtensorflow
-// sessions on CPU or GPU: the NNCLR model and its train, test and forward steps (Model), its
-// checkpoints (TensorFlow's own format, read by tf.train.load_checkpoint), the serving graph an
-// export holds (WriteExport), the softmax regression of linear evaluation (LinearModel), and
-// what the loaded runtime offers (version, devices), and data-parallel training on TensorFlow's
-// distributed runtime: a worker's gRPC server (StartServer), a session on it (SessionConfig's
-// Cluster and Target), and a train step whose collectives make the workers' update the
-// single-process update of the global batch (ModelConfig.Parallel, Model.CheckCluster).
+// Package tfgraph is nnclr's model: it builds the NNCLR graphs with graft and runs them in a
+// tfrun.Session. It knows NNCLR and nothing of how sessions, tensors or servers are made (that
+// is package tfrun).
 //
-// tfgraph and savedmodel are the only packages that import graft's tensorflow and op packages;
-// internal/layout's tests fail when another one does. Others pass tensors along as values
-// (NewFloatTensor, NewInt64Tensor) without importing them. nnclr's only cgo is internal/tfc
-// (TF_NewServer and TF_ServerStart, and TF_SessionRun with run options and run metadata, which
-// graft does not expose), used here only.
+// The graph is assembled from small builders, one concept per file:
+//   - layers.go: layer helpers (convolution, dense, ReLU, batch normalisation, two-layer heads,
+//     L2 normalisation, cross-entropy) that take a scope and weights and return a node;
+//   - backbone.go: the encoder interface (variables, forward pass keeping its activations,
+//     backward pass); conv4.go is the Keras example's encoder. Adding a backbone is adding a file;
+//   - contrastive.go (both views, nearest neighbours, the NNCLR loss, gradients, queue update),
+//     metrics.go, probe.go (the probe step, the test step, the forward pass), adam.go,
+//     ckptops.go, variables.go (the model's variables by role, in checkpoint order);
+//   - strategy.go: data parallelism as a strategy the builders call (local, one process, is the
+//     identity); parallel.go is the data-parallel one (collectives over TensorFlow's distributed
+//     runtime), cluster.go its start-up check, chief broadcast and stop agreement;
+//   - graph.go assembles them (buildGraph); serving.go is the serving computation an export holds
+//     (savedmodel.Export assembles the SavedModel around it).
 //
-// A Session may be used from several goroutines at once for Run, as libtensorflow allows; Close
-// must be called once no Run is in flight, and is safe to call more than once. A Model or a
-// LinearModel is not safe for concurrent use.
+// Model (model.go) is that graph in a session: Init, SetWeights, Weights, TrainStep, TestStep,
+// Forward, TraceStep, and checkpoints in TensorFlow's own format (checkpoint.go, read by
+// tf.train.load_checkpoint). LinearModel is the softmax regression of linear evaluation.
+//
+// Ownership: tensors passed in (a Batch, TestStep's and Forward's inputs) stay the caller's, who
+// closes them (Batch.Close, tfrun.Close); tensors fetched internally are closed before a method
+// returns. A Model or a LinearModel is not safe for concurrent use; Close is idempotent.
+//
+// tfrun, tfgraph and savedmodel are the packages that import graft's tensorflow and op packages
+// (internal/layout checks it).
 package tfgraph

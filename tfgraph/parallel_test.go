@@ -91,9 +91,10 @@ func seq(lo, hi int) []int {
 // take the chief's by SyncFromChief. The workers are bit-identical to each other. Against one process
 // the test allows parallelTolerance relative (max |difference| / max |value| per variable): the
 // workers sum their share of the gradient where one process sums the whole batch in one kernel,
-// and float32 sums in another order differ; measured 8.0e-6 (2 workers) and 9.4e-6 (3), worst in
-// the first conv's bias and its Adam moment (a sum over every pixel of every image), the size of
-// the difference between nnclr and Keras on one process (stepTolerance).
+// and float32 sums in another order differ. The test logs the worst variable and its difference
+// (go test -v -run DataParallelEqualsOneProcess ./tfgraph/): typically the first conv's bias or
+// its Adam moment (a sum over every pixel of every image), of the size of the difference between
+// nnclr and Keras on one process (stepTolerance).
 const parallelTolerance = 5e-5
 
 func TestDataParallelEqualsOneProcess(t *testing.T) {

@@ -41,8 +41,8 @@ func (c SessionConfig) Validate() error {
 	if c.InterOpThreads < 0 {
 		return fmt.Errorf("tfrun: %w", setting.Errorf("inter_op_threads", c.InterOpThreads, "want >= 0"))
 	}
-	if _, err := ParsePrecision(string(c.Precision)); err != nil {
-		return setting.Errorf("precision", c.Precision, "want fp32, bf16 or fp16")
+	if !c.Precision.valid() {
+		return setting.Errorf("precision", string(c.Precision), "want fp32, bf16 or fp16")
 	}
 	return nil
 }

@@ -39,6 +39,34 @@ func ParsePrecision(s string) (Precision, error) {
 	return p, nil
 }
 
+// String returns the precision's name ("fp32" for the zero value).
+func (p Precision) String() string {
+	if p == "" {
+		return string(FP32)
+	}
+	return string(p)
+}
+
+// Set parses s into p (ParsePrecision), so that a flag or a config field is parsed once, where
+// it is read: it makes *Precision a flag.Value (and pflag's, with Type).
+func (p *Precision) Set(s string) error {
+	v, err := ParsePrecision(s)
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}
+
+// Type names the flag's value type in pflag's help.
+func (p *Precision) Type() string { return "precision" }
+
+// UnmarshalText parses a precision of a text format (run.json's "precision"): "" is fp32.
+func (p *Precision) UnmarshalText(b []byte) error { return p.Set(string(b)) }
+
+// valid reports whether p is one of Precisions (or the zero value, fp32).
+func (p Precision) valid() bool { return p == "" || slices.Contains(Precisions, p) }
+
 // CPUFeatures are the CPU flags that decide bf16 support, as /proc/cpuinfo names them.
 type CPUFeatures struct {
 	AVX512BF16 bool // avx512_bf16: bfloat16 dot products in AVX-512

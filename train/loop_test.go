@@ -347,3 +347,33 @@ func TestWorkerSlice(t *testing.T) {
 		}
 	}
 }
+
+// TestTensorsClosed: every tensor the loop makes (the steps' views, probe views and labels, the
+// validation batches, the fetched metrics and checkpoint reads) is closed exactly once, in a
+// whole run with validation and checkpoints and in a run interrupted while the producer holds a
+// prepared step: tfrun's count of open tensors is back where it started, and no tensor was closed
+// twice (TrainStep's Close error would fail the run).
+func TestTensorsClosed(t *testing.T) {
+	tr := newTrainer(t, 17)
+	before := tfrun.OpenTensors()
+	cfg := Config{Epochs: 2, StepsPerEpoch: 3, CheckpointDir: t.TempDir(), CheckpointEvery: 2}
+	if err := tr.Run(context.Background(), cfg, testData(), Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	if open := tfrun.OpenTensors(); open != before {
+		t.Errorf("after a whole run %d tensors are open, %d before", open, before)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg.Epochs = 4
+	err := tr.Run(ctx, cfg, testData(), Hooks{OnStep: func(s StepInfo) {
+		if s.GlobalStep == 8 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	if open := tfrun.OpenTensors(); open != before {
+		t.Errorf("after an interrupted run %d tensors are open, %d before", open, before)
+	}
+}

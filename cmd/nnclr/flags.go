@@ -103,7 +103,7 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 	fs.StringVar(&p.Device, "device", def.Device, "device for TensorFlow: auto, cpu, gpu or gpu:N")
 	fs.IntVar(&p.IntraOpThreads, "intra-op-threads", 0, "TensorFlow intra-op threads (0: one per core)")
 	fs.IntVar(&p.InterOpThreads, "inter-op-threads", 0, "TensorFlow inter-op threads (0: TensorFlow's choice)")
-	fs.StringVar(&p.Precision, "precision", def.Precision, "arithmetic: fp32, bf16 (CPUs with AVX512-BF16/AMX) or fp16 (GPUs); weights, checkpoints and exports stay float32")
+	fs.Var(&p.Precision, "precision", "arithmetic: fp32, bf16 (CPUs with AVX512-BF16/AMX) or fp16 (GPUs); weights, checkpoints and exports stay float32")
 	fs.BoolVar(&c.allowPrecisionChange, "allow-precision-change", false, "pretrain --resume: continue a run in another --precision than it ran in")
 	fs.BoolVar(&p.XLA, "xla", false, "compile the TensorFlow graph with XLA (global JIT; bin/nnclr sets TF_XLA_FLAGS for CPU)")
 	fs.StringVar(&p.DataDir, "data-dir", "", "tfds data dir (default $TFDS_DATA_DIR, else ~/tensorflow_datasets)")

@@ -77,13 +77,19 @@ func runInfo(c *cli, w, _ io.Writer) error {
 	return nil
 }
 
-// moduleVersion returns the version of module path linked into this binary.
+// moduleVersion returns the version of module path linked into this binary: for a module
+// replaced by a directory of the project (graft, patched in third_party/graft), the version it
+// stands in for and that directory.
 func moduleVersion(path string) string {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range bi.Deps {
-			if d.Path == path && d.Replace != nil {
+			switch {
+			case d.Path != path:
+			case d.Replace != nil && strings.HasPrefix(d.Replace.Path, "./"):
+				return fmt.Sprintf("%s (patched, %s)", d.Version, strings.TrimSuffix(strings.TrimPrefix(d.Replace.Path, "./"), "/src"))
+			case d.Replace != nil:
 				return d.Replace.Version
-			} else if d.Path == path {
+			default:
 				return d.Version
 			}
 		}

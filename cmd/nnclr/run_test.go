@@ -95,7 +95,7 @@ func TestInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := out.String()
-	for _, re := range []string{`(?m)^nnclr\s+\S+$`, `(?m)^tensorflow\s+2\.18\.\d+$`, `(?m)^graft\s+v0\.10\.0$`, `(?m)device:CPU:0\s+CPU\s+memory \d+ MiB$`} {
+	for _, re := range []string{`(?m)^nnclr\s+\S+$`, `(?m)^tensorflow\s+2\.18\.\d+$`, `(?m)^graft\s+v0\.10\.0 \(patched, third_party/graft\)$`, `(?m)device:CPU:0\s+CPU\s+memory \d+ MiB$`} {
 		if !regexp.MustCompile(re).MatchString(text) {
 			t.Errorf("info output does not match %s:\n%s", re, text)
 		}

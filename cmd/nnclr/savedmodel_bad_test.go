@@ -10,6 +10,7 @@ import (
 
 	"github.com/nnclr/nnclr/internal/kerasfixture"
 	"github.com/nnclr/nnclr/savedmodel"
+	"github.com/nnclr/nnclr/tfrun"
 )
 
 // TestSavedModelBadInput: the CLI's errors for a broken SavedModel and wrong requests
@@ -35,6 +36,16 @@ func TestSavedModelBadInput(t *testing.T) {
 		"--out", filepath.Join(t.TempDir(), "e.npz")}, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), `--output-key nope: signature serving_default has no output "nope" (it has [output_0])`) || exitCode(err) != 2 {
 		t.Errorf("embed with an unknown output key: %v", err)
+	}
+	// A SavedModel's session is checked as a run's is: fp16 on the CPU is refused, not run in fp32.
+	out := filepath.Join(t.TempDir(), "e.npz")
+	err = run([]string{"--mode", "embed", "--model", good, "--device", "cpu", "--precision", "fp16", "--dataset", "fixture", "--data-dir", fx.DataDir,
+		"--out", out}, &bytes.Buffer{}, &bytes.Buffer{})
+	if !errors.Is(err, tfrun.ErrPrecision) || !strings.Contains(err.Error(), good) {
+		t.Errorf("embed --model in fp16 on the CPU: %v", err)
+	}
+	if _, serr := os.Stat(out); serr == nil {
+		t.Errorf("the refused embed wrote %s", out)
 	}
 }
 
