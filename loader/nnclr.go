@@ -73,6 +73,9 @@ func NewPipeline(ds *Dataset, opts Options) (*Pipeline, error) {
 	if opts.StepsPerEpoch <= 0 {
 		return nil, fmt.Errorf("loader: steps per epoch %d", opts.StepsPerEpoch)
 	}
+	if !ds.Features.Image.Shape.Fixed() && !opts.Output.Fixed() {
+		return nil, fmt.Errorf("loader: dataset %s: %w: its images differ in size (features declare %v): set Output (the image size) to resize them to", ds.Info.Name, ErrShape, ds.Features.Image.Shape)
+	}
 	p := &Pipeline{opts: opts}
 	var err error
 	open := func(name string) *SplitReader {
@@ -119,9 +122,9 @@ func NewPipeline(ds *Dataset, opts Options) (*Pipeline, error) {
 		return nil, fmt.Errorf("loader: %d unlabelled and %d labelled examples give an empty batch at %d steps per epoch", p.unl.Len(), p.lab.Len(), opts.StepsPerEpoch)
 	}
 	if opts.Cache {
-		p.unlCache = NewImageCache(p.unl.Len(), p.unl.Shape())
-		p.labCache = NewImageCache(p.lab.Len(), p.lab.Shape())
-		p.testCache = NewImageCache(p.test.Len(), p.test.Shape())
+		p.unlCache = NewImageCache(p.unl.Len(), cacheShape(p.unl.Shape(), opts.Output))
+		p.labCache = NewImageCache(p.lab.Len(), cacheShape(p.lab.Shape(), opts.Output))
+		p.testCache = NewImageCache(p.test.Len(), cacheShape(p.test.Shape(), opts.Output))
 	}
 	return p, nil
 }
