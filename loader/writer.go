@@ -368,7 +368,7 @@ func (w *Writer) WriteRecords(name string, next func() ([]byte, error)) error {
 		ends = append(ends, rw.Written())
 	}
 	if len(ends) == 0 {
-		return fmt.Errorf("loader: split %q: no examples", name)
+		return fmt.Errorf("loader: split %q: %w", name, errNoExamples)
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("loader: %w", err)
@@ -393,6 +393,9 @@ func (w *Writer) WriteRecords(name string, next func() ([]byte, error)) error {
 	w.splits = append(w.splits, si)
 	return nil
 }
+
+// errNoExamples reports a split without examples.
+var errNoExamples = errors.New("no examples")
 
 // copyRange copies n bytes of f from offset off to a new file at path.
 func copyRange(f *os.File, off, n int64, path string) error {
