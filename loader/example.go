@@ -260,11 +260,28 @@ func toHWC(img image.Image, shape Shape, dst []byte) error {
 				o[0] = g
 				continue
 			}
-			n := color.NRGBA64Model.Convert(px).(color.NRGBA64)
-			o[0], o[1], o[2] = uint8(n.R>>8), uint8(n.G>>8), uint8(n.B>>8)
+			r, g, b := straightRGB(px)
+			o[0], o[1], o[2] = uint8(r>>8), uint8(g>>8), uint8(b>>8)
 		}
 	}
 	return nil
+}
+
+// straightRGB returns the colour of px without its alpha (not premultiplied), 16 bits per
+// channel. Colours stored with straight alpha keep their values exactly (going through
+// premultiplied RGBA would lose them where alpha is small).
+func straightRGB(px color.Color) (r, g, b uint16) {
+	switch v := px.(type) {
+	case color.NRGBA:
+		return uint16(v.R) * 0x101, uint16(v.G) * 0x101, uint16(v.B) * 0x101
+	case color.NRGBA64:
+		return v.R, v.G, v.B
+	case color.NYCbCrA:
+		r, g, b, _ := v.YCbCr.RGBA()
+		return uint16(r), uint16(g), uint16(b)
+	}
+	n := color.NRGBA64Model.Convert(px).(color.NRGBA64)
+	return n.R, n.G, n.B
 }
 
 // grayOf returns the gray level of px when px has no colour (R == G == B).
@@ -275,11 +292,11 @@ func grayOf(px color.Color) (uint8, bool) {
 	case color.Gray16:
 		return uint8(v.Y >> 8), true
 	}
-	n := color.NRGBA64Model.Convert(px).(color.NRGBA64)
-	if n.R != n.G || n.G != n.B {
+	r, g, b := straightRGB(px)
+	if r != g || g != b {
 		return 0, false
 	}
-	return uint8(n.R >> 8), true
+	return uint8(r >> 8), true
 }
 
 // DecodeExample parses a serialized tf.train.Example (see ParseExample) and decodes its image

@@ -20,7 +20,13 @@ from PIL import Image
 
 
 def _rng_image(rng, h, w, c):
-    return rng.integers(0, 256, size=(h, w, c), dtype=np.uint8)
+    """A smooth random image (random gradients and a little noise), closer to a photo than noise."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    out = np.empty((h, w, c))
+    for k in range(c):
+        a, b, p = rng.uniform(-6, 6), rng.uniform(-6, 6), rng.uniform(0, 255)
+        out[:, :, k] = p + a * y + b * x + rng.normal(0, 4, size=(h, w))
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
 def gen(out, layout):
@@ -105,13 +111,16 @@ def check(data_dir, name, root, layout, size, out):
             })
         res["splits"][split] = rows
     if layout == "splits":
+        # tfds's ImageFolder: its label names, and the file list and labels it builds its
+        # examples from (its own indexing, without decoding the images).
+        from tensorflow_datasets.core.folder_dataset import image_folder
         ifb = tfds.folder_dataset.ImageFolder(root)
         res["ref_names"] = ifb.info.features["label"].names
         res["ref_labels"] = {}
-        for split in ifb.info.splits:
-            for ex in ifb.as_dataset(split=split, shuffle_files=False):
-                p = os.path.relpath(ex["image/filename"].numpy().decode("utf-8"), root)
-                res["ref_labels"][p] = int(ex["label"])
+        split_examples, _ = image_folder._get_split_label_images(root)
+        for split, examples in split_examples.items():
+            for ex in examples:
+                res["ref_labels"][os.path.relpath(ex.image_path, root)] = ifb.info.features["label"].str2int(ex.label)
     else:
         # The indexing behind keras.utils.image_dataset_from_directory (labels="inferred"):
         # its class names and each file's label, without decoding the images.
