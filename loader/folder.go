@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -699,7 +700,9 @@ func checkFingerprint(dir string, fp fingerprint, overwrite bool) (done bool, er
 	b, rerr := os.ReadFile(filepath.Join(dir, FingerprintFile))
 	var old fingerprint
 	if rerr == nil {
-		rerr = json.Unmarshal(b, &old)
+		d := json.NewDecoder(bytes.NewReader(b))
+		d.UseNumber() // sizes and times as their exact digits
+		rerr = d.Decode(&old)
 	}
 	if rerr == nil && old.SHA256 == fp.SHA256 {
 		return true, nil
