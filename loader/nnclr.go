@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 )
 
 // Options configures the NNCLR batch pipeline (Pipeline). Start from DefaultOptions.
@@ -75,6 +77,10 @@ func NewPipeline(ds *Dataset, opts Options) (*Pipeline, error) {
 	}
 	if !ds.Features.Image.Shape.Fixed() && !opts.Output.Fixed() {
 		return nil, fmt.Errorf("loader: dataset %s: %w: its images differ in size (features declare %v): set Output (the image size) to resize them to", ds.Info.Name, ErrShape, ds.Features.Image.Shape)
+	}
+	if ds.Features.Label.NumClasses == 0 && !slices.Contains(ds.SplitNames(), opts.LabelledSplit) {
+		return nil, fmt.Errorf("loader: dataset %s has no labelled split (%s lists only %s, unlabelled images with label -1): pretraining needs labelled images for its online probe and validation: prepare class folders (DIR/<class>/...) with the unlabelled images beside them (--unlabelled DIR)",
+			ds.Info.Name, ds.Dir, strings.Join(ds.SplitNames(), ", "))
 	}
 	p := &Pipeline{opts: opts}
 	var err error
