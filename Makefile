@@ -130,7 +130,8 @@ docker-check:
 BENCHTIME ?= 5x
 bench: check-provisioned
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./augment/
-	$(GO) test -run '^$$' -bench . -benchtime 2x ./loader/
+	$(GO) test -run '^$$' -bench PipelineVsTFData -benchtime 2x ./loader/
+	$(GO) test -run '^$$' -bench ImportFolder -benchtime 1x ./loader/
 	$(GO) test -run '^$$' -bench 'TrainStep96|DataParallelStep' -benchtime 5x ./tfgraph/
 	$(GO) test -run '^$$' -bench StepOps -benchtime 1x ./tfgraph/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 40m ./cmd/nnclr/
