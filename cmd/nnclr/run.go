@@ -98,7 +98,7 @@ func runPrepare(c *cli, stdout, stderr io.Writer) error {
 	if loader.IsFolder(c.pretrain.Dataset, prep) {
 		if c.source == "" {
 			finish()
-			return usage(fmt.Errorf("--dataset %s is not one nnclr knows (%v): give --source DIR, a folder of your images", c.pretrain.Dataset, loader.KnownDatasets()))
+			return usage(fmt.Errorf("--dataset %s: not one of the known datasets %v: give --source DIR to prepare it from a folder of your images", c.pretrain.Dataset, loader.KnownDatasets()))
 		}
 		rep, err := loader.ImportFolder(c.ctx, c.pretrain.DataDir, c.pretrain.Dataset, prep.FolderOptions())
 		finish()
