@@ -41,6 +41,14 @@ ready: $(SETUP_STAMP)
 # minutes of pretraining on 2 cores), then linear and kNN evaluation and a SavedModel export.
 # DATASET=stl10 runs the Keras example's configuration (96×96×3, 5 epochs of 50 steps, batches of
 # split size / steps); EPOCHS, STEPS, IMAGE_SIZE, BATCHES, RUN_DIR and RUN_FLAGS override.
+# SOURCE=DIR prepares a folder of your own images as DATASET (default my_images; PREPARE_FLAGS
+# default to a stratified 20% test split, give PREPARE_FLAGS= for DIR/<split>/<class>/...) and
+# runs the Keras example's configuration on it.
+SOURCE ?=
+ifneq ($(SOURCE),)
+DATASET ?= my_images
+PREPARE_FLAGS ?= --test-fraction 0.2
+endif
 DATASET ?= fashion_mnist
 RUN_DIR ?= runs/$(DATASET)
 ifeq ($(DATASET),fashion_mnist)
@@ -56,9 +64,11 @@ BATCHES ?=
 endif
 RUN_FLAGS ?=
 
-## run: set up when needed, then pretrain, evaluate and export DATASET (default fashion_mnist)
+## run: set up when needed, then pretrain, evaluate and export DATASET (default fashion_mnist;
+## SOURCE=DIR: your own image folder)
 run: ready
 	@set -e; resume=; if [ -e "$(RUN_DIR)/checkpoints/checkpoint" ]; then resume=--resume; echo "run: $(RUN_DIR) exists: resuming it"; fi; \
+	if [ -n "$(SOURCE)" ]; then bin/nnclr --mode prepare --dataset $(DATASET) --source "$(SOURCE)" $(PREPARE_FLAGS); fi; \
 	bin/nnclr --mode pretrain --dataset $(DATASET) --run-dir $(RUN_DIR) $$resume --image-size $(IMAGE_SIZE) \
 	  --epochs $(EPOCHS) --steps-per-epoch $(STEPS) $(BATCHES) $(RUN_FLAGS); \
 	bin/nnclr --mode evaluate --dataset $(DATASET) --run-dir $(RUN_DIR) --out $(RUN_DIR)/evaluation.json; \
@@ -130,7 +140,8 @@ docker-check:
 BENCHTIME ?= 5x
 bench: check-provisioned
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./augment/
-	$(GO) test -run '^$$' -bench . -benchtime 2x ./loader/
+	$(GO) test -run '^$$' -bench PipelineVsTFData -benchtime 2x ./loader/
+	$(GO) test -run '^$$' -bench ImportFolder -benchtime 1x ./loader/
 	$(GO) test -run '^$$' -bench 'TrainStep96|DataParallelStep' -benchtime 5x ./tfgraph/
 	$(GO) test -run '^$$' -bench StepOps -benchtime 1x ./tfgraph/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 40m ./cmd/nnclr/

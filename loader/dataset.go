@@ -320,8 +320,12 @@ func (r *SplitReader) Record(i int, buf []byte) ([]byte, error) {
 
 // Read decodes example i into dst (Shape().Size() bytes, HWC) and returns its label. buf is a
 // scratch buffer for the record (may be nil); pass the one returned to reuse it. Errors are
-// *RecordError values naming the shard, record and offset.
+// *RecordError values naming the shard, record and offset. A split whose images differ in size
+// (Shape().Fixed() is false) is read with ReadImage instead.
 func (r *SplitReader) Read(i int, dst, buf []byte) (label int64, newBuf []byte, err error) {
+	if !r.split.Shape.Fixed() {
+		return 0, buf, fmt.Errorf("loader: split %q: %w: its images differ in size (features declare %v): read them with ReadImage, or give the pipeline an output shape", r.split.Name, ErrShape, r.split.Shape)
+	}
 	data, err := r.Record(i, buf)
 	if err != nil {
 		return 0, buf, err
@@ -329,13 +333,42 @@ func (r *SplitReader) Read(i int, dst, buf []byte) (label int64, newBuf []byte, 
 	buf = data[:cap(data)]
 	label, err = DecodeExample(data, r.split.Shape, dst)
 	if err != nil {
-		sh, k := r.locate(i)
-		return 0, buf, &RecordError{Path: r.split.Shards[sh].Path, Index: k, Offset: r.locs[sh][k].Offset, Err: err}
+		return 0, buf, r.recordError(i, err)
 	}
 	return label, buf, nil
 }
 
-// ReadAll decodes every example in file order: images as one NHWC buffer, and the labels.
+// ReadImage decodes example i at its own size into Shape().Channels channels and returns the
+// pixels (written to pix when it is large enough, the result then aliasing it), their shape and
+// the label. In a split of fixed shape an image of another size is an ErrShape error. buf is as
+// in Read.
+func (r *SplitReader) ReadImage(i int, pix, buf []byte) (img []byte, shape Shape, label int64, newBuf []byte, err error) {
+	data, err := r.Record(i, buf)
+	if err != nil {
+		return nil, Shape{}, 0, buf, err
+	}
+	buf = data[:cap(data)]
+	ex, err := ParseExample(data)
+	if err == nil {
+		img, shape, err = DecodeImageAny(ex.Image, r.split.Shape.Channels, pix)
+	}
+	if err == nil && r.split.Shape.Fixed() && shape != r.split.Shape {
+		err = fmt.Errorf("%w: image is %v, features declare %v", ErrShape, shape, r.split.Shape)
+	}
+	if err != nil {
+		return nil, Shape{}, 0, buf, r.recordError(i, err)
+	}
+	return img, shape, ex.Label, buf, nil
+}
+
+// recordError wraps err as the *RecordError of example i.
+func (r *SplitReader) recordError(i int, err error) error {
+	sh, k := r.locate(i)
+	return &RecordError{Path: r.split.Shards[sh].Path, Index: k, Offset: r.locs[sh][k].Offset, Err: err}
+}
+
+// ReadAll decodes every example in file order: images as one NHWC buffer, and the labels. It
+// needs a split of fixed shape (see Read).
 func (r *SplitReader) ReadAll() (images []byte, labels []int64, err error) {
 	size := r.split.Shape.Size()
 	images = make([]byte, r.n*size)

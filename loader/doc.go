@@ -23,8 +23,11 @@
 // tfds.load(name, data_dir=...) and tfds.builder_from_directory read without downloading
 // anything. ImportSTL10 (the stl10_binary release) and ImportFashionMNIST (the IDX files of
 // the dataset-fashion-mnist Debian package) use it with STL10Spec and FashionMNISTSpec, the
-// names and versions of tfds's catalogue. Progress is reported through the Progress interface;
-// the package never prints.
+// names and versions of tfds's catalogue. ImportFolder writes a folder of a user's images
+// (DIR/<class>/..., DIR/<split>/<class>/... or a flat folder; images of any size and of the
+// formats Go and golang.org/x/image decode) as a dataset with image, label and image/filename
+// features, with the file fingerprint that makes a second import a no-op. Progress is reported
+// through the Progress interface; the package never prints.
 //
 // The pipeline: Pipeline reproduces the Keras example's data: the unlabelled and the labelled
 // training splits, each with its shards shuffled and its examples passed through a shuffle
@@ -43,7 +46,9 @@
 // Errors carry a "loader: " prefix (a *RecordError starts with the file's path instead) and wrap
 // one of the sentinel errors (ErrCorruptRecord,
 // ErrTruncated, ErrBadExample, ErrBadImage, ErrShape, ErrUnknownSplit, ErrMissingShard,
-// ErrBadInfo, ErrPathEscape, ErrNotFound, ErrBadSource). A problem with one record of a file is
+// ErrBadInfo, ErrPathEscape, ErrNotFound, ErrBadSource, ErrBadFolder, ErrUnreadable,
+// ErrTooManyPixels, ErrSourceChanged). A problem with one file of an image folder is a
+// *FileError naming it. A problem with one record of a file is
 // a *RecordError naming the file, the record index and its byte offset. Bad input never
 // panics.
 //
@@ -56,8 +61,10 @@
 //
 // # Not covered
 //
-// Only the tfrecord file format is read (not array_record); only uint8 images with a fixed
-// HxWx1 or HxWx3 shape and an optional ClassLabel are handled; tfds split slicing
+// Only the tfrecord file format is read (not array_record); only uint8 images of 1 or 3
+// channels (a fixed height and width, or both unknown: then each image is decoded at its own
+// size with SplitReader.ReadImage and resized to the pipeline's output shape) and an optional
+// ClassLabel are handled; tfds split slicing
 // ("train[:10%]") is not parsed. JPEG pixels can differ from TensorFlow's decoder by a few
 // levels (Go's image/jpeg does not do libjpeg's fancy chroma upsampling).
 //

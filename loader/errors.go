@@ -34,6 +34,18 @@ var (
 	ErrNotFound = errors.New("dataset not found")
 	// ErrBadSource reports a malformed STL-10 binary or IDX file.
 	ErrBadSource = errors.New("bad source file")
+	// ErrBadFolder reports an image folder ImportFolder cannot use: empty, an empty class
+	// folder, a name that is not UTF-8, images beside class folders.
+	ErrBadFolder = errors.New("bad image folder")
+	// ErrUnreadable reports a file of an image folder that cannot be read: a dangling symbolic
+	// link, a symbolic link loop, a named pipe or device, a permission error.
+	ErrUnreadable = errors.New("unreadable file")
+	// ErrTooManyPixels reports an image whose header declares more pixels than the limit
+	// (MaxPixels, or FolderOptions.MaxPixels); it is refused before decoding.
+	ErrTooManyPixels = errors.New("image declares too many pixels")
+	// ErrSourceChanged reports a dataset prepared from other files or options than the ones
+	// given (see SourceChangedError).
+	ErrSourceChanged = errors.New("source changed")
 )
 
 // RecordError is an error about one record of a shard: Path is the file, Index the record's

@@ -28,17 +28,31 @@ func (s Shape) valid() bool {
 	return s.Height > 0 && s.Width > 0 && (s.Channels == 1 || s.Channels == 3)
 }
 
+// Fixed reports whether the shape has a known height and width. A dataset whose images differ
+// in size has a Shape of height and width 0 and a known channel count (features.json's
+// (-1, -1, C), tfds's (None, None, C)).
+func (s Shape) Fixed() bool { return s.Height > 0 && s.Width > 0 }
+
+// variableValid reports whether s is a valid shape of unknown height and width.
+func (s Shape) variableValid() bool {
+	return s.Height == 0 && s.Width == 0 && (s.Channels == 1 || s.Channels == 3)
+}
+
 // Example is one tf.train.Example of an image dataset: the encoded image (PNG or JPEG bytes) and
 // the label (-1 where the split is unlabelled).
 type Example struct {
 	Image []byte
 	Label int64
+	// Filename, when not empty, is written as the "image/filename" bytes feature (tfds's
+	// ImageFolder keeps the source file's name there).
+	Filename string
 }
 
 // Feature keys used by tfds image classification datasets.
 const (
-	ImageKey = "image"
-	LabelKey = "label"
+	ImageKey    = "image"
+	LabelKey    = "label"
+	FilenameKey = "image/filename"
 )
 
 // ParseExample parses a serialized tf.train.Example holding a bytes_list "image" feature with one
@@ -55,6 +69,9 @@ func ParseExample(data []byte) (Example, error) {
 		return Example{}, fmt.Errorf("%w: feature %q has %d bytes values, want 1", ErrBadExample, ImageKey, len(img))
 	}
 	out := Example{Image: img[0], Label: -1}
+	if fn := feats[FilenameKey].GetBytesList().GetValue(); len(fn) == 1 {
+		out.Filename = string(fn[0])
+	}
 	if lf, ok := feats[LabelKey]; ok {
 		l := lf.GetInt64List().GetValue()
 		if len(l) != 1 {
@@ -66,12 +83,15 @@ func ParseExample(data []byte) (Example, error) {
 }
 
 // MarshalExample serializes a tf.train.Example with the "image" bytes and the "label" int64
-// features, as tfds writes them.
+// features (and "image/filename" when ex.Filename is set), as tfds writes them.
 func MarshalExample(ex Example) ([]byte, error) {
 	m := &expb.Example{Features: &expb.Features{Feature: map[string]*expb.Feature{
 		ImageKey: {Kind: &expb.Feature_BytesList{BytesList: &expb.BytesList{Value: [][]byte{ex.Image}}}},
 		LabelKey: {Kind: &expb.Feature_Int64List{Int64List: &expb.Int64List{Value: []int64{ex.Label}}}},
 	}}}
+	if ex.Filename != "" {
+		m.Features.Feature[FilenameKey] = &expb.Feature{Kind: &expb.Feature_BytesList{BytesList: &expb.BytesList{Value: [][]byte{[]byte(ex.Filename)}}}}
+	}
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("loader: marshal example: %w", err)
@@ -79,9 +99,11 @@ func MarshalExample(ex Example) ([]byte, error) {
 	return b, nil
 }
 
-// maxDecodePixels bounds the image size DecodeImage accepts from a header before decoding, so a
-// forged header cannot make it allocate without bound.
-const maxDecodePixels = 1 << 26
+// MaxPixels bounds the pixels (height × width) of an image the package decodes: DecodeImage,
+// DecodeImageAny and the folder import refuse an image whose header declares more, before
+// decoding it, so that a forged header of a few bytes cannot make them allocate without bound
+// (a 100-megapixel RGBA image already takes 400 MB to decode).
+const MaxPixels = 100_000_000
 
 // DecodeImage decodes a PNG or JPEG image (recognised by its signature) into dst as uint8 HWC of
 // the given shape, the way tf.io.decode_image with channels=shape.Channels does: grayscale is
@@ -98,6 +120,48 @@ func DecodeImage(data []byte, shape Shape, dst []byte) error {
 	if len(dst) != shape.Size() {
 		return fmt.Errorf("%w: destination holds %d bytes, shape %v needs %d", ErrShape, len(dst), shape, shape.Size())
 	}
+	img, err := decodePNGJPEG(data, func(cfg image.Config) error {
+		if cfg.Height != shape.Height || cfg.Width != shape.Width {
+			return fmt.Errorf("%w: image is %dx%d, features declare %v", ErrShape, cfg.Height, cfg.Width, shape)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	b := img.Bounds()
+	if b.Dy() != shape.Height || b.Dx() != shape.Width {
+		return fmt.Errorf("%w: image is %dx%d, features declare %v", ErrShape, b.Dy(), b.Dx(), shape)
+	}
+	return toHWC(img, shape, dst)
+}
+
+// DecodeImageAny decodes a PNG or JPEG image of any size (up to MaxPixels) as DecodeImage does,
+// into channels (1 or 3) channels, and returns its pixels and shape. The pixels are written to
+// buf when it is large enough (the result then aliases it), else to a new slice.
+func DecodeImageAny(data []byte, channels int, buf []byte) ([]byte, Shape, error) {
+	if channels != 1 && channels != 3 {
+		return nil, Shape{}, fmt.Errorf("%w: %d channels: want 1 or 3", ErrShape, channels)
+	}
+	img, err := decodePNGJPEG(data, nil)
+	if err != nil {
+		return nil, Shape{}, err
+	}
+	b := img.Bounds()
+	shape := Shape{Height: b.Dy(), Width: b.Dx(), Channels: channels}
+	if cap(buf) < shape.Size() {
+		buf = make([]byte, shape.Size())
+	}
+	buf = buf[:shape.Size()]
+	if err := toHWC(img, shape, buf); err != nil {
+		return nil, Shape{}, err
+	}
+	return buf, shape, nil
+}
+
+// decodePNGJPEG decodes a PNG or JPEG image after checking its header: check (when not nil)
+// and the MaxPixels bound.
+func decodePNGJPEG(data []byte, check func(image.Config) error) (image.Image, error) {
 	var (
 		cfg    image.Config
 		decode func([]byte) (image.Image, error)
@@ -111,26 +175,24 @@ func DecodeImage(data []byte, shape Shape, dst []byte) error {
 		cfg, err = jpeg.DecodeConfig(bytes.NewReader(data))
 		decode = func(b []byte) (image.Image, error) { return jpeg.Decode(bytes.NewReader(b)) }
 	default:
-		return fmt.Errorf("%w: neither PNG nor JPEG (%d bytes)", ErrBadImage, len(data))
+		return nil, fmt.Errorf("%w: neither PNG nor JPEG (%d bytes)", ErrBadImage, len(data))
 	}
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadImage, err)
+		return nil, fmt.Errorf("%w: %v", ErrBadImage, err)
 	}
-	if cfg.Height != shape.Height || cfg.Width != shape.Width {
-		return fmt.Errorf("%w: image is %dx%d, features declare %v", ErrShape, cfg.Height, cfg.Width, shape)
+	if check != nil {
+		if err := check(cfg); err != nil {
+			return nil, err
+		}
 	}
-	if int64(cfg.Width)*int64(cfg.Height) > maxDecodePixels {
-		return fmt.Errorf("%w: image of %dx%d pixels is too large", ErrBadImage, cfg.Height, cfg.Width)
+	if int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
+		return nil, fmt.Errorf("%w: image of %dx%d pixels is above the limit of %d", ErrBadImage, cfg.Height, cfg.Width, MaxPixels)
 	}
 	img, err := decode(data)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadImage, err)
+		return nil, fmt.Errorf("%w: %v", ErrBadImage, err)
 	}
-	b := img.Bounds()
-	if b.Dy() != shape.Height || b.Dx() != shape.Width {
-		return fmt.Errorf("%w: image is %dx%d, features declare %v", ErrShape, b.Dy(), b.Dx(), shape)
-	}
-	return toHWC(img, shape, dst)
+	return img, nil
 }
 
 // toHWC copies img into dst as uint8 HWC with shape.Channels channels.
@@ -198,11 +260,28 @@ func toHWC(img image.Image, shape Shape, dst []byte) error {
 				o[0] = g
 				continue
 			}
-			n := color.NRGBA64Model.Convert(px).(color.NRGBA64)
-			o[0], o[1], o[2] = uint8(n.R>>8), uint8(n.G>>8), uint8(n.B>>8)
+			r, g, b := straightRGB(px)
+			o[0], o[1], o[2] = uint8(r>>8), uint8(g>>8), uint8(b>>8)
 		}
 	}
 	return nil
+}
+
+// straightRGB returns the colour of px without its alpha (not premultiplied), 16 bits per
+// channel. Colours stored with straight alpha keep their values exactly (going through
+// premultiplied RGBA would lose them where alpha is small).
+func straightRGB(px color.Color) (r, g, b uint16) {
+	switch v := px.(type) {
+	case color.NRGBA:
+		return uint16(v.R) * 0x101, uint16(v.G) * 0x101, uint16(v.B) * 0x101
+	case color.NRGBA64:
+		return v.R, v.G, v.B
+	case color.NYCbCrA:
+		r, g, b, _ := v.YCbCr.RGBA()
+		return uint16(r), uint16(g), uint16(b)
+	}
+	n := color.NRGBA64Model.Convert(px).(color.NRGBA64)
+	return n.R, n.G, n.B
 }
 
 // grayOf returns the gray level of px when px has no colour (R == G == B).
@@ -213,11 +292,11 @@ func grayOf(px color.Color) (uint8, bool) {
 	case color.Gray16:
 		return uint8(v.Y >> 8), true
 	}
-	n := color.NRGBA64Model.Convert(px).(color.NRGBA64)
-	if n.R != n.G || n.G != n.B {
+	r, g, b := straightRGB(px)
+	if r != g || g != b {
 		return 0, false
 	}
-	return uint8(n.R >> 8), true
+	return uint8(r >> 8), true
 }
 
 // DecodeExample parses a serialized tf.train.Example (see ParseExample) and decodes its image

@@ -106,6 +106,8 @@ type Features struct {
 }
 
 // ImageFeature is a tfds Image feature: the decoded shape and the encoding ("png" or "jpeg").
+// A Shape of height and width 0 is a feature of unknown height and width (tfds's (None, None,
+// C), -1 in features.json): the images differ in size (see Shape.Fixed).
 type ImageFeature struct {
 	Shape    Shape
 	Encoding string
@@ -117,11 +119,15 @@ type LabelFeature struct {
 	Names      []string
 }
 
+// Features lists no Filename flag: ParseExample ignores an "image/filename" feature, and the
+// writer adds one (a tfds Text feature) when DatasetSpec.Filenames is set.
+
 // Python class names tfds records in features.json.
 const (
 	featuresDictClass = "tensorflow_datasets.core.features.features_dict.FeaturesDict"
 	imageClass        = "tensorflow_datasets.core.features.image_feature.Image"
 	classLabelClass   = "tensorflow_datasets.core.features.class_label_feature.ClassLabel"
+	textClass         = "tensorflow_datasets.core.features.text_feature.Text"
 )
 
 type featuresJSON struct {
@@ -146,8 +152,8 @@ type featureJSON struct {
 }
 
 // parseFeatures reads the features.json of an image classification dataset: a FeaturesDict with
-// an Image feature "image" (uint8, fully defined shape, 1 or 3 channels) and optionally a
-// ClassLabel feature "label". Errors wrap ErrBadInfo.
+// an Image feature "image" (uint8, 1 or 3 channels, a fixed height and width or both unknown) and
+// optionally a ClassLabel feature "label". Errors wrap ErrBadInfo.
 func parseFeatures(b []byte) (Features, error) {
 	var fj featuresJSON
 	if err := json.Unmarshal(b, &fj); err != nil {
@@ -162,8 +168,12 @@ func parseFeatures(b []byte) (Features, error) {
 		return Features{}, fmt.Errorf("%w: features.json has no Image feature %q", ErrBadInfo, ImageKey)
 	}
 	d := img.Image.Shape.Dimensions
-	if len(d) != 3 || d[0] <= 0 || d[1] <= 0 || (d[2] != 1 && d[2] != 3) || d[0] > 1<<15 || d[1] > 1<<15 {
-		return Features{}, fmt.Errorf("%w: image shape %v: want a fixed HxWx1 or HxWx3", ErrBadInfo, d)
+	variable := len(d) == 3 && d[0] == -1 && d[1] == -1
+	if len(d) != 3 || (!variable && (d[0] <= 0 || d[1] <= 0 || d[0] > 1<<15 || d[1] > 1<<15)) || (d[2] != 1 && d[2] != 3) {
+		return Features{}, fmt.Errorf("%w: image shape %v: want HxWx1 or HxWx3, height and width both fixed or both unknown (-1)", ErrBadInfo, d)
+	}
+	if variable {
+		d[0], d[1] = 0, 0
 	}
 	if img.Image.Dtype != "" && img.Image.Dtype != "uint8" {
 		return Features{}, fmt.Errorf("%w: image dtype %q: want uint8", ErrBadInfo, img.Image.Dtype)
@@ -185,8 +195,9 @@ func parseFeatures(b []byte) (Features, error) {
 	return f, nil
 }
 
-// marshalFeatures writes features.json as tfds 4.9 does.
-func marshalFeatures(f Features) ([]byte, error) {
+// marshalFeatures writes features.json as tfds 4.9 does; with filenames it adds the Text
+// feature "image/filename" of tfds's ImageFolder.
+func marshalFeatures(f Features, filenames bool) ([]byte, error) {
 	type imageJSON struct {
 		Shape struct {
 			Dimensions []jsonInt64 `json:"dimensions"`
@@ -196,21 +207,26 @@ func marshalFeatures(f Features) ([]byte, error) {
 	}
 	var img imageJSON
 	img.Shape.Dimensions = []jsonInt64{jsonInt64(f.Image.Shape.Height), jsonInt64(f.Image.Shape.Width), jsonInt64(f.Image.Shape.Channels)}
+	if !f.Image.Shape.Fixed() {
+		img.Shape.Dimensions[0], img.Shape.Dimensions[1] = -1, -1
+	}
 	img.Dtype = "uint8"
 	if f.Image.Encoding == "jpeg" {
 		img.EncodingFormat = "jpeg"
 	}
+	feats := map[string]any{
+		ImageKey: map[string]any{"pythonClassName": imageClass, "image": img},
+		LabelKey: map[string]any{
+			"pythonClassName": classLabelClass,
+			"classLabel":      map[string]any{"numClasses": jsonInt64(f.Label.NumClasses)},
+		},
+	}
+	if filenames {
+		feats[FilenameKey] = map[string]any{"pythonClassName": textClass, "text": map[string]any{}}
+	}
 	doc := map[string]any{
 		"pythonClassName": featuresDictClass,
-		"featuresDict": map[string]any{
-			"features": map[string]any{
-				ImageKey: map[string]any{"pythonClassName": imageClass, "image": img},
-				LabelKey: map[string]any{
-					"pythonClassName": classLabelClass,
-					"classLabel":      map[string]any{"numClasses": jsonInt64(f.Label.NumClasses)},
-				},
-			},
-		},
+		"featuresDict":    map[string]any{"features": feats},
 	}
 	return json.MarshalIndent(doc, "", "    ")
 }

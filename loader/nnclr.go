@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 )
 
 // Options configures the NNCLR batch pipeline (Pipeline). Start from DefaultOptions.
@@ -73,6 +75,13 @@ func NewPipeline(ds *Dataset, opts Options) (*Pipeline, error) {
 	if opts.StepsPerEpoch <= 0 {
 		return nil, fmt.Errorf("loader: steps per epoch %d", opts.StepsPerEpoch)
 	}
+	if !ds.Features.Image.Shape.Fixed() && !opts.Output.Fixed() {
+		return nil, fmt.Errorf("loader: dataset %s: %w: its images differ in size (features declare %v): set Output (the image size) to resize them to", ds.Info.Name, ErrShape, ds.Features.Image.Shape)
+	}
+	if ds.Features.Label.NumClasses == 0 && !slices.Contains(ds.SplitNames(), opts.LabelledSplit) {
+		return nil, fmt.Errorf("loader: dataset %s has no labelled split (%s lists only %s, unlabelled images with label -1): pretraining needs labelled images for its online probe and validation: prepare class folders (DIR/<class>/...) with the unlabelled images beside them (--unlabelled DIR)",
+			ds.Info.Name, ds.Dir, strings.Join(ds.SplitNames(), ", "))
+	}
 	p := &Pipeline{opts: opts}
 	var err error
 	open := func(name string) *SplitReader {
@@ -119,9 +128,9 @@ func NewPipeline(ds *Dataset, opts Options) (*Pipeline, error) {
 		return nil, fmt.Errorf("loader: %d unlabelled and %d labelled examples give an empty batch at %d steps per epoch", p.unl.Len(), p.lab.Len(), opts.StepsPerEpoch)
 	}
 	if opts.Cache {
-		p.unlCache = NewImageCache(p.unl.Len(), p.unl.Shape())
-		p.labCache = NewImageCache(p.lab.Len(), p.lab.Shape())
-		p.testCache = NewImageCache(p.test.Len(), p.test.Shape())
+		p.unlCache = NewImageCache(p.unl.Len(), cacheShape(p.unl.Shape(), opts.Output))
+		p.labCache = NewImageCache(p.lab.Len(), cacheShape(p.lab.Shape(), opts.Output))
+		p.testCache = NewImageCache(p.test.Len(), cacheShape(p.test.Shape(), opts.Output))
 	}
 	return p, nil
 }

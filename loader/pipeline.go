@@ -132,10 +132,17 @@ func NewBatchIterator(r *SplitReader, cfg BatchConfig) (*BatchIterator, error) {
 	if cfg.Output == (Shape{}) {
 		cfg.Output = r.Shape()
 	}
-	if err := checkResize(r.Shape(), cfg.Output); err != nil {
+	native := r.Shape()
+	if !native.Fixed() {
+		if !cfg.Output.Fixed() {
+			return nil, fmt.Errorf("loader: split %q: %w: its images differ in size (features declare %v): give an output shape (the image size) to resize them to", r.split.Name, ErrShape, native)
+		}
+		native.Height, native.Width = 1, 1 // only the channel mapping is checked
+	}
+	if err := checkResize(native, cfg.Output); err != nil {
 		return nil, fmt.Errorf("loader: split %q: %w", r.split.Name, err)
 	}
-	if cfg.Cache != nil && (cfg.Cache.shape != r.Shape() || len(cfg.Cache.items) != r.Len()) {
+	if cfg.Cache != nil && (cfg.Cache.shape != cacheShape(r.Shape(), cfg.Output) || len(cfg.Cache.items) != r.Len()) {
 		return nil, fmt.Errorf("loader: split %q: cache is for %d images of %v", r.split.Name, len(cfg.Cache.items), cfg.Cache.shape)
 	}
 	it := &BatchIterator{r: r, cfg: cfg, order: EpochOrder(r, cfg), done: make(chan struct{})}
@@ -192,9 +199,10 @@ func (it *BatchIterator) dispatch(jobs chan<- decodeJob) {
 func (it *BatchIterator) work(jobs <-chan decodeJob) {
 	defer it.workers.Done()
 	native := it.r.Shape()
-	resize := native != it.cfg.Output
+	variable := !native.Fixed()
+	resize := variable || native != it.cfg.Output
 	var scratch, buf []byte
-	if resize || it.cfg.Cache != nil {
+	if !variable && (resize || it.cfg.Cache != nil) {
 		scratch = make([]byte, native.Size())
 	}
 	for j := range jobs {
@@ -202,34 +210,52 @@ func (it *BatchIterator) work(jobs <-chan decodeJob) {
 		i := b.Indices[j.pos]
 		dst := b.Image(j.pos)
 		err := func() error {
-			var src []byte // the native image
-			var label int64
 			if it.cfg.Cache != nil {
 				if img, l, ok := it.cfg.Cache.get(i); ok {
-					src, label = img, l
+					b.Labels[j.pos] = l
+					if it.cfg.Cache.shape != it.cfg.Output {
+						return Resize(img, it.cfg.Cache.shape, dst, it.cfg.Output)
+					}
+					copy(dst, img)
+					return nil
 				}
 			}
-			if src == nil {
-				into := dst
-				if scratch != nil {
-					into = scratch
-				}
-				var err error
-				label, buf, err = it.r.Read(i, into, buf)
+			if variable {
+				// Decode at the image's own size, resize to the output shape; a cache keeps
+				// the resized image (the same for every epoch).
+				pix, shp, label, nb, err := it.r.ReadImage(i, scratch, buf)
+				buf = nb
 				if err != nil {
 					return err
 				}
-				if it.cfg.Cache != nil {
-					it.cfg.Cache.put(i, into, label)
+				scratch = pix
+				b.Labels[j.pos] = label
+				if err := Resize(pix, shp, dst, it.cfg.Output); err != nil {
+					return fmt.Errorf("loader: split %q example %d: %w", it.r.split.Name, i, err)
 				}
-				src = into
+				if it.cfg.Cache != nil {
+					it.cfg.Cache.put(i, dst, label)
+				}
+				return nil
+			}
+			into := dst
+			if scratch != nil {
+				into = scratch
+			}
+			label, nb, err := it.r.Read(i, into, buf)
+			buf = nb
+			if err != nil {
+				return err
+			}
+			if it.cfg.Cache != nil {
+				it.cfg.Cache.put(i, into, label)
 			}
 			b.Labels[j.pos] = label
 			if resize {
-				return Resize(src, native, dst, it.cfg.Output)
+				return Resize(into, native, dst, it.cfg.Output)
 			}
-			if &src[0] != &dst[0] {
-				copy(dst, src)
+			if &into[0] != &dst[0] {
+				copy(dst, into)
 			}
 			return nil
 		}()
@@ -238,6 +264,15 @@ func (it *BatchIterator) work(jobs <-chan decodeJob) {
 			close(j.p.ready)
 		}
 	}
+}
+
+// cacheShape is the shape an ImageCache of a split of the given shape holds: the split's own,
+// or for a split whose images differ in size, the output shape they are resized to.
+func cacheShape(split, output Shape) Shape {
+	if split.Fixed() {
+		return split
+	}
+	return output
 }
 
 // Next returns the next batch, or io.EOF after the last one. A decoding error (a *RecordError
@@ -296,10 +331,10 @@ func (it *BatchIterator) Close() error {
 	return nil
 }
 
-// ImageCache keeps the decoded images (in the split's own shape) and labels of one split in
-// memory, filled on first read, so later epochs skip reading and decoding. It needs
-// Len × Shape.Size() bytes once full (2.8 GB for STL-10's unlabelled split). It is safe for
-// concurrent use.
+// ImageCache keeps the decoded images (in the split's own shape; for a split whose images differ
+// in size, resized to the output shape) and labels of one split in memory, filled on first
+// read, so later epochs skip reading and decoding. It needs Len × Shape.Size() bytes once full
+// (2.8 GB for STL-10's unlabelled split). It is safe for concurrent use.
 type ImageCache struct {
 	shape  Shape
 	items  [][]byte
@@ -307,7 +342,8 @@ type ImageCache struct {
 	state  []atomic.Uint32 // 0 empty, 1 being filled, 2 ready
 }
 
-// NewImageCache returns an empty cache for n images of the given shape.
+// NewImageCache returns an empty cache for n images of the given shape (the split's, or the
+// output shape for a split whose images differ in size).
 func NewImageCache(n int, shape Shape) *ImageCache {
 	return &ImageCache{shape: shape, items: make([][]byte, n), labels: make([]int64, n), state: make([]atomic.Uint32, n)}
 }

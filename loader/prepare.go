@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/nnclr/nnclr/setting"
@@ -30,6 +31,28 @@ type PrepareOptions struct {
 	// Writer configures the dataset writer (progress, workers). With Writer.Overwrite a version
 	// already prepared is written again; without it Prepare leaves it as it is.
 	Writer WriterOptions
+	// SourceFormat "folder" reads Source as an image folder (ImportFolder) even for a name of
+	// KnownDatasets; "" does so for any other name.
+	SourceFormat string
+	// Folder configures ImportFolder (its Source and Writer are taken from Source and Writer).
+	Folder FolderOptions
+}
+
+// IsFolder reports whether Prepare reads o.Source as an image folder for dataset: with
+// SourceFormat "folder", or for a name that is not one of KnownDatasets.
+func IsFolder(dataset string, o PrepareOptions) bool {
+	if o.SourceFormat == "folder" {
+		return true
+	}
+	name, _, _ := strings.Cut(dataset, ":")
+	return !slices.Contains(KnownDatasets(), name)
+}
+
+// FolderOptions returns o.Folder with Source and Writer filled from o.
+func (o PrepareOptions) FolderOptions() FolderOptions {
+	f := o.Folder
+	f.Source, f.Writer = o.Source, o.Writer
+	return f
 }
 
 // specOf returns the spec Prepare writes for dataset (name or name:version).
@@ -56,7 +79,24 @@ func specOf(dataset string) (DatasetSpec, error) {
 // official archive to DATA_DIR/downloads (cancelled with ctx). Like tfds's download_and_prepare,
 // a version that is already complete is left as it is (wrote is false) unless
 // o.Writer.Overwrite asks to write it again.
+//
+// For an image folder (IsFolder), Prepare is ImportFolder: the same folder and options again
+// leave the dataset as it is, others are refused (ErrSourceChanged) unless o.Writer.Overwrite.
 func Prepare(ctx context.Context, dataDir, dataset string, o PrepareOptions) (ds *Dataset, wrote bool, err error) {
+	if o.SourceFormat != "" && o.SourceFormat != "folder" {
+		return nil, false, setting.Errorf("source_format", o.SourceFormat, "want folder, or nothing for the dataset's own format")
+	}
+	if IsFolder(dataset, o) && (o.Source != "" || o.SourceFormat == "folder") {
+		if dataDir == "" {
+			dataDir = DefaultDataDir()
+		}
+		rep, err := ImportFolder(ctx, dataDir, dataset, o.FolderOptions())
+		if err != nil {
+			return nil, false, err
+		}
+		ds, err := OpenDir(rep.Dir)
+		return ds, err == nil && !rep.Unchanged, err
+	}
 	spec, err := specOf(dataset)
 	if err != nil {
 		return nil, false, err
@@ -102,14 +142,15 @@ type LoadOptions struct {
 
 // Load opens dataset under dataDir ("": DefaultDataDir()) and, when it is not there and
 // o.Prepare is set, prepares it first if it is one of KnownDatasets (as tfds.load does with
-// download=True). A dataset that is not there and not prepared is an error wrapping ErrNotFound
+// download=True) or an image folder is given (o.PrepareOptions.Source, see IsFolder). A dataset that is not there and not prepared is an error wrapping ErrNotFound
 // that lists the known datasets.
 func Load(ctx context.Context, dataDir, dataset string, o LoadOptions) (*Dataset, error) {
 	ds, err := Open(dataDir, dataset)
 	if err == nil || !errors.Is(err, ErrNotFound) {
 		return ds, err
 	}
-	if _, serr := specOf(dataset); !o.Prepare || serr != nil {
+	folder := IsFolder(dataset, o.PrepareOptions) && o.PrepareOptions.Source != ""
+	if _, serr := specOf(dataset); !o.Prepare || (serr != nil && !folder) {
 		return nil, fmt.Errorf("%w (known datasets: %v)", err, KnownDatasets())
 	}
 	ds, _, err = Prepare(ctx, dataDir, dataset, o.PrepareOptions)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -51,7 +53,10 @@ type DatasetSpec struct {
 	Shape         Shape
 	NumClasses    int
 	// ClassNames, when set (NumClasses of them), are written to label.labels.txt.
-	ClassNames  []string
+	ClassNames []string
+	// Filenames adds the "image/filename" Text feature of tfds's ImageFolder to features.json
+	// (the records then carry Example.Filename; see WriteRecords).
+	Filenames   bool
 	Description string
 	Homepage    string
 	Citation    string
@@ -83,6 +88,7 @@ type Writer struct {
 	opts    WriterOptions
 	tmp     string
 	splits  []SplitInfo
+	extra   map[string][]byte
 	closed  bool
 }
 
@@ -97,10 +103,12 @@ func NewWriter(dataDir string, spec DatasetSpec, opts WriterOptions) (*Writer, e
 	if !versionRE.MatchString(spec.Version) {
 		return nil, fmt.Errorf("loader: dataset %s: version %q is not X.Y.Z", spec.Name, spec.Version)
 	}
-	if !spec.Shape.valid() {
+	if !spec.Shape.valid() && !spec.Shape.variableValid() {
 		return nil, fmt.Errorf("loader: dataset %s: %w: %v", spec.Name, ErrShape, spec.Shape)
 	}
-	if spec.NumClasses <= 0 || (spec.ClassNames != nil && len(spec.ClassNames) != spec.NumClasses) {
+	// NumClasses 0 is a dataset of unlabelled images only (every label -1); it needs Filenames,
+	// the folder import's datasets.
+	if spec.NumClasses < 0 || (spec.NumClasses == 0 && !spec.Filenames) || (spec.ClassNames != nil && len(spec.ClassNames) != spec.NumClasses) {
 		return nil, fmt.Errorf("loader: dataset %s: %d classes with %d names", spec.Name, spec.NumClasses, len(spec.ClassNames))
 	}
 	if opts.ExamplesPerShard <= 0 {
@@ -129,16 +137,11 @@ func (w *Writer) Dir() string { return filepath.Join(w.dataDir, w.spec.Name, w.s
 // WriteSplit writes all examples of src as split name. Images must have the spec's shape and
 // labels must be in [-1, NumClasses).
 func (w *Writer) WriteSplit(name string, src Source) error {
-	if w.closed {
-		return errors.New("loader: WriteSplit after Close")
+	if err := w.checkSplit(name); err != nil {
+		return err
 	}
-	if name == "" || strings.ContainsAny(name, "/\\{}.") {
-		return fmt.Errorf("loader: split name %q", name)
-	}
-	for _, s := range w.splits {
-		if s.Name == name {
-			return fmt.Errorf("loader: split %q written twice", name)
-		}
+	if !w.spec.Shape.Fixed() {
+		return fmt.Errorf("loader: split %q: %w: a dataset of images of different sizes is written with WriteRecords", name, ErrShape)
 	}
 	if src.Shape() != w.spec.Shape {
 		return fmt.Errorf("loader: split %q: %w: source images are %v, dataset is %v", name, ErrShape, src.Shape(), w.spec.Shape)
@@ -161,6 +164,22 @@ func (w *Writer) WriteSplit(name string, src Source) error {
 		si.NumBytes += size
 	}
 	w.splits = append(w.splits, si)
+	return nil
+}
+
+// checkSplit checks that split name can be written.
+func (w *Writer) checkSplit(name string) error {
+	if w.closed {
+		return errors.New("loader: split written after Close")
+	}
+	if name == "" || strings.ContainsAny(name, "/\\{}.") {
+		return fmt.Errorf("loader: split name %q", name)
+	}
+	for _, s := range w.splits {
+		if s.Name == name {
+			return fmt.Errorf("loader: split %q written twice", name)
+		}
+	}
 	return nil
 }
 
@@ -261,7 +280,7 @@ func (w *Writer) Close() error {
 	fb, err := marshalFeatures(Features{
 		Image: ImageFeature{Shape: w.spec.Shape, Encoding: "png"},
 		Label: LabelFeature{NumClasses: w.spec.NumClasses},
-	})
+	}, w.spec.Filenames)
 	if err != nil {
 		return w.fail(err)
 	}
@@ -269,24 +288,173 @@ func (w *Writer) Close() error {
 	if len(w.spec.ClassNames) > 0 {
 		files[labelNamesFile] = []byte(strings.Join(w.spec.ClassNames, "\n") + "\n")
 	}
+	for name, b := range w.extra {
+		files[name] = b
+	}
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(w.tmp, name), b, 0o644); err != nil {
 			return w.fail(err)
 		}
 	}
 	dst := w.Dir()
+	var old string
 	if _, err := os.Stat(dst); err == nil {
 		if !w.opts.Overwrite {
 			return w.fail(setting.Errorf("overwrite", nil, "%s exists: set overwrite to replace it", dst))
 		}
-		if err := os.RemoveAll(dst); err != nil {
+		// Move the old version aside (a name Open never reads) before the new one takes its
+		// place, so that no moment leaves a half-removed version directory.
+		old = filepath.Join(filepath.Dir(dst), "replaced."+filepath.Base(w.tmp))
+		if err := os.Rename(dst, old); err != nil {
 			return w.fail(err)
 		}
 	}
 	if err := os.Rename(w.tmp, dst); err != nil {
+		if old != "" {
+			os.Rename(old, dst)
+		}
 		return w.fail(err)
 	}
+	if old != "" {
+		os.RemoveAll(old)
+	}
 	return nil
+}
+
+// AddFile adds a file (a name without directories) that Close writes into the version
+// directory beside dataset_info.json, so that it appears with the dataset, atomically.
+func (w *Writer) AddFile(name string, data []byte) error {
+	if name == "" || strings.ContainsAny(name, "/\\") || name == infoFile || name == featuresFile || name == labelNamesFile {
+		return fmt.Errorf("loader: extra file name %q", name)
+	}
+	if w.extra == nil {
+		w.extra = map[string][]byte{}
+	}
+	w.extra[name] = data
+	return nil
+}
+
+// WriteRecords writes split name from serialized tf.train.Example records that next returns in
+// order (nil, nil after the last), streamed to a temporary file and then cut into the number of
+// shards tfds's writer would choose for their size and count (NumShards), each holding the
+// examples tfds's shard boundaries give it. Memory does not grow with the split.
+func (w *Writer) WriteRecords(name string, next func() ([]byte, error)) error {
+	if err := w.checkSplit(name); err != nil {
+		return err
+	}
+	tmpPath := filepath.Join(w.tmp, "records-"+name+".tmp")
+	f, err := os.Create(tmpPath)
+	if err != nil {
+		return fmt.Errorf("loader: %w", err)
+	}
+	defer os.Remove(tmpPath)
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	rw := tfrecord.NewWriter(bw)
+	var ends []int64 // end offset of each record in the temporary file
+	var payload int64
+	for {
+		rec, err := next()
+		if err != nil {
+			return err
+		}
+		if rec == nil {
+			break
+		}
+		if err := rw.Write(rec); err != nil {
+			return fmt.Errorf("loader: split %q: %w", name, err)
+		}
+		payload += int64(len(rec))
+		ends = append(ends, rw.Written())
+	}
+	if len(ends) == 0 {
+		return fmt.Errorf("loader: split %q: %w", name, errNoExamples)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("loader: %w", err)
+	}
+	n := len(ends)
+	numShards := NumShards(payload, n)
+	si := SplitInfo{Name: name, FilepathTemplate: DefaultFilepathTemplate}
+	var from, start int64
+	for sh, end := range ShardBoundaries(n, numShards) {
+		rel, err := ShardPath(DefaultFilepathTemplate, w.spec.Name, name, "tfrecord", sh, numShards)
+		if err != nil {
+			return err
+		}
+		to := ends[end-1]
+		if err := copyRange(f, from, to-from, filepath.Join(w.tmp, rel)); err != nil {
+			return err
+		}
+		si.ShardLengths = append(si.ShardLengths, int64(end)-start)
+		si.NumBytes += to - from
+		from, start = to, int64(end)
+	}
+	w.splits = append(w.splits, si)
+	return nil
+}
+
+// errNoExamples reports a split without examples.
+var errNoExamples = errors.New("no examples")
+
+// copyRange copies n bytes of f from offset off to a new file at path.
+func copyRange(f *os.File, off, n int64, path string) error {
+	out, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("loader: %w", err)
+	}
+	if _, err := io.Copy(out, io.NewSectionReader(f, off, n)); err != nil {
+		out.Close()
+		return fmt.Errorf("loader: %w", err)
+	}
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("loader: %w", err)
+	}
+	return nil
+}
+
+// Shard sizes tfds's writer aims at (tfds's shard_utils: 64 MiB to 1 GiB).
+const (
+	minShardBytes = 64 << 20
+	maxShardBytes = 1024 << 20
+	// recordOverhead is the TFRecord framing of one record (length, two CRCs).
+	recordOverhead = 16
+)
+
+// NumShards returns the number of shards tfds's writer (tensorflow_datasets 4.9's
+// ShardConfig.calculate_number_shards) chooses for n examples of payload bytes serialized: a
+// power of two from 2 to 1,024 (or a multiple of 1,024) that keeps shards between 64 MiB and
+// 1 GiB and no larger than n, else 1.
+func NumShards(payload int64, n int) int {
+	total := payload + int64(n)*recordOverhead
+	maxShards := total / minShardBytes
+	minShards := total / maxShardBytes
+	if minShards <= 1024 && 1024 <= maxShards && n >= 1024 {
+		return 1024
+	}
+	if minShards > 1024 {
+		for k := int64(2); ; k++ {
+			if m := 1024 * k; m >= minShards && int64(n) >= m {
+				return int(m)
+			}
+		}
+	}
+	for _, m := range []int64{512, 256, 128, 64, 32, 16, 8, 4, 2} {
+		if minShards <= m && m <= maxShards && int64(n) >= m {
+			return int(m)
+		}
+	}
+	return 1
+}
+
+// ShardBoundaries returns the end (exclusive) of each of numShards shards of n examples, as
+// tfds's get_shard_boundaries rounds them (n·i/numShards, halves to even).
+func ShardBoundaries(n, numShards int) []int {
+	b := make([]int, numShards)
+	for i := range b {
+		b[i] = int(math.RoundToEven(float64(n) * float64(i+1) / float64(numShards)))
+	}
+	return b
 }
 
 func (w *Writer) fail(err error) error {

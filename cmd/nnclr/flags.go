@@ -15,6 +15,7 @@ import (
 
 	"github.com/nnclr/nnclr/embed"
 	"github.com/nnclr/nnclr/evaluate"
+	"github.com/nnclr/nnclr/loader"
 	rundir "github.com/nnclr/nnclr/run"
 	"github.com/nnclr/nnclr/setting"
 	"github.com/nnclr/nnclr/tfrun"
@@ -49,6 +50,9 @@ type cli struct {
 	source, downloadURL, sha256 string
 	limit                       int
 	overwrite                   bool
+	sourceFormat                string
+	folder                      loader.FolderOptions // --unlabelled, --test-fraction, --max-side, --max-pixels, --strict
+	verbose                     bool
 	// export, embed, evaluate
 	out, checkpoint, split string
 	batchSize              int
@@ -149,7 +153,14 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 	fs.StringVar(&c.cluster, "cluster", "", "pretrain on several workers: every worker's host:port, comma separated, the same list on each (default: $TF_CONFIG's cluster)")
 	fs.IntVar(&c.taskIndex, "task-index", 0, "with --cluster: this worker's place in the list (0: the chief, which writes the run dir)")
 	fs.DurationVar(&c.clusterTimeout, "cluster-timeout", rundir.DefaultClusterTimeout, "bound of every wait for the other workers (start-up, each step's collectives)")
-	fs.StringVar(&c.source, "source", "", "prepare: STL-10 binary dir (stl10_binary) or Fashion-MNIST IDX dir")
+	fs.StringVar(&c.source, "source", "", "prepare: STL-10 binary dir (stl10_binary), Fashion-MNIST IDX dir, or a folder of your own images (DIR/<class>/..., DIR/<split>/<class>/... or a flat folder) for any other --dataset name")
+	fs.StringVar(&c.sourceFormat, "source-format", "", "prepare: folder reads --source as an image folder even for a known dataset name")
+	fs.StringVar(&c.folder.Unlabelled, "unlabelled", "", "prepare (image folder): a folder of unlabelled images, written as the split unlabelled (label -1)")
+	fs.Float64Var(&c.folder.TestFraction, "test-fraction", 0, "prepare (image folder of class folders): fraction of each class moved to a test split, drawn from --seed")
+	fs.IntVar(&c.folder.MaxSide, "max-side", 0, "prepare (image folder): re-encode images whose longer side exceeds N, resized to N (aspect kept; 0: keep sizes)")
+	fs.Int64Var(&c.folder.MaxPixels, "max-pixels", loader.MaxPixels, "prepare (image folder): refuse images whose header declares more pixels than this")
+	fs.BoolVar(&c.folder.Strict, "strict", false, "prepare (image folder): an unreadable or corrupt image is an error instead of being skipped")
+	fs.BoolVarP(&c.verbose, "verbose", "v", false, "prepare (image folder): list the files skipped")
 	fs.IntVar(&c.limit, "limit", 0, "prepare: import at most N examples per split (0: all)")
 	fs.StringVar(&c.downloadURL, "download-url", "", "prepare: STL-10 archive URL used when --source is absent (default: the official release)")
 	fs.StringVar(&c.sha256, "sha256", "", "prepare: expected SHA-256 of the downloaded archive (default: the official one)")

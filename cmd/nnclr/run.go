@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/nnclr/nnclr/embed"
@@ -99,6 +101,19 @@ func moduleVersion(path string) string {
 
 func runPrepare(c *cli, stdout, stderr io.Writer) error {
 	prep, finish := c.prepareOptions(stderr)
+	if loader.IsFolder(c.pretrain.Dataset, prep) {
+		if c.source == "" {
+			finish()
+			return usage(fmt.Errorf("--dataset %s: not one of the known datasets %v: give --source DIR to prepare it from a folder of your images", c.pretrain.Dataset, loader.KnownDatasets()))
+		}
+		rep, err := loader.ImportFolder(c.ctx, c.pretrain.DataDir, c.pretrain.Dataset, prep.FolderOptions())
+		finish()
+		if err != nil {
+			return err
+		}
+		printFolderReport(stdout, rep, c.verbose)
+		return nil
+	}
 	ds, wrote, err := loader.Prepare(c.ctx, c.pretrain.DataDir, c.pretrain.Dataset, prep)
 	finish()
 	if err != nil {
@@ -123,7 +138,10 @@ func runPrepare(c *cli, stdout, stderr io.Writer) error {
 // missing dataset), with progress bars on stderr; the function returned ends them.
 func (c *cli) prepareOptions(stderr io.Writer) (loader.PrepareOptions, func()) {
 	prog, dl := newLazyBar(c, stderr, false), newLazyBar(c, stderr, true)
+	folder := c.folder
+	folder.Seed = uint64(c.pretrain.Seed)
 	return loader.PrepareOptions{Source: c.source, Limit: c.limit, DownloadURL: c.downloadURL, SHA256: c.sha256,
+		SourceFormat: c.sourceFormat, Folder: folder,
 		Writer:           loader.WriterOptions{Progress: prog, Overwrite: c.overwrite, Workers: c.pretrain.Workers},
 		DownloadProgress: func(done, total int64) { dl.set("downloading STL-10", done, total) }}, func() { dl.finish(); prog.finish() }
 }
@@ -279,4 +297,56 @@ func runEvaluate(c *cli, stdout, stderr io.Writer) error {
 		return r.RecordEvaluation(res)
 	}
 	return nil
+}
+
+// printFolderReport prints what the import of an image folder found and did.
+func printFolderReport(w io.Writer, rep *loader.FolderReport, verbose bool) {
+	if rep.Unchanged {
+		fmt.Fprintf(w, "%s is already prepared from the same files and options: nothing to do (--overwrite writes it again)\n", rep.Dir)
+		return
+	}
+	fmt.Fprintf(w, "wrote %s (layout %s, %d classes, %d-channel images of their own sizes)\n", rep.Dir, rep.Layout, len(rep.ClassNames), rep.Channels)
+	names := make([]string, 0, len(rep.Splits))
+	for s := range rep.Splits {
+		names = append(names, s)
+	}
+	slices.Sort(names)
+	for _, s := range names {
+		fmt.Fprintf(w, "  %-10s %7d examples\n", s, rep.Splits[s])
+	}
+	if len(rep.ClassNames) > 0 {
+		fmt.Fprintf(w, "  labels: %s\n", strings.Join(rep.ClassNames, ", "))
+	}
+	fmt.Fprintf(w, "  images: %d stored as given, %d converted to PNG, %d resized (--max-side)\n", rep.Stored, rep.Converted, rep.Resized)
+	if n := len(rep.NotImages); n > 0 {
+		fmt.Fprintf(w, "  skipped %d files that are not images by name (.DS_Store, ._*, other extensions)%s\n", n, moreWithVerbose(verbose))
+		if verbose {
+			for _, f := range rep.NotImages {
+				fmt.Fprintf(w, "    %s\n", f)
+			}
+		}
+	}
+	if n := len(rep.SymlinkedDirs); n > 0 {
+		fmt.Fprintf(w, "  did not follow %d symbolic links to folders%s\n", n, moreWithVerbose(verbose))
+		if verbose {
+			for _, f := range rep.SymlinkedDirs {
+				fmt.Fprintf(w, "    %s\n", f)
+			}
+		}
+	}
+	if n := len(rep.Skipped); n > 0 {
+		fmt.Fprintf(w, "  skipped %d unreadable or corrupt images, listed in %s (--strict makes them an error)\n", n, filepath.Join(rep.Dir, loader.SkippedFile))
+		if verbose {
+			for _, s := range rep.Skipped {
+				fmt.Fprintf(w, "    %s: %s\n", s.Path, s.Reason)
+			}
+		}
+	}
+}
+
+func moreWithVerbose(verbose bool) string {
+	if verbose {
+		return ":"
+	}
+	return " (--verbose lists them)"
 }
