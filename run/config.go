@@ -88,6 +88,10 @@ type Config struct {
 	CheckpointSecs  float64 `json:"checkpoint_secs"`  // also when this long has passed since the last (0: off)
 	KeepCheckpoints int     `json:"keep_checkpoints"` // 0: all
 	InitFrom        string  `json:"init_from"`        // Keras NNCLR SavedModel the new run starts from
+	// The kNN monitor (see KNNRecord): every KNNEvery epochs (0: off) the encoder's kNN top-1 on
+	// seeded subsets of at most KNNLimit examples of the labelled and test splits (0: all).
+	KNNEvery int `json:"knn_every"`
+	KNNLimit int `json:"knn_limit"`
 	// Precision is the arithmetic: fp32 (the example's), bf16 (oneDNN's rewrite on CPUs with
 	// AVX512-BF16/AMX) or fp16 (GPUs). Variables, checkpoints and exports are float32 in all.
 	// A resume keeps it unless Options.AllowPrecisionChange.
@@ -107,12 +111,12 @@ type Config struct {
 // DefaultConfig returns the Keras example's run: STL-10 at 96×96, width 128, queue 10,000,
 // temperature 0.1, Adam 1e-3, 5 epochs of 50 steps, shuffle buffer 5,000, seed 0, checkpoints at
 // epoch ends and every 10 minutes (3 kept), and the paper's augmentation settings present but off (jitter strengths 0.4,0.4,0.2,0.1, blur σ
-// 0.1–2).
+// 0.1–2), and the kNN monitor off with a limit of 5,000 examples per split.
 func DefaultConfig() Config {
 	return Config{Format: Format, Version: SchemaVersion, Dataset: "stl10", ImageSize: 96, Width: 128, QueueSize: 10000,
 		Temperature: 0.1, LearningRate: 1e-3, Preset: "example", SupportTopK: 1, StepsPerEpoch: 50, ShuffleBuffer: 5000, LabelledSplit: "train",
 		TestSplit: "test", Jitter: []float64{0.4, 0.4, 0.2, 0.1}, BlurProb: []float64{0}, BlurSigma: []float64{0.1, 2},
-		SolarizeProb: []float64{0}, Epochs: 5, CheckpointSecs: 600, KeepCheckpoints: 3, Precision: "fp32", Device: "auto"}
+		SolarizeProb: []float64{0}, Epochs: 5, KNNLimit: 5000, CheckpointSecs: 600, KeepCheckpoints: 3, Precision: "fp32", Device: "auto"}
 }
 
 // Session returns the session settings of the config's runtime fields.
@@ -255,7 +259,8 @@ func (c Config) Validate() error {
 	for _, p := range []struct {
 		name string
 		v    int
-	}{{"shuffle_buffer", c.ShuffleBuffer}, {"workers", c.Workers}, {"unlabelled_batch", c.UnlabelledBatch}, {"labelled_batch", c.LabelledBatch}} {
+	}{{"shuffle_buffer", c.ShuffleBuffer}, {"workers", c.Workers}, {"unlabelled_batch", c.UnlabelledBatch}, {"labelled_batch", c.LabelledBatch},
+		{"knn_every", c.KNNEvery}, {"knn_limit", c.KNNLimit}} {
 		if p.v < 0 {
 			return setting.Errorf(p.name, p.v, "want >= 0")
 		}
