@@ -169,6 +169,10 @@ func Write(logdir string, e Embedding) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("projector: %w", err)
 	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return Result{}, fmt.Errorf("projector: %w", err)
+	}
 	done := false
 	defer func() {
 		if !done {
