@@ -11,7 +11,7 @@ PY := $(CURDIR)/$(VENV)/bin/python
 export NNCLR_PYTHON := $(PY)
 
 # Debian packages make setup installs (the Docker build, on Ubuntu, passes its own list).
-APT_PACKAGES ?= binutils python3-venv dataset-fashion-mnist
+APT_PACKAGES ?= binutils python3-venv dataset-fashion-mnist chromium
 # Alternative requirements for the virtualenv, and an existing libtensorflow (see provision.sh).
 NNCLR_PY_REQUIREMENTS ?=
 NNCLR_TF_PREFIX ?=
@@ -38,7 +38,8 @@ ready: $(SETUP_STAMP)
 
 # The main job. Default: Fashion-MNIST from the Debian package (prepared on first use, offline),
 # 32×32×1, width 128, 3 epochs of 100 steps of 256 unlabelled + 64 labelled images (about two
-# minutes of pretraining on 2 cores), then linear and kNN evaluation and a SavedModel export.
+# minutes of pretraining on 2 cores, with the kNN monitor after each epoch), then linear and kNN
+# evaluation with the test split's projector files, the nearest-neighbour sheet and a SavedModel export.
 # DATASET=stl10 runs the Keras example's configuration (96×96×3, 5 epochs of 50 steps, batches of
 # split size / steps); EPOCHS, STEPS, IMAGE_SIZE, BATCHES, RUN_DIR and RUN_FLAGS override.
 # SOURCE=DIR prepares a folder of your own images as DATASET (default my_images; PREPARE_FLAGS
@@ -70,12 +71,13 @@ run: ready
 	@set -e; resume=; if [ -e "$(RUN_DIR)/checkpoints/checkpoint" ]; then resume=--resume; echo "run: $(RUN_DIR) exists: resuming it"; fi; \
 	if [ -n "$(SOURCE)" ]; then bin/nnclr --mode prepare --dataset $(DATASET) --source "$(SOURCE)" $(PREPARE_FLAGS); fi; \
 	bin/nnclr --mode pretrain --dataset $(DATASET) --run-dir $(RUN_DIR) $$resume --image-size $(IMAGE_SIZE) \
-	  --epochs $(EPOCHS) --steps-per-epoch $(STEPS) $(BATCHES) $(RUN_FLAGS); \
-	bin/nnclr --mode evaluate --dataset $(DATASET) --run-dir $(RUN_DIR) --out $(RUN_DIR)/evaluation.json; \
+	  --epochs $(EPOCHS) --steps-per-epoch $(STEPS) --knn-every 1 $(BATCHES) $(RUN_FLAGS); \
+	bin/nnclr --mode evaluate --dataset $(DATASET) --run-dir $(RUN_DIR) --out $(RUN_DIR)/evaluation.json --projector; \
+	bin/nnclr --mode neighbours --dataset $(DATASET) --run-dir $(RUN_DIR) --out $(RUN_DIR)/neighbours.png; \
 	bin/nnclr --mode export --run-dir $(RUN_DIR) --out $(RUN_DIR)/savedmodel --overwrite; \
-	echo; echo "run directory:   $(RUN_DIR) (run.json, metrics.jsonl, checkpoints/, evaluation.json)"; \
+	echo; echo "run directory:   $(RUN_DIR) (run.json, metrics.jsonl, checkpoints/, evaluation.json, neighbours.png)"; \
 	echo "SavedModel:      $(RUN_DIR)/savedmodel (serving_default: uint8 images -> embedding, logits, probabilities)"; \
-	echo "TensorBoard:     $(VENV)/bin/tensorboard --logdir $(RUN_DIR)"
+	echo "TensorBoard:     $(VENV)/bin/tensorboard --logdir $(RUN_DIR) (scalars with val/knn_top1, and the Projector)"
 
 apt:
 	@if [ -z "$(strip $(APT_PACKAGES))" ]; then exit 0; fi; \

@@ -7,6 +7,7 @@ require github.com/wamuir/graft v0.10.0
 require (
 	github.com/schollz/progressbar/v3 v3.18.0
 	github.com/spf13/pflag v1.0.6
+	golang.org/x/image v0.24.0
 	golang.org/x/sys v0.29.0
 	golang.org/x/term v0.28.0
 	google.golang.org/protobuf v1.34.2

@@ -90,6 +90,10 @@ type Config struct {
 	CheckpointSecs  float64 `json:"checkpoint_secs"`  // also when this long has passed since the last (0: off)
 	KeepCheckpoints int     `json:"keep_checkpoints"` // 0: all
 	InitFrom        string  `json:"init_from"`        // Keras NNCLR SavedModel the new run starts from
+	// The kNN monitor (see KNNRecord): every KNNEvery epochs (0: off) the encoder's kNN top-1 on
+	// seeded subsets of at most KNNLimit examples of the labelled and test splits (0: all).
+	KNNEvery int `json:"knn_every"`
+	KNNLimit int `json:"knn_limit"`
 	// Precision is the arithmetic: fp32 (the example's), bf16 (oneDNN's rewrite on CPUs with
 	// AVX512-BF16/AMX) or fp16 (GPUs). Variables, checkpoints and exports are float32 in all.
 	// A resume keeps it unless Options.AllowPrecisionChange.
@@ -110,14 +114,15 @@ type Config struct {
 // tfgraph.DefaultModelConfig (STL-10's 96×96, width 128, queue 10,000, temperature 0.1, Adam
 // 1e-3), the data's of loader.DefaultOptions (50 steps per epoch, shuffle buffer 5,000), 5
 // epochs, seed 0, checkpoints at epoch ends and every 10 minutes (3 kept), and the paper's
-// augmentation settings present but off (jitter strengths 0.4,0.4,0.2,0.1, blur σ 0.1–2).
+// augmentation settings present but off (jitter strengths 0.4,0.4,0.2,0.1, blur σ 0.1–2),
+// and the kNN monitor off with a limit of 5,000 examples per split.
 func DefaultConfig() Config {
 	mc, lo := tfgraph.DefaultModelConfig(), loader.DefaultOptions()
 	return Config{Format: Format, Version: SchemaVersion, Dataset: "stl10", ImageSize: mc.Height, Width: mc.ModelWidth,
 		QueueSize: mc.QueueSize, Temperature: mc.Temperature, LearningRate: mc.LearningRate, Preset: "example",
 		SupportTopK: mc.SupportTopK, StepsPerEpoch: lo.StepsPerEpoch, ShuffleBuffer: lo.ShuffleBuffer, LabelledSplit: lo.LabelledSplit,
 		TestSplit: lo.TestSplit, Jitter: []float64{0.4, 0.4, 0.2, 0.1}, BlurProb: []float64{0}, BlurSigma: []float64{0.1, 2},
-		SolarizeProb: []float64{0}, Epochs: 5, CheckpointSecs: 600, KeepCheckpoints: 3, Precision: tfrun.FP32, Device: "auto"}
+		SolarizeProb: []float64{0}, Epochs: 5, KNNLimit: 5000, CheckpointSecs: 600, KeepCheckpoints: 3, Precision: tfrun.FP32, Device: "auto"}
 }
 
 // Session returns the session settings of the config's runtime fields.
@@ -256,7 +261,8 @@ func (c Config) Validate() error {
 	for _, p := range []struct {
 		name string
 		v    int
-	}{{"shuffle_buffer", c.ShuffleBuffer}, {"workers", c.Workers}, {"unlabelled_batch", c.UnlabelledBatch}, {"labelled_batch", c.LabelledBatch}} {
+	}{{"shuffle_buffer", c.ShuffleBuffer}, {"workers", c.Workers}, {"unlabelled_batch", c.UnlabelledBatch}, {"labelled_batch", c.LabelledBatch},
+		{"knn_every", c.KNNEvery}, {"knn_limit", c.KNNLimit}} {
 		if p.v < 0 {
 			return setting.Errorf(p.name, p.v, "want >= 0")
 		}

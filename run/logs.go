@@ -33,6 +33,8 @@ type StepRecord struct {
 	ImagesPerSecond float64 `json:"images_per_second"`
 }
 
+// (KNNRecord, in knnmonitor.go, is a "knn" line: the kNN monitor's figure.)
+
 // ValidationRecord is a "validation" line of metrics.jsonl: one per epoch.
 type ValidationRecord struct {
 	Type       string  `json:"type"` // "validation"
@@ -167,6 +169,13 @@ func (t *tbLog) onStep(s train.StepInfo) {
 func (t *tbLog) onValidation(v train.Validation) {
 	t.scalar("val/p_loss", v.GlobalStep, v.Loss)
 	t.scalar("val/p_acc", v.GlobalStep, v.Acc)
+}
+
+func (t *tbLog) onKNN(r KNNRecord) {
+	t.scalar("val/knn_top1", r.GlobalStep, r.Top1)
+	if r.Top5 != nil {
+		t.scalar("val/knn_top5", r.GlobalStep, *r.Top5)
+	}
 }
 
 // Close closes the event file and reports the first write error.

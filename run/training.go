@@ -64,6 +64,9 @@ type Training struct {
 	// newer ones that could not be read, each with the reason.
 	Resumed string
 	Skipped []string
+	// OnKNN, when not nil, is called with each figure of the kNN monitor (Config.KNNEvery) on
+	// the chief, after it is logged and before the epoch's train.Hooks.OnValidation.
+	OnKNN func(KNNRecord)
 
 	lock    *dirLock
 	cluster *tfrun.Cluster
@@ -352,14 +355,55 @@ func initFrom(m *tfgraph.Model, dir string, sc tfrun.SessionConfig, log io.Write
 
 // Train runs the loop to Config.Epochs: it records the config as run.json, appends a line per
 // step and per validation to metrics.jsonl, writes the same scalars (and the config as text) to
-// a new TensorBoard event file in the run directory, checkpoints as the config says, and calls
-// hooks after its own. A worker other than a cluster's chief only trains and calls hooks. A
+// a new TensorBoard event file in the run directory, checkpoints as the config says, runs the kNN
+// monitor (Config.KNNEvery: a "knn" line in metrics.jsonl, val/knn_top1 in TensorBoard, OnKNN)
+// and calls hooks after its own. A worker other than a cluster's chief only trains and calls hooks. A
 // failed collective (a worker gone) is an error naming the workers that cannot be reached. It returns ctx's error when ctx is cancelled (the last checkpoint stays
 // the latest).
 func (t *Training) Train(ctx context.Context, hooks train.Hooks) (err error) {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	mon := t.knnMonitor()
+	// knn runs the monitor after an epoch's validation, on every worker of a cluster as the
+	// validation itself (so none waits at the next step's collectives for another's monitor),
+	// to the end even when interrupted there (the loop stops at the next step). A failure
+	// stops the run at the next step (checkpointed) and is returned.
+	knn := func(v train.Validation) (KNNRecord, bool) {
+		if !mon.due(v.Epoch) {
+			return KNNRecord{}, false
+		}
+		mctx := ctx
+		if t.cluster != nil {
+			mctx = context.Background()
+		}
+		r, err := mon.run(mctx, v.Epoch, v.GlobalStep)
+		if err != nil {
+			if ctx.Err() == nil {
+				stop(fmt.Errorf("run: knn monitor after epoch %d: %w", v.Epoch+1, err))
+			}
+			return r, false
+		}
+		return r, true
+	}
+	monitorErr := func(err error) error {
+		if cause := context.Cause(ctx); cause != nil && cause != context.Canceled && !errors.Is(cause, context.DeadlineExceeded) {
+			var ie *train.InterruptedError
+			if errors.As(err, &ie) {
+				return errors.Join(cause, err)
+			}
+		}
+		return err
+	}
 	if !t.chief() {
 		// Another worker: the chief writes the run directory.
-		return t.clusterErr(t.Trainer.Run(ctx, t.Loop, pipelineData{t.Pipeline}, hooks))
+		wh := hooks
+		wh.OnValidation = func(v train.Validation) {
+			knn(v)
+			if hooks.OnValidation != nil {
+				hooks.OnValidation(v)
+			}
+		}
+		return monitorErr(t.clusterErr(t.Trainer.Run(ctx, t.Loop, pipelineData{t.Pipeline}, wh)))
 	}
 	if err := os.MkdirAll(t.Dir, 0o755); err != nil {
 		return fmt.Errorf("run: %w", err)
@@ -414,11 +458,18 @@ func (t *Training) Train(ctx context.Context, hooks train.Hooks) (err error) {
 	all.OnValidation = func(v train.Validation) {
 		ml.onValidation(v)
 		tb.onValidation(v)
+		if r, ok := knn(v); ok {
+			ml.write(r)
+			tb.onKNN(r)
+			if t.OnKNN != nil {
+				t.OnKNN(r)
+			}
+		}
 		if hooks.OnValidation != nil {
 			hooks.OnValidation(v)
 		}
 	}
-	return t.clusterErr(t.Trainer.Run(ctx, t.Loop, pipelineData{t.Pipeline}, all))
+	return monitorErr(t.clusterErr(t.Trainer.Run(ctx, t.Loop, pipelineData{t.Pipeline}, all)))
 }
 
 // Close releases the model's session, the pipeline and the run directory's lock.

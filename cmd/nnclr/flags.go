@@ -22,7 +22,7 @@ import (
 )
 
 // modes lists the values of --mode, in the order --help shows them.
-var modes = []string{"info", "prepare", "pretrain", "evaluate", "embed", "export"}
+var modes = []string{"info", "prepare", "pretrain", "evaluate", "embed", "export", "neighbours"}
 
 // cli is the parsed command line. Flags named like a rundir.Config setting are bound to that field
 // of pretrain (the one mapping from flags to a run's config); the others are the modes' own.
@@ -61,6 +61,11 @@ type cli struct {
 	protocols, trainSplit string
 	knn                   evaluate.KNNConfig
 	linearEpochs          int
+	// evaluate, embed: the projector; neighbours: the sheet
+	projector               bool
+	projectorDir            string
+	projectorLimit          int
+	queries, neighbourCount int
 }
 
 // exitError ends the process with code after printing its message (msg, when set, instead of
@@ -165,8 +170,8 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 	fs.StringVar(&c.downloadURL, "download-url", "", "prepare: STL-10 archive URL used when --source is absent (default: the official release)")
 	fs.StringVar(&c.sha256, "sha256", "", "prepare: expected SHA-256 of the downloaded archive (default: the official one)")
 	fs.BoolVar(&c.overwrite, "overwrite", false, "prepare, export: replace an existing dataset version or output directory")
-	fs.StringVar(&c.out, "out", "", "export: SavedModel directory to write; embed, evaluate: output file")
-	fs.StringVar(&c.split, "split", "test", "embed: dataset split to embed")
+	fs.StringVar(&c.out, "out", "", "export: SavedModel directory to write; embed, evaluate: output file; neighbours: the sheet's PNG")
+	fs.StringVar(&c.split, "split", "test", "embed: dataset split to embed; neighbours: split of the queries")
 	fs.StringVar(&c.savedModel.Signature, "signature", c.savedModel.Signature, "embed, evaluate: SavedModel signature to run")
 	fs.StringVar(&c.savedModel.InputKey, "input-key", "", "embed, evaluate: signature input key (default: its only input)")
 	fs.StringVar(&c.savedModel.OutputKey, "output-key", "", "embed, evaluate: signature output key (default: embedding, else its only output)")
@@ -176,8 +181,15 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 	fs.IntVar(&c.knn.K, "k", c.knn.K, "evaluate: neighbours of the kNN vote")
 	fs.Float64Var(&c.knn.Temperature, "knn-temperature", c.knn.Temperature, "evaluate: temperature T of the kNN vote weights exp(sim/T)")
 	fs.IntVar(&c.linearEpochs, "linear-epochs", evaluate.DefaultLinearConfig().Epochs, "evaluate: epochs of the linear classifier (Adam, batch 256)")
-	fs.StringVar(&c.trainSplit, "train-split", "train", "evaluate: labelled split the classifiers are fitted on")
-	fs.StringVar(&c.checkpoint, "checkpoint", "", "export, embed, evaluate: checkpoint prefix (default: the run dir's latest)")
+	fs.StringVar(&c.trainSplit, "train-split", "train", "evaluate: labelled split the classifiers are fitted on; neighbours: split searched for neighbours")
+	fs.StringVar(&c.checkpoint, "checkpoint", "", "export, embed, evaluate, neighbours: checkpoint prefix (default: the run dir's latest)")
+	fs.IntVar(&p.KNNEvery, "knn-every", def.KNNEvery, "pretrain: kNN top-1 of the current encoder every N epochs (metrics.jsonl, TensorBoard val/knn_top1, the epoch line; k and temperature as evaluate's defaults; 0: off)")
+	fs.IntVar(&p.KNNLimit, "knn-limit", def.KNNLimit, "kNN on a seeded subset of at most N examples of each split (0: all); pretrain's monitor uses it as given or recorded, evaluate and neighbours only when given (else all)")
+	fs.BoolVar(&c.projector, "projector", false, "evaluate (the test split), embed (--split): also write a seeded subset's embeddings, metadata and sprite for TensorBoard's projector")
+	fs.StringVar(&c.projectorDir, "projector-dir", "", "log directory of --projector (default: the run dir; needed with --model); view it with tensorboard --logdir DIR")
+	fs.IntVar(&c.projectorLimit, "projector-limit", projectorLimitDefault, "points of --projector (a seeded subset; the whole split when smaller)")
+	fs.IntVar(&c.queries, "queries", 8, "neighbours: query images drawn (seeded) from --split")
+	fs.IntVar(&c.neighbourCount, "neighbours", 8, "neighbours: nearest neighbours shown per query, searched in --train-split")
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
 		return c, usage(fmt.Errorf("%w (see nnclr --help)", err))
@@ -199,6 +211,17 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 	}
 	if _, err := c.pretrain.Session(); err != nil {
 		return c, c.flagError(err)
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"projector_limit", c.projectorLimit}, {"queries", c.queries}, {"neighbours", c.neighbourCount}} {
+		if f.v < 1 {
+			return c, c.flagError(setting.Errorf(f.name, f.v, "want >= 1"))
+		}
+	}
+	if c.pretrain.KNNLimit < 0 {
+		return c, c.flagError(setting.Errorf("knn_limit", c.pretrain.KNNLimit, "want >= 0 (0: all)"))
 	}
 	if c.clusterTimeout <= 0 {
 		return c, c.flagError(setting.Errorf("cluster_timeout", c.clusterTimeout, "want a duration > 0 (60s)"))

@@ -60,6 +60,8 @@ func runPretrain(c *cli, stdout, stderr io.Writer) error {
 	showBar := !c.quiet && isTerminal(stderr)
 	var last train.StepInfo
 	var lastVal *train.Validation
+	var lastKNN *rundir.KNNRecord
+	t.OnKNN = func(r rundir.KNNRecord) { lastKNN = &r }
 	var images, steps int
 	var busy time.Duration
 	hooks := train.Hooks{
@@ -77,7 +79,11 @@ func runPretrain(c *cli, stdout, stderr io.Writer) error {
 		OnValidation: func(v train.Validation) {
 			bar.finish()
 			lastVal = &v
-			fmt.Fprintf(stdout, "epoch %d/%d: val_p_loss %.4f val_p_acc %.4f (%d test images)\n", v.Epoch+1, cfg.Epochs, v.Loss, v.Acc, v.Examples)
+			knn := ""
+			if lastKNN != nil && lastKNN.Epoch == v.Epoch+1 {
+				knn = fmt.Sprintf("; knn_top1 %.4f (%d train, %d test examples, %.1f s)", lastKNN.Top1, lastKNN.TrainCount, lastKNN.TestCount, lastKNN.Seconds)
+			}
+			fmt.Fprintf(stdout, "epoch %d/%d: val_p_loss %.4f val_p_acc %.4f (%d test images)%s\n", v.Epoch+1, cfg.Epochs, v.Loss, v.Acc, v.Examples, knn)
 		},
 		OnCheckpoint: func(string, int64) { bar.finish() },
 	}

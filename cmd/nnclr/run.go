@@ -33,7 +33,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	c.ctx, c.signal, stop = interrupt.Listen("nnclr", stderr)
 	defer stop()
 	modes := map[string]func(*cli, io.Writer, io.Writer) error{"info": runInfo, "prepare": runPrepare,
-		"pretrain": runPretrain, "evaluate": runEvaluate, "embed": runEmbed, "export": runExport}
+		"pretrain": runPretrain, "evaluate": runEvaluate, "embed": runEmbed, "export": runExport, "neighbours": runNeighbours}
 	err = modes[c.mode](c, stdout, stderr)
 	if sig := c.signal(); sig != nil && err != nil {
 		return interrupted(sig, err)
@@ -213,6 +213,9 @@ func runEmbed(c *cli, stdout, stderr io.Writer) error {
 	if c.out == "" {
 		return usage(errors.New("--mode embed needs --out (the .npz file to write)"))
 	}
+	if _, err := c.projectorLogdir(); err != nil {
+		return err
+	}
 	e, err := c.embedder()
 	if err != nil {
 		return err
@@ -235,7 +238,7 @@ func runEmbed(c *cli, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "embedded %d images of %s/%s into %d dimensions: %s\n", s.Len(), c.pretrain.Dataset, c.split, s.Dim, c.out)
-	return nil
+	return c.writeProjector(e, ds, c.split, stdout, stderr)
 }
 
 func runEvaluate(c *cli, stdout, stderr io.Writer) error {
@@ -258,6 +261,9 @@ func runEvaluate(c *cli, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if _, err := c.projectorLogdir(); err != nil {
+		return err
+	}
 	ds, err := c.loadDataset(stderr)
 	if err != nil {
 		return err
@@ -269,7 +275,23 @@ func runEvaluate(c *cli, stdout, stderr io.Writer) error {
 	defer e.Close()
 	var splits [2]evaluate.Split
 	bar := newLazyBar(c, stderr, false)
+	if c.fs.Changed("knn-limit") {
+		// The kNN monitor's examples: seeded subsets of both splits, in batches of its size.
+		seed, err := c.subsetSeed()
+		if err != nil {
+			return err
+		}
+		splits[0], splits[1], err = rundir.KNNSplits(c.ctx, e, ds, c.trainSplit, c.pretrain.TestSplit, c.pretrain.KNNLimit, seed,
+			func(split string, done, total int) { bar.set("features of "+split, int64(done), int64(total)) })
+		bar.finish()
+		if err != nil {
+			return err
+		}
+	}
 	for i, name := range []string{c.trainSplit, c.pretrain.TestSplit} {
+		if c.fs.Changed("knn-limit") {
+			break
+		}
 		splits[i], err = embed.LabelledFeatures(c.ctx, e, ds, name, c.batchSize, bar.images("features of "+name))
 		bar.finish()
 		if err != nil {
@@ -288,6 +310,9 @@ func runEvaluate(c *cli, stdout, stderr io.Writer) error {
 		if err := writeJSON(c.out, res); err != nil {
 			return err
 		}
+	}
+	if err := c.writeProjector(e, ds, c.pretrain.TestSplit, stdout, stderr); err != nil {
+		return err
 	}
 	if c.runDir != "" && c.model == "" {
 		r, err := c.openRun()

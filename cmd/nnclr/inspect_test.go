@@ -1,0 +1,357 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nnclr/nnclr/internal/npy"
+	"github.com/nnclr/nnclr/internal/testpy"
+	"github.com/nnclr/nnclr/internal/testutil"
+)
+
+// TestInspect trains a tiny run with the kNN monitor on, then checks the monitor against
+// evaluate, the projector files through a real TensorBoard (and a headless Chromium's rendering
+// of its Projector tab), and the neighbour sheet's fraction against NumPy.
+func TestInspect(t *testing.T) {
+	dataDir := smallFashion(t, 200)
+	runDir := filepath.Join(t.TempDir(), "run")
+	var out bytes.Buffer
+	if err := run([]string{"--mode", "pretrain", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--run-dir", runDir,
+		"--image-size", "32", "--width", "8", "--queue-size", "96", "--epochs", "2", "--steps-per-epoch", "2", "--unlabelled-batch", "32",
+		"--labelled-batch", "16", "--knn-every", "1", "--knn-limit", "120", "--keep-checkpoints", "0", "--seed", "7", "--quiet"}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatalf("pretrain: %v\n%s", err, out.String())
+	}
+	embedNPZ := func(split string) string {
+		p := filepath.Join(t.TempDir(), split+".npz")
+		if err := run([]string{"--mode", "embed", "--run-dir", runDir, "--dataset", "fashion_mnist", "--data-dir", dataDir, "--split", split, "--out", p, "--quiet"},
+			&bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	testNPZ := embedNPZ("test")
+
+	t.Run("monitor", func(t *testing.T) {
+		if n := strings.Count(out.String(), "knn_top1 "); n != 2 {
+			t.Errorf("%d epoch lines with knn_top1, want 2:\n%s", n, out.String())
+		}
+		var knn []map[string]any
+		for _, r := range readJSONL(t, filepath.Join(runDir, "metrics.jsonl")) {
+			if r["type"] == "knn" {
+				knn = append(knn, r)
+			}
+		}
+		if len(knn) != 2 {
+			t.Fatalf("metrics.jsonl has %d knn lines, want 2", len(knn))
+		}
+		// TensorBoard's own reader finds the same figures as val/knn_top1.
+		raw := testpy.Run(t, "../../tboard/testdata/read_events.py", runDir)
+		var all map[string]struct {
+			DataProvider struct {
+				Scalars map[string][]struct {
+					Step  int64  `json:"step"`
+					Value string `json:"value"`
+				} `json:"scalars"`
+			} `json:"data_provider"`
+		}
+		if err := json.Unmarshal(raw, &all); err != nil {
+			t.Fatal(err)
+		}
+		tb := all[runDir].DataProvider.Scalars["val/knn_top1"]
+		if len(tb) != 2 {
+			t.Fatalf("TensorBoard has %d val/knn_top1 points, want 2", len(tb))
+		}
+		for i, r := range knn {
+			step := int64(r["global_step"].(float64))
+			if r["epoch"] != float64(i+1) || step != int64(2*(i+1)) || r["train_count"] != 120.0 || r["test_count"] != 120.0 {
+				t.Errorf("knn line %d: %v", i, r)
+			}
+			v, _ := strconv.ParseFloat(tb[i].Value, 64)
+			if tb[i].Step != step || float32(v) != float32(r["knn_top1"].(float64)) {
+				t.Errorf("TensorBoard val/knn_top1 %v at %d, metrics.jsonl %v at %d", v, tb[i].Step, r["knn_top1"], step)
+			}
+			// evaluate on the checkpoint of that epoch, same limit: the same figure.
+			js := filepath.Join(t.TempDir(), "eval.json")
+			if err := run([]string{"--mode", "evaluate", "--run-dir", runDir, "--dataset", "fashion_mnist", "--data-dir", dataDir, "--protocols", "knn",
+				"--knn-limit", "120", "--checkpoint", filepath.Join(runDir, "checkpoints", fmt.Sprintf("ckpt-%d", step)), "--out", js, "--quiet"}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+				t.Fatal(err)
+			}
+			b, _ := os.ReadFile(js)
+			var res map[string]any
+			json.Unmarshal(b, &res)
+			if res["knn_top1"] != r["knn_top1"] || res["knn_top5"] != r["knn_top5"] || res["train_count"] != 120.0 {
+				t.Errorf("epoch %d: monitor %v/%v, evaluate --knn-limit 120 on ckpt-%d: %s", i+1, r["knn_top1"], r["knn_top5"], step, b)
+			}
+		}
+		if knn[0]["knn_top1"] == knn[1]["knn_top1"] && knn[0]["knn_top5"] == knn[1]["knn_top5"] {
+			t.Logf("note: both epochs give the same kNN figures %v", knn[0])
+		}
+	})
+
+	t.Run("projector", func(t *testing.T) {
+		var o bytes.Buffer
+		if err := run([]string{"--mode", "evaluate", "--run-dir", runDir, "--dataset", "fashion_mnist", "--data-dir", dataDir, "--protocols", "knn",
+			"--projector", "--projector-limit", "150", "--quiet"}, &o, &bytes.Buffer{}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(o.String(), "projector: 150 points of fashion_mnist/test in 8 dimensions, metadata columns index,label,class, sprite 364x364 of 28x28 thumbnails") {
+			t.Errorf("printed:\n%s", o.String())
+		}
+		checkProjectorServed(t, runDir, testNPZ, 150)
+	})
+
+	t.Run("neighbours", func(t *testing.T) {
+		sheet := filepath.Join(t.TempDir(), "sheet.png")
+		var o bytes.Buffer
+		if err := run([]string{"--mode", "neighbours", "--run-dir", runDir, "--dataset", "fashion_mnist", "--data-dir", dataDir, "--queries", "5",
+			"--neighbours", "6", "--out", sheet, "--quiet"}, &o, &bytes.Buffer{}); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(sheet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		im, err := png.Decode(f)
+		f.Close()
+		if err != nil || im.Bounds().Dx() < 7*64 || im.Bounds().Dy() < 5*64 {
+			t.Fatalf("sheet %v, %v: want 5 rows of 7 cells of at least 64 px", im.Bounds(), err)
+		}
+		var np struct {
+			Fraction   float64 `json:"fraction"`
+			Same       int     `json:"same"`
+			Drawn      int     `json:"drawn"`
+			Neighbours [][]int `json:"neighbours"`
+		}
+		raw := testpy.Run(t, "testdata/neighbours_numpy.py", testNPZ, embedNPZ("train"), strings.TrimSuffix(sheet, ".png")+".json")
+		if err := json.Unmarshal(raw, &np); err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("same class: %d of %d drawn neighbours (%.4f)", np.Same, np.Drawn, np.Fraction); np.Drawn != 30 || !strings.Contains(o.String(), want) {
+			t.Errorf("printed:\n%s\nNumPy: %s", o.String(), want)
+		}
+		b, _ := os.ReadFile(strings.TrimSuffix(sheet, ".png") + ".json")
+		var got struct {
+			Queries []struct {
+				Neighbours []struct{ Index int } `json:"neighbours"`
+			} `json:"queries"`
+		}
+		json.Unmarshal(b, &got)
+		for i, q := range got.Queries {
+			var idx []int
+			for _, nb := range q.Neighbours {
+				idx = append(idx, nb.Index)
+			}
+			if !slices.Equal(idx, np.Neighbours[i]) {
+				t.Errorf("query %d: neighbours %v, NumPy %v", i, idx, np.Neighbours[i])
+			}
+		}
+	})
+
+	t.Run("bad input", func(t *testing.T) {
+		base := []string{"--run-dir", runDir, "--dataset", "fashion_mnist", "--data-dir", dataDir, "--quiet"}
+		for _, tc := range []struct {
+			args []string
+			want string
+			code int
+		}{
+			{[]string{"--mode", "embed", "--out", filepath.Join(t.TempDir(), "x.npz"), "--projector", "--projector-limit", "500"}, "--projector-limit 500: above the 200 examples of split test of fashion_mnist", 2},
+			{[]string{"--mode", "embed", "--out", "x.npz", "--projector-dir", "d"}, "--projector-dir without --projector", 2},
+			{[]string{"--mode", "evaluate", "--model", "m", "--projector"}, "--projector with --model needs --projector-dir", 2},
+			{[]string{"--mode", "neighbours", "--out", "sheet.jpg"}, "--out sheet.jpg: want a .png file", 2},
+			{[]string{"--mode", "neighbours", "--out", "s.png", "--queries", "0"}, "--queries 0: want >= 1", 2},
+			{[]string{"--mode", "neighbours", "--out", filepath.Join(t.TempDir(), "s.png"), "--neighbours", "201"}, "--neighbours 201: above the 200 examples searched in split train", 2},
+			{[]string{"--mode", "pretrain", "--run-dir", "r", "--knn-every", "-1"}, "--knn-every -1: want >= 0", 2},
+		} {
+			err := run(append(slices.Clone(base), tc.args...), &bytes.Buffer{}, &bytes.Buffer{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || exitCode(err) != tc.code {
+				t.Errorf("%v: %v (exit %d), want %q exit %d", tc.args, err, exitCode(err), tc.want, tc.code)
+			}
+		}
+	})
+}
+
+// checkProjectorServed starts the real TensorBoard on logdir and checks its projector plugin's
+// endpoints against the embeddings of `embed` (npzPath, the whole split in file order), then
+// renders the Projector tab in a headless Chromium and looks for the thumbnails.
+func checkProjectorServed(t *testing.T, logdir, npzPath string, n int) {
+	addr := testutil.FreeAddrs(t, 1)[0]
+	_, port, _ := strings.Cut(addr, ":")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, testpy.Interpreter(t), "-m", "tensorboard.main", "--logdir", logdir, "--host", "127.0.0.1", "--port", port)
+	cmd.Env = append(os.Environ(), "TF_CPP_MIN_LOG_LEVEL=2", "CUDA_VISIBLE_DEVICES=")
+	var tbLog bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &tbLog, &tbLog
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("tensorboard's output:\n%s", tbLog.String())
+		}
+	}()
+	base := "http://" + addr
+	client := &http.Client{Timeout: 30 * time.Second}
+	get := func(path string) []byte {
+		t.Helper()
+		resp, err := client.Get(base + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %s: %s", path, resp.Status, b)
+		}
+		return b
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		resp, err := client.Get(base + "/data/plugin/projector/runs")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tensorboard did not answer on %s within 90 s: %v", addr, err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if runs := string(get("/data/plugin/projector/runs")); runs != `["."]` {
+		t.Fatalf("projector runs %s, want the log directory itself", runs)
+	}
+	var info struct {
+		Embeddings []struct {
+			TensorName  string `json:"tensorName"`
+			TensorShape []int  `json:"tensorShape"`
+			Sprite      struct {
+				SingleImageDim []int `json:"singleImageDim"`
+			} `json:"sprite"`
+		} `json:"embeddings"`
+	}
+	if err := json.Unmarshal(get("/data/plugin/projector/info?run=."), &info); err != nil {
+		t.Fatal(err)
+	}
+	// One embedding, none from the run's checkpoints (tensor files only).
+	if len(info.Embeddings) != 1 || info.Embeddings[0].TensorName != "fashion_mnist/test" || fmt.Sprint(info.Embeddings[0].TensorShape) != fmt.Sprintf("[%d 8]", n) || fmt.Sprint(info.Embeddings[0].Sprite.SingleImageDim) != "[28 28]" {
+		t.Fatalf("projector info: %+v", info)
+	}
+	name := "&name=fashion_mnist/test"
+	tensor := get("/data/plugin/projector/tensor?run=." + name)
+	arrays, err := npy.ReadNPZ(npzPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emb, labels := arrays["embeddings"], arrays["labels"]
+	dim := emb.Shape[1]
+	if len(tensor) != n*dim*4 {
+		t.Fatalf("served tensor has %d bytes, want %d×%d float32", len(tensor), n, dim)
+	}
+	meta := strings.Split(strings.TrimSuffix(string(get("/data/plugin/projector/metadata?run=."+name)), "\n"), "\n")
+	if len(meta) != n+1 || meta[0] != "index\tlabel\tclass" {
+		t.Fatalf("served metadata: %d lines, header %q", len(meta), meta[0])
+	}
+	classes := []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
+	all := emb.Data.([]float32)
+	worst := 0.0
+	for i, line := range meta[1:] {
+		f := strings.Split(line, "\t")
+		idx, _ := strconv.Atoi(f[0])
+		l := labels.Data.([]int64)[idx]
+		if f[1] != strconv.FormatInt(l, 10) || f[2] != classes[l] {
+			t.Fatalf("metadata row %d %q: example %d has label %d (%s)", i, line, idx, l, classes[l])
+		}
+		for j := range dim {
+			got := math.Float32frombits(binary.LittleEndian.Uint32(tensor[(i*dim+j)*4:]))
+			worst = math.Max(worst, math.Abs(float64(got-all[idx*dim+j])))
+		}
+	}
+	if worst > 1e-5 {
+		t.Errorf("served tensor differs from embed's rows by up to %g", worst)
+	}
+	sprite, err := png.Decode(bytes.NewReader(get("/data/plugin/projector/sprite_image?run=." + name)))
+	if err != nil || sprite.Bounds().Dx() != 13*28 || sprite.Bounds().Dy() != 13*28 {
+		t.Fatalf("served sprite %v, %v: want 13x13 cells of 28 px", sprite.Bounds(), err)
+	}
+	screenshotProjector(t, base)
+}
+
+// screenshotProjector renders TensorBoard's Projector tab in a headless Chromium (WebGL by
+// SwiftShader's software rendering) and checks that the thumbnails of the sprite show.
+func screenshotProjector(t *testing.T, base string) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("no chromium (make setup installs Debian's chromium): %v", err)
+	}
+	flags := []string{"--headless=new", "--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--hide-scrollbars",
+		"--user-data-dir=" + t.TempDir(), "--window-size=1400,900"}
+	browse := func(args ...string) []byte {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, chromium, append(slices.Clone(flags), args...)...)
+		var so, se bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &so, &se
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("chromium %v: %v\n%s", args, err, se.String())
+		}
+		return so.Bytes()
+	}
+	probe := browse("--dump-dom", `data:text/html,<p id=r></p><script>document.getElementById("r").textContent="webgl="+!!document.createElement("canvas").getContext("webgl")</script>`)
+	if !bytes.Contains(probe, []byte("webgl=true")) {
+		t.Skipf("this Chromium cannot render WebGL here, even with SwiftShader (%s): the Projector tab is not drawn; the endpoints above were checked", bytes.TrimSpace(probe))
+	}
+	shot := filepath.Join(t.TempDir(), "projector.png")
+	browse("--virtual-time-budget=20000", "--screenshot="+shot, base+"/#projector")
+	defer func() {
+		if t.Failed() {
+			keep := filepath.Join(os.TempDir(), fmt.Sprintf("nnclr-projector-%d.png", time.Now().UnixNano()))
+			if b, err := os.ReadFile(shot); err == nil && os.WriteFile(keep, b, 0o644) == nil {
+				t.Logf("screenshot kept: %s", keep)
+			}
+		}
+	}()
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The page is light; Fashion-MNIST thumbnails are mostly black. Count dark pixels in the
+	// middle of the page, where the point cloud is drawn.
+	b := im.Bounds()
+	dark := 0
+	for y := b.Min.Y + b.Dy()*15/100; y < b.Min.Y+b.Dy()*95/100; y++ {
+		for x := b.Min.X + b.Dx()*25/100; x < b.Min.X+b.Dx()*75/100; x++ {
+			r, g, bl, _ := im.At(x, y).RGBA()
+			if r>>8 < 40 && g>>8 < 40 && bl>>8 < 40 {
+				dark++
+			}
+		}
+	}
+	if dark < 2000 {
+		t.Errorf("the Projector tab shows %d dark pixels where the thumbnails should be (want >= 2000)", dark)
+	}
+	t.Logf("projector screenshot: %d dark (thumbnail) pixels", dark)
+}

@@ -1,0 +1,156 @@
+package inspect
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/nnclr/nnclr/embed"
+	"github.com/nnclr/nnclr/evaluate"
+	"github.com/nnclr/nnclr/internal/rng"
+	"github.com/nnclr/nnclr/loader"
+	"github.com/nnclr/nnclr/setting"
+)
+
+// Purposes name the independent subset streams: the kNN monitor and evaluate's --knn-limit
+// share PurposeKNN (so they draw the same examples), the projector and the neighbour sheet
+// draw their own.
+const (
+	PurposeKNN        = "knn"
+	PurposeProjector  = "projector"
+	PurposeNeighbours = "neighbours"
+)
+
+// Subset returns min(limit, n) distinct indices of [0, n) in ascending order: all of them when
+// limit <= 0 or limit >= n, else a uniform draw from the stream of seed, purpose and split
+// (rng.New), the same for the same arguments.
+func Subset(n, limit int, seed int64, purpose, split string) []int {
+	if limit <= 0 || limit >= n {
+		all := make([]int, n)
+		for i := range all {
+			all[i] = i
+		}
+		return all
+	}
+	r := rng.New(uint64(seed), rng.Name("inspect-subset"), rng.Name(purpose), rng.Name(split))
+	idx := r.Perm(n)[:limit]
+	slices.Sort(idx)
+	return idx
+}
+
+// Examples are embedded examples of one split.
+type Examples struct {
+	Split   string
+	Indices []int          // file-order indices in the split, ascending as given
+	Data    evaluate.Split // their embeddings and labels (-1: unlabelled), in Indices' order
+	// Images holds the examples' images at the split's own shape (Shape), NHWC, when
+	// EmbedOptions.KeepImages was set.
+	Images []byte
+	Shape  loader.Shape
+}
+
+// Image returns example i's image (a sub-slice of Images).
+func (x Examples) Image(i int) []byte {
+	n := x.Shape.Size()
+	return x.Images[i*n : (i+1)*n]
+}
+
+// EmbedOptions configures Embed.
+type EmbedOptions struct {
+	// Batch is the number of images per Embed call (> 0).
+	Batch int
+	// KeepImages keeps the decoded images at the split's shape in Examples.Images.
+	KeepImages bool
+	// Progress, when not nil, is told the examples done and the total after each batch.
+	Progress func(done, total int)
+}
+
+// Embed embeds the examples indices of split (file-order indices, each in range) with e: each
+// image is decoded at the split's shape and resized to e.InputShape() as the batch pipeline
+// does (loader.Resize). It stops between batches with ctx's error when ctx is cancelled.
+func Embed(ctx context.Context, e embed.Embedder, ds *loader.Dataset, split string, indices []int, o EmbedOptions) (Examples, error) {
+	if o.Batch <= 0 {
+		return Examples{}, setting.Errorf("batch_size", o.Batch, "want > 0")
+	}
+	sp, err := ds.Split(split)
+	if err != nil {
+		return Examples{}, err
+	}
+	r, err := sp.Open()
+	if err != nil {
+		return Examples{}, err
+	}
+	defer r.Close()
+	for _, i := range indices {
+		if i < 0 || i >= r.Len() {
+			return Examples{}, fmt.Errorf("inspect: split %s of %s: example %d out of range [0, %d)", split, ds.Info.Name, i, r.Len())
+		}
+	}
+	native, in := r.Shape(), e.InputShape()
+	out := Examples{Split: split, Indices: indices, Shape: native}
+	if o.KeepImages {
+		out.Images = make([]byte, len(indices)*native.Size())
+	}
+	scratch := make([]byte, native.Size())
+	var buf []byte
+	for lo := 0; lo < len(indices); lo += o.Batch {
+		if err := ctx.Err(); err != nil {
+			return Examples{}, err
+		}
+		hi := min(lo+o.Batch, len(indices))
+		b := &loader.Batch{Images: make([]byte, (hi-lo)*in.Size()), Labels: make([]int64, hi-lo), Shape: in, Indices: indices[lo:hi]}
+		for j, i := range indices[lo:hi] {
+			dst := scratch
+			if o.KeepImages {
+				dst = out.Image(lo + j)
+			}
+			b.Labels[j], buf, err = r.Read(i, dst, buf)
+			if err != nil {
+				return Examples{}, err
+			}
+			if native == in {
+				copy(b.Image(j), dst)
+			} else if err := loader.Resize(dst, native, b.Image(j), in); err != nil {
+				return Examples{}, fmt.Errorf("inspect: split %s example %d: %w", split, i, err)
+			}
+		}
+		v, d, err := e.Embed(b)
+		if err != nil {
+			return Examples{}, err
+		}
+		out.Data.Dim = d
+		out.Data.Features = append(out.Data.Features, v...)
+		out.Data.Labels = append(out.Data.Labels, b.Labels...)
+		if o.Progress != nil {
+			o.Progress(hi, len(indices))
+		}
+	}
+	return out, nil
+}
+
+// Images reads the images and labels of the examples indices of split at the split's shape
+// (NHWC, in indices' order).
+func Images(ds *loader.Dataset, split string, indices []int) ([]byte, []int64, loader.Shape, error) {
+	sp, err := ds.Split(split)
+	if err != nil {
+		return nil, nil, loader.Shape{}, err
+	}
+	r, err := sp.Open()
+	if err != nil {
+		return nil, nil, loader.Shape{}, err
+	}
+	defer r.Close()
+	s := r.Shape()
+	pix, labels := make([]byte, len(indices)*s.Size()), make([]int64, len(indices))
+	var buf []byte
+	for j, i := range indices {
+		if i < 0 || i >= r.Len() {
+			return nil, nil, s, fmt.Errorf("inspect: split %s of %s: example %d out of range [0, %d)", split, ds.Info.Name, i, r.Len())
+		}
+		labels[j], buf, err = r.Read(i, pix[j*s.Size():(j+1)*s.Size()], buf)
+		if err != nil {
+			return nil, nil, s, err
+		}
+	}
+	return pix, labels, s, nil
+}
