@@ -27,7 +27,8 @@ type ExportOptions struct {
 // variable of cfg.ExportVars), as a TF1-style SavedModel in dir that tf.saved_model.load,
 // saved_model_cli and TF Serving read: tag serve, signature serving_default taking uint8 images
 // [N, H, W, C] ("images", scaled by 1/255 in the graph, the Keras example's evaluation path) and
-// returning "embedding" [N, features], "logits" and "probabilities" [N, classes]. The graph
+// returning "embedding" [N, features], "logits" and "probabilities" [N, classes] (a model
+// without a probe, tfgraph.ModelConfig.HasProbe: "embedding" alone). The graph
 // holds each variable as a MetaGraphDef's VariableDef describes it and a saver laid out as
 // tf.compat.v1.train.Saver lays it out (V2 format). The directory appears whole or not at all
 // (WriteAtomic).
@@ -111,6 +112,9 @@ func buildExport(cfg tfgraph.ModelConfig, specs []tfgraph.VarSpec) (e *exportGra
 		t     tf.Output
 		width int
 	}{{"embedding", emb, cfg.FeatureWidth()}, {"logits", logits, cfg.NumClasses}, {"probabilities", probs, cfg.NumClasses}} {
+		if o.t.Op == nil {
+			continue // a model without a probe
+		}
 		named(root, o.name, "Identity", []tf.Input{o.t}, nil)
 		e.meta.Outputs[o.name] = Tensor{Name: o.name + ":0", DType: typespb.DataType_DT_FLOAT, Shape: []int64{-1, int64(o.width)}}
 	}

@@ -15,6 +15,7 @@ type variable struct {
 	read   tf.Output     // the read of the step's forward pass, the metrics and the saver
 	in     tf.Output     // placeholder of SetWeights
 	assign *tf.Operation // assigns in to the variable
+	stream uint64        // Init's stream: the variable's place in the model with a probe, from 0
 }
 
 // builder builds graph parts under the root scope s for a model of cfg and collects the
@@ -24,6 +25,7 @@ type builder struct {
 	cfg    ModelConfig
 	vars   []*variable
 	byName map[string]*variable
+	next   uint64 // the next variable's stream
 }
 
 func newBuilder(s *op.Scope, cfg ModelConfig) *builder {
@@ -34,7 +36,8 @@ func newBuilder(s *op.Scope, cfg ModelConfig) *builder {
 // assignment SetWeights feeds.
 func (b *builder) newVar(spec VarSpec, dtype tf.DataType) *variable {
 	s := b.s.SubScope(spec.Name)
-	v := &variable{spec: spec, dtype: dtype}
+	v := &variable{spec: spec, dtype: dtype, stream: b.next}
+	b.next++
 	v.handle = op.VarHandleOp(s.SubScope("VarHandleOp"), dtype, tf.MakeShape(spec.Shape...), op.VarHandleOpSharedName(spec.Name))
 	v.read = op.ReadVariableOp(s.SubScope("read"), v.handle, dtype)
 	v.in = op.Placeholder(s.SubScope("in"), dtype, op.PlaceholderShape(tf.MakeShape(spec.Shape...)))
@@ -43,6 +46,10 @@ func (b *builder) newVar(spec VarSpec, dtype tf.DataType) *variable {
 	b.byName[spec.Name] = v
 	return v
 }
+
+// reserve leaves n of Init's streams unused, for variables a model of another configuration
+// has at this place (a model without a probe keeps the streams of the model with one).
+func (b *builder) reserve(n int) { b.next += uint64(n) }
 
 // newVars creates float32 variables for specs.
 func (b *builder) newVars(specs []VarSpec) []*variable {

@@ -280,16 +280,31 @@ func ReadCheckpoint(prefix string, names []string) (map[string]tfrun.Array, erro
 }
 
 // ModelFromCheckpoint completes cfg's channel count, width and class count from the shapes of
-// the checkpoint's first conv kernel and probe kernel.
+// the checkpoint's first conv kernel and probe kernel. A checkpoint without a probe kernel (of
+// a model without a probe, trained on a dataset without labels) gives NumClasses 0.
 func ModelFromCheckpoint(cfg ModelConfig, prefix string) (ModelConfig, error) {
-	w, err := ReadCheckpoint(prefix, []string{"enc/conv0/kernel", "probe/kernel"})
+	if _, err := os.Stat(prefix + ".index"); err != nil {
+		return cfg, fmt.Errorf("tfgraph: checkpoint %s: %w", prefix, err)
+	}
+	has, err := tfrun.CheckpointHas(prefix, "probe/kernel")
+	if err != nil {
+		return cfg, fmt.Errorf("tfgraph: %w", err)
+	}
+	names := []string{"enc/conv0/kernel"}
+	if has[0] {
+		names = append(names, "probe/kernel")
+	}
+	w, err := ReadCheckpoint(prefix, names)
 	if err != nil {
 		return cfg, err
 	}
 	k, p := w["enc/conv0/kernel"].Shape, w["probe/kernel"].Shape
-	if len(k) != 4 || len(p) != 2 {
+	if len(k) != 4 || (has[0] && len(p) != 2) {
 		return cfg, fmt.Errorf("tfgraph: checkpoint %s: conv kernel %v and probe kernel %v are not an NNCLR model's", prefix, k, p)
 	}
-	cfg.Channels, cfg.ModelWidth, cfg.NumClasses = int(k[2]), int(k[3]), int(p[1])
+	cfg.Channels, cfg.ModelWidth, cfg.NumClasses = int(k[2]), int(k[3]), 0
+	if has[0] {
+		cfg.NumClasses = int(p[1])
+	}
 	return cfg, nil
 }

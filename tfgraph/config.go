@@ -14,7 +14,9 @@ import (
 type ModelConfig struct {
 	// Height, Width and Channels are the input image shape.
 	Height, Width, Channels int
-	// NumClasses is the linear probe's output size.
+	// NumClasses is the linear probe's output size; 0 is a model without a probe, for a dataset
+	// without labels (HasProbe): no probe variables or optimizer, a train step of the
+	// contrastive part only, no test step, no logits.
 	NumClasses int
 	// ModelWidth is the conv filter count and the width of the dense layers (128).
 	ModelWidth int
@@ -70,8 +72,8 @@ func (d *DataParallel) validate() error {
 	switch {
 	case d.Workers < 1 || d.Task < 0 || d.Task >= d.Workers:
 		return fmt.Errorf("tfgraph: data-parallel task %d of %d workers", d.Task, d.Workers)
-	case d.Unlabelled < 0 || d.Labelled <= 0 || d.Unlabelled+d.Labelled <= 0:
-		return fmt.Errorf("tfgraph: data-parallel worker share %d unlabelled + %d labelled images: want >= 0 and > 0", d.Unlabelled, d.Labelled)
+	case d.Unlabelled < 0 || d.Labelled < 0 || d.Unlabelled+d.Labelled <= 0:
+		return fmt.Errorf("tfgraph: data-parallel worker share %d unlabelled + %d labelled images: want >= 0 each and > 0 in all", d.Unlabelled, d.Labelled)
 	case d.Timeout < 0:
 		return fmt.Errorf("tfgraph: data-parallel collective timeout %s: want >= 0", d.Timeout)
 	}
@@ -100,6 +102,9 @@ func (c ModelConfig) Validate() error {
 		if err := c.Parallel.validate(); err != nil {
 			return err
 		}
+		if c.HasProbe() && c.Parallel.Labelled == 0 {
+			return fmt.Errorf("tfgraph: data-parallel worker share of 0 labelled images: the probe (num_classes %d) needs labelled images", c.NumClasses)
+		}
 	}
 	bad := func(name string, v any, want string, args ...any) error {
 		return fmt.Errorf("tfgraph: model: %w", setting.Errorf(name, v, want, args...))
@@ -108,8 +113,8 @@ func (c ModelConfig) Validate() error {
 	switch {
 	case c.Channels <= 0:
 		return bad("channels", c.Channels, "want > 0")
-	case c.NumClasses < 2:
-		return bad("num_classes", c.NumClasses, "want >= 2")
+	case c.NumClasses < 0 || c.NumClasses == 1:
+		return bad("num_classes", c.NumClasses, "want >= 2, or 0 for a model without a probe (a dataset without labels)")
 	case c.ModelWidth <= 0:
 		return bad("model_width", c.ModelWidth, "want > 0")
 	case !finitePos(c.Temperature):
@@ -212,8 +217,19 @@ func (c ModelConfig) PredVars() []VarSpec {
 // topK is SupportTopK with its zero value read as 1.
 func (c ModelConfig) topK() int { return max(c.SupportTopK, 1) }
 
-// ProbeVars returns the linear probe's variables.
+// HasProbe reports whether the model has the online linear probe: NumClasses > 0.
+func (c ModelConfig) HasProbe() bool { return c.NumClasses > 0 }
+
+// ProbeVars returns the linear probe's variables (none without a probe).
 func (c ModelConfig) ProbeVars() []VarSpec {
+	if !c.HasProbe() {
+		return nil
+	}
+	return c.probeSpecs()
+}
+
+// probeSpecs are the probe's variables of a model with a probe.
+func (c ModelConfig) probeSpecs() []VarSpec {
 	return []VarSpec{
 		{"probe/kernel", []int64{int64(c.FeatureWidth()), int64(c.NumClasses)}},
 		{"probe/bias", []int64{int64(c.NumClasses)}},

@@ -1,6 +1,8 @@
 package tfgraph
 
 import (
+	"slices"
+
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
 )
@@ -13,17 +15,17 @@ type nnclrGraph struct {
 	byName map[string]*variable
 
 	// train step
-	views, probeX, probeY tf.Output   // views: view 1 of the batch, then view 2
+	views, probeX, probeY tf.Output   // views: view 1 of the batch, then view 2 (probe: no Op without a probe)
 	supportPick           tf.Output   // [2, B] int32 with SupportTopK > 1 (else no Op)
-	trainFetch            []tf.Output // c_loss, c_acc, r_acc, p_loss, p_acc
+	trainFetch            []tf.Output // c_loss, c_acc, r_acc, then with a probe p_loss, p_acc
 	trainOp               *tf.Operation
 	finite                tf.Output // bool per trained weight, after the step's updates
 	finiteNames           []string  // the weights of finite, in order
 	// test step and forward pass
 	testX, testY tf.Output
-	testFetch    []tf.Output // loss, correct count
+	testFetch    []tf.Output // loss, correct count (none without a probe)
 	fwdX         tf.Output
-	fwdFetch     []tf.Output // features, projections, logits
+	fwdFetch     []tf.Output // features, projections, then with a probe logits
 	ckpt         checkpointOps
 	check        checkFetch // data-parallel start-up check
 	sync         syncOps    // data-parallel broadcast of the chief's variables
@@ -48,10 +50,12 @@ func buildGraph(cfg ModelConfig) (*nnclrGraph, error) {
 			return err
 		}
 		img := imageShape(cfg)
-		es := root.SubScope("test")
-		g.testX = op.Placeholder(es.SubScope("x"), tf.Float, op.PlaceholderShape(img))
-		g.testY = op.Placeholder(es.SubScope("y"), tf.Int64, op.PlaceholderShape(tf.MakeShape(-1)))
-		g.testFetch = b.testStep(es, v, g.testX, g.testY)
+		if cfg.HasProbe() {
+			es := root.SubScope("test")
+			g.testX = op.Placeholder(es.SubScope("x"), tf.Float, op.PlaceholderShape(img))
+			g.testY = op.Placeholder(es.SubScope("y"), tf.Int64, op.PlaceholderShape(tf.MakeShape(-1)))
+			g.testFetch = b.testStep(es, v, g.testX, g.testY)
+		}
 		fs := root.SubScope("forward")
 		g.fwdX = op.Placeholder(fs.SubScope("x"), tf.Float, op.PlaceholderShape(img))
 		g.fwdFetch = b.forward(fs, v, g.fwdX)
@@ -73,11 +77,14 @@ func imageShape(cfg ModelConfig) tf.Shape {
 
 // trainStep builds the train step into g: its placeholders, the contrastive step, then the probe
 // step on the encoder the contrastive update left, the step counter, and the finiteness check.
+// A model without a probe has the contrastive step alone (no probe placeholders).
 func (b *builder) trainStep(ts *op.Scope, st strategy, v *modelVars, g *nnclrGraph) error {
 	img := imageShape(b.cfg)
 	g.views = op.Placeholder(ts.SubScope("views"), tf.Float, op.PlaceholderShape(img))
-	g.probeX = op.Placeholder(ts.SubScope("probe_x"), tf.Float, op.PlaceholderShape(img))
-	g.probeY = op.Placeholder(ts.SubScope("probe_y"), tf.Int64, op.PlaceholderShape(tf.MakeShape(-1)))
+	if b.cfg.HasProbe() {
+		g.probeX = op.Placeholder(ts.SubScope("probe_x"), tf.Float, op.PlaceholderShape(img))
+		g.probeY = op.Placeholder(ts.SubScope("probe_y"), tf.Int64, op.PlaceholderShape(tf.MakeShape(-1)))
+	}
 	if b.cfg.topK() > 1 {
 		g.supportPick = op.Placeholder(ts.SubScope("support_pick"), tf.Int32, op.PlaceholderShape(tf.MakeShape(2, -1)))
 	}
@@ -85,14 +92,20 @@ func (b *builder) trainStep(ts *op.Scope, st strategy, v *modelVars, g *nnclrGra
 	if err != nil {
 		return err
 	}
-	p, err := b.probe(ts.SubScope("probe"), st, v, g.probeX, g.probeY, c.updates[:2])
-	if err != nil {
-		return err
+	g.trainFetch = []tf.Output{c.loss, c.cAcc, c.rAcc}
+	var probeDone []*tf.Operation // the probe's update (none without a probe)
+	if b.cfg.HasProbe() {
+		p, err := b.probe(ts.SubScope("probe"), st, v, g.probeX, g.probeY, c.updates[:2])
+		if err != nil {
+			return err
+		}
+		g.trainFetch = append(g.trainFetch, p.loss, p.acc)
+		probeDone = []*tf.Operation{p.done}
 	}
-	stepInc := op.AssignAddVariableOp(ts.SubScope("step").WithControlDependencies(c.updates[0], p.done, c.updates[1]), v.step.handle, op.Const(ts.SubScope("one64"), int64(1)))
-	g.trainOp = op.NoOp(ts.WithControlDependencies(append([]*tf.Operation{p.done, stepInc}, c.updates...)...).SubScope("done"))
-	g.trainFetch = []tf.Output{c.loss, c.cAcc, c.rAcc, p.loss, p.acc}
-	g.finite, g.finiteNames = finiteCheck(ts.SubScope("finite").WithControlDependencies(c.updates[0], p.done), append(v.contrastiveVars(), v.probe...))
+	adamDone := append([]*tf.Operation{c.updates[0]}, probeDone...)
+	stepInc := op.AssignAddVariableOp(ts.SubScope("step").WithControlDependencies(append(slices.Clip(adamDone), c.updates[1])...), v.step.handle, op.Const(ts.SubScope("one64"), int64(1)))
+	g.trainOp = op.NoOp(ts.WithControlDependencies(append(append(probeDone, stepInc), c.updates...)...).SubScope("done"))
+	g.finite, g.finiteNames = finiteCheck(ts.SubScope("finite").WithControlDependencies(adamDone...), append(v.contrastiveVars(), v.probe...))
 	return nil
 }
 

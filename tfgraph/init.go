@@ -11,10 +11,12 @@ import (
 
 // Init sets every variable from seed: Keras's defaults (glorot-uniform kernels, zero biases),
 // zero Adam slots and counters, and a queue of L2-normalized standard-normal rows. Each variable
-// draws from its own PCG stream keyed by seed and the variable's position.
+// draws from its own PCG stream keyed by seed and the variable's position (in a model without a
+// probe, the position it has in the model with one: the same seed, the same encoder, heads and
+// queue).
 func (m *Model) Init(seed uint64) error {
 	vals := map[string]tfrun.Array{}
-	for i, v := range m.g.vars {
+	for _, v := range m.g.vars {
 		sp := v.spec
 		a := tfrun.Array{Shape: sp.Shape}
 		if v.dtype == tf.Int64 {
@@ -23,7 +25,7 @@ func (m *Model) Init(seed uint64) error {
 			continue
 		}
 		a.Float = make([]float32, a.Size())
-		r := rand.New(rand.NewPCG(seed, uint64(i)+1))
+		r := rand.New(rand.NewPCG(seed, v.stream+1))
 		switch {
 		case sp.Name == "queue":
 			w := int(sp.Shape[1])

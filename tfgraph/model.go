@@ -11,14 +11,20 @@ import (
 
 // Metrics are the values of one training step (not running means).
 type Metrics struct {
-	CLoss, CAcc, RAcc, PLoss, PAcc float64
+	CLoss, CAcc, RAcc float64
+	// Probe says whether the model has a probe: PLoss and PAcc are measured only then (a model
+	// without a probe, ModelConfig.HasProbe, leaves them 0 and Probe false).
+	Probe       bool
+	PLoss, PAcc float64
 	// NonFinite names the trained weights holding a NaN or Inf after the step's updates (none in
 	// a healthy step).
 	NonFinite []string
 }
 
 // Model is the NNCLR graph of the Keras example in a libtensorflow session: encoder, projection
-// head, linear probe, feature queue, two Adam optimizers and the step counter. A Model is not
+// head, linear probe, feature queue, two Adam optimizers and the step counter (a model without a
+// probe, for a dataset without labels, has neither the probe nor its optimizer:
+// ModelConfig.HasProbe). A Model is not
 // safe for concurrent use; Close is idempotent.
 type Model struct {
 	cfg  ModelConfig
@@ -164,8 +170,9 @@ func (m *Model) Weights(names ...string) (map[string]tfrun.Array, error) {
 // Batch is the input of one training step. Views holds the two augmented contrastive views of
 // the same n images (unlabelled then labelled) as one tensor of 2n images: view 1 of all n, then
 // view 2 of all n (the graph splits it into the two views without a copy). ProbeX is the probe's
-// classification view of the labelled images and ProbeY their labels. Tensors are float32 NHWC in
-// [0, 1]; ProbeY is int64. The Batch's tensors are its owner's: TrainStep does not close them;
+// classification view of the labelled images and ProbeY their labels; a model without a probe
+// (ModelConfig.HasProbe) takes neither (nil), and its views are of the unlabelled images only.
+// Tensors are float32 NHWC in [0, 1]; ProbeY is int64. The Batch's tensors are its owner's: TrainStep does not close them;
 // Close does.
 type Batch struct {
 	Views, ProbeX *tf.Tensor
@@ -192,7 +199,10 @@ func (m *Model) TrainStep(b Batch) (Metrics, error) {
 		for i, t := range out[:n] {
 			v[i] = float64(t.Value().(float32))
 		}
-		met = Metrics{CLoss: v[0], CAcc: v[1], RAcc: v[2], PLoss: v[3], PAcc: v[4]}
+		met = Metrics{CLoss: v[0], CAcc: v[1], RAcc: v[2]}
+		if n == 5 {
+			met.Probe, met.PLoss, met.PAcc = true, v[3], v[4]
+		}
 		for i, ok := range out[n].Value().([]bool) {
 			if !ok {
 				met.NonFinite = append(met.NonFinite, m.g.finiteNames[i])
@@ -221,8 +231,11 @@ func (m *Model) TraceStep(b Batch) ([]tfrun.OpTime, error) {
 
 // checkBatch refuses a train step's batch the graph cannot take.
 func (m *Model) checkBatch(b Batch) error {
-	if b.Views == nil || b.ProbeX == nil || b.ProbeY == nil {
+	switch probe := m.cfg.HasProbe(); {
+	case b.Views == nil || (probe && (b.ProbeX == nil || b.ProbeY == nil)):
 		return errors.New("tfgraph: train step: batch has a nil tensor")
+	case !probe && (b.ProbeX != nil || b.ProbeY != nil):
+		return errors.New("tfgraph: train step: a ProbeX or ProbeY for a model without a probe (num_classes 0)")
 	}
 	shp := b.Views.Shape()
 	if len(shp) != 4 || shp[0]%2 != 0 {
@@ -246,7 +259,10 @@ func (m *Model) checkBatch(b Batch) error {
 
 // trainFeeds returns the train step's feeds of b.
 func (m *Model) trainFeeds(b Batch) map[tf.Output]*tf.Tensor {
-	f := map[tf.Output]*tf.Tensor{m.g.views: b.Views, m.g.probeX: b.ProbeX, m.g.probeY: b.ProbeY}
+	f := map[tf.Output]*tf.Tensor{m.g.views: b.Views}
+	if m.cfg.HasProbe() {
+		f[m.g.probeX], f[m.g.probeY] = b.ProbeX, b.ProbeY
+	}
 	if b.SupportPick != nil {
 		f[m.g.supportPick] = b.SupportPick
 	}
@@ -254,8 +270,12 @@ func (m *Model) trainFeeds(b Batch) map[tf.Output]*tf.Tensor {
 }
 
 // TestStep evaluates the probe on x (float32 NHWC in [0, 1]) with labels y and returns the mean
-// loss and the number of correct predictions. x and y stay the caller's.
+// loss and the number of correct predictions. x and y stay the caller's. A model without a probe
+// has no test step (ErrNoProbe).
 func (m *Model) TestStep(x, y *tf.Tensor) (loss float64, correct int, err error) {
+	if !m.cfg.HasProbe() {
+		return 0, 0, fmt.Errorf("tfgraph: test step: %w", ErrNoProbe)
+	}
 	err = m.run(map[tf.Output]*tf.Tensor{m.g.testX: x, m.g.testY: y}, m.g.testFetch, nil, func(out []*tf.Tensor) error {
 		loss, correct = float64(out[0].Value().(float32)), int(out[1].Value().(float32))
 		return nil
@@ -266,8 +286,11 @@ func (m *Model) TestStep(x, y *tf.Tensor) (loss float64, correct int, err error)
 	return loss, correct, nil
 }
 
+// ErrNoProbe reports a use of the probe in a model without one (ModelConfig.NumClasses 0).
+var ErrNoProbe = errors.New("the model has no probe (num_classes 0: a dataset without labels)")
+
 // Forward returns the encoder features, the (unnormalized) projections and the probe logits of x
-// (which stays the caller's).
+// (which stays the caller's); logits is nil in a model without a probe.
 func (m *Model) Forward(x *tf.Tensor) (features, projections, logits []float32, err error) {
 	res := make([][]float32, 3)
 	err = m.run(map[tf.Output]*tf.Tensor{m.g.fwdX: x}, m.g.fwdFetch, nil, func(out []*tf.Tensor) error {

@@ -51,11 +51,14 @@ func (b *builder) testStep(s *op.Scope, v *modelVars, x, y tf.Output) []tf.Outpu
 }
 
 // forward is the model's inference on x: encoder features, projections (the heads' BN with the
-// moving statistics) and probe logits.
+// moving statistics) and, in a model with a probe, the probe's logits.
 func (b *builder) forward(s *op.Scope, v *modelVars, x tf.Output) []tf.Output {
 	c := b.cfg
 	f := backboneOf(c).forward(s.SubScope("encoder"), x, reads(v.enc)).features()
 	p, _ := mlp(s.SubScope("head"), f, reads(v.head), [2]bool{c.HeadBN, c.HeadBN}, reads(v.stats))
+	if !c.HasProbe() {
+		return []tf.Output{f, p}
+	}
 	logits := dense(s.SubScope("probe"), f, v.probe[0].read, v.probe[1].read)
 	return []tf.Output{f, p, logits}
 }

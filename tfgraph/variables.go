@@ -18,18 +18,32 @@ func (v *modelVars) contrastiveVars() []*variable {
 // newModelVars creates the model's variables in checkpoint order: encoder, projection head,
 // prediction head, probe, the contrastive and the probe Adam's slots, their counters, the queue,
 // the global step, and last (so that the others keep their places and Init's streams) the BN
-// moving statistics.
+// moving statistics. A model without a probe (ModelConfig.HasProbe) has no probe, probe Adam
+// slots or counter; their places in Init's streams stay reserved, so the same seed gives its
+// other variables the values of the model with a probe.
 func (b *builder) newModelVars() *modelVars {
 	c := b.cfg
 	v := &modelVars{}
 	v.enc = b.newVars(c.EncoderVars())
 	v.head = b.newVars(c.HeadVars())
 	v.pred = b.newVars(c.PredVars())
+	probeCount := len(c.probeSpecs())
+	if !c.HasProbe() {
+		b.reserve(probeCount) // the probe
+	}
 	v.probe = b.newVars(c.ProbeVars())
 	v.contrastive = b.newOptimizer("adam_c", v.contrastiveVars(), c.adam())
-	v.probeOpt = b.newOptimizer("adam_p", v.probe, c.adam())
+	if c.HasProbe() {
+		v.probeOpt = b.newOptimizer("adam_p", v.probe, c.adam())
+	} else {
+		b.reserve(2 * probeCount) // its Adam slots
+	}
 	v.contrastive.iter = b.newVar(VarSpec{"adam_c/iterations", nil}, tf.Int64)
-	v.probeOpt.iter = b.newVar(VarSpec{"adam_p/iterations", nil}, tf.Int64)
+	if c.HasProbe() {
+		v.probeOpt.iter = b.newVar(VarSpec{"adam_p/iterations", nil}, tf.Int64)
+	} else {
+		b.reserve(1) // its counter
+	}
 	v.queue = b.newVar(VarSpec{"queue", []int64{int64(c.QueueSize), int64(c.projDim())}}, tf.Float)
 	v.step = b.newVar(VarSpec{"global_step", nil}, tf.Int64)
 	v.stats = b.newVars(c.StatVars())

@@ -5,7 +5,8 @@
 // per-kernel traces when asked (Session.Trace); makes and reads tensors (NewFloatTensor,
 // Float32s, Array, ...) and closes them explicitly (Close); parses devices and precisions once
 // into types (ParseDevice, ParsePrecision); reads the CPU's bf16 flags; and starts a worker's
-// gRPC server for TensorFlow's distributed runtime (StartServer, Cluster).
+// gRPC server for TensorFlow's distributed runtime (StartServer, Cluster); and lists which
+// tensors a checkpoint holds (CheckpointHas).
 //
 // Ownership: a tensor returned by a constructor here or fetched by Session.Run belongs to the
 // caller, who closes it with Close once done (graft would free it only when the garbage collector
@@ -17,5 +18,5 @@
 // Graphs are built with graft (github.com/wamuir/graft, patched in third_party/graft for
 // Tensor.Close and Session.RunWithOptions); tfgraph builds nnclr's. tfrun, tfgraph and savedmodel
 // are the packages that import graft's tensorflow package (internal/layout checks it). The gRPC
-// server is internal/tfc's cgo.
+// server and the checkpoint reader are internal/tfc's cgo.
 package tfrun
