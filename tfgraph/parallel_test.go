@@ -68,6 +68,10 @@ func (d stepData) batch(t testing.TB, cfg ModelConfig, rows, probe []int) Batch 
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !cfg.HasProbe() {
+		tfrun.Close(pt)
+		return Batch{Views: vt}
+	}
 	yt, err := tf.NewTensor(py)
 	if err != nil {
 		t.Fatal(err)
@@ -94,15 +98,23 @@ func seq(lo, hi int) []int {
 // and float32 sums in another order differ. The test logs the worst variable and its difference
 // (go test -v -run DataParallelEqualsOneProcess ./tfgraph/): typically the first conv's bias or
 // its Adam moment (a sum over every pixel of every image), of the size of the difference between
-// nnclr and Keras on one process (stepTolerance).
+// nnclr and Keras on one process (stepTolerance). A model without a probe (a dataset without
+// labels: the global batch is unlabelled images only) is checked the same way on 2 workers.
 const parallelTolerance = 5e-5
 
 func TestDataParallelEqualsOneProcess(t *testing.T) {
 	cfg := smallConfig()
 	cfg.Height, cfg.Width, cfg.QueueSize = 96, 96, 64
-	const steps, uPer, lPer = 3, 8, 4
-	for _, workers := range []int{2, 3} {
-		t.Run(fmt.Sprintf("%d workers", workers), func(t *testing.T) {
+	const steps, uPer = 3, 8
+	for _, tc := range []struct {
+		workers int
+		probe   bool
+	}{{2, true}, {3, true}, {2, false}} {
+		workers, cfg, lPer, name := tc.workers, cfg, 4, fmt.Sprintf("%d workers", tc.workers)
+		if !tc.probe {
+			cfg.NumClasses, lPer, name = 0, 0, name+", no probe"
+		}
+		t.Run(name, func(t *testing.T) {
 			u, l := workers*uPer, workers*lPer
 			r := rand.New(rand.NewPCG(7, uint64(workers)))
 			data := make([]stepData, steps)
