@@ -126,6 +126,12 @@ func OpenDir(dir string) (*Dataset, error) {
 	return &Dataset{Dir: dir, Info: info, Features: feats}, nil
 }
 
+// HasLabels reports whether the dataset has labels (a ClassLabel with classes). A dataset of
+// unlabelled images only, such as a flat image folder prepared by ImportFolder (the split
+// "unlabelled", every label -1), has none: pretraining on it trains the contrastive part alone,
+// without the online probe and validation, and evaluation refuses it.
+func (d *Dataset) HasLabels() bool { return d.Features.Label.NumClasses > 0 }
+
 // SplitNames returns the names of the dataset's splits, in dataset_info.json's order.
 func (d *Dataset) SplitNames() []string {
 	names := make([]string, len(d.Info.Splits))

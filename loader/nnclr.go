@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"strings"
+
+	"github.com/nnclr/nnclr/setting"
 )
 
 // Options configures the NNCLR batch pipeline (Pipeline). Start from DefaultOptions.
@@ -59,18 +60,26 @@ func DefaultOptions() Options {
 
 // Pipeline is the data pipeline of the Keras NNCLR example: per training step a batch of the
 // shuffled unlabelled split zipped with a batch of the shuffled labelled split, and the test
-// split in order. It holds the splits' files open: Close it when done. Its methods may be
+// split in order. On a dataset without labels (Dataset.HasLabels) it has the unlabelled split
+// alone: LabelledBatch and TestBatch are 0, each TrainStep's Labelled is nil, and Test and
+// Labelled are errors (ErrNoLabels). It holds the splits' files open: Close it when done. Its methods may be
 // called from several goroutines; each iterator it returns is for one goroutine.
 type Pipeline struct {
 	opts                          Options
 	unl, lab, test                *SplitReader
 	unlCache, labCache, testCache *ImageCache
 	// UnlabelledBatch, LabelledBatch and TestBatch are the batch sizes (2,000, 100 and 2,100
-	// for STL-10 with 50 steps).
+	// for STL-10 with 50 steps; UnlabelledBatch, 0 and 0 on a dataset without labels).
 	UnlabelledBatch, LabelledBatch, TestBatch int
+	name                                      string // the dataset's
 }
 
-// NewPipeline opens the three splits of ds named in opts.
+// ErrNoLabels reports a use of labels (a labelled or test split, a labelled batch) on a dataset
+// without labels.
+var ErrNoLabels = errors.New("the dataset has no labels (only unlabelled images, label -1)")
+
+// NewPipeline opens the three splits of ds named in opts (the unlabelled split alone on a
+// dataset without labels, where a LabelledBatch is refused).
 func NewPipeline(ds *Dataset, opts Options) (*Pipeline, error) {
 	if opts.StepsPerEpoch <= 0 {
 		return nil, fmt.Errorf("loader: steps per epoch %d", opts.StepsPerEpoch)
@@ -78,11 +87,11 @@ func NewPipeline(ds *Dataset, opts Options) (*Pipeline, error) {
 	if !ds.Features.Image.Shape.Fixed() && !opts.Output.Fixed() {
 		return nil, fmt.Errorf("loader: dataset %s: %w: its images differ in size (features declare %v): set Output (the image size) to resize them to", ds.Info.Name, ErrShape, ds.Features.Image.Shape)
 	}
-	if ds.Features.Label.NumClasses == 0 && !slices.Contains(ds.SplitNames(), opts.LabelledSplit) {
-		return nil, fmt.Errorf("loader: dataset %s has no labelled split (%s lists only %s, unlabelled images with label -1): pretraining needs labelled images for its online probe and validation: prepare class folders (DIR/<class>/...) with the unlabelled images beside them (--unlabelled DIR)",
-			ds.Info.Name, ds.Dir, strings.Join(ds.SplitNames(), ", "))
+	if !ds.HasLabels() && opts.LabelledBatch != 0 {
+		return nil, setting.Errorf("labelled_batch", opts.LabelledBatch, "want 0: dataset %s (%s) has no labelled split, only %s (unlabelled images, label -1): the contrastive batch is unlabelled_batch images of split %s",
+			ds.Info.Name, ds.Dir, strings.Join(ds.SplitNames(), ", "), opts.UnlabelledSplit)
 	}
-	p := &Pipeline{opts: opts}
+	p := &Pipeline{opts: opts, name: ds.Info.Name}
 	var err error
 	open := func(name string) *SplitReader {
 		if err != nil {
@@ -96,43 +105,74 @@ func NewPipeline(ds *Dataset, opts Options) (*Pipeline, error) {
 		r, err = s.Open()
 		return r
 	}
-	p.unl, p.lab, p.test = open(opts.UnlabelledSplit), open(opts.LabelledSplit), open(opts.TestSplit)
+	p.unl = open(opts.UnlabelledSplit)
+	if ds.HasLabels() {
+		p.lab, p.test = open(opts.LabelledSplit), open(opts.TestSplit)
+	}
 	if err != nil {
 		p.Close()
 		return nil, err
 	}
-	p.UnlabelledBatch = p.unl.Len() / opts.StepsPerEpoch
-	p.LabelledBatch = p.lab.Len() / opts.StepsPerEpoch
-	for _, o := range []struct {
+	if err := p.batchSizes(); err != nil {
+		p.Close()
+		return nil, err
+	}
+	if opts.Cache {
+		p.unlCache = NewImageCache(p.unl.Len(), cacheShape(p.unl.Shape(), opts.Output))
+		if p.lab != nil {
+			p.labCache = NewImageCache(p.lab.Len(), cacheShape(p.lab.Shape(), opts.Output))
+			p.testCache = NewImageCache(p.test.Len(), cacheShape(p.test.Shape(), opts.Output))
+		}
+	}
+	return p, nil
+}
+
+// batchSizes sets the batch sizes of the splits opened: split size / steps, or the options'.
+func (p *Pipeline) batchSizes() error {
+	opts := p.opts
+	type split struct {
 		name     string
 		override int
 		batch    *int
 		n        int
-	}{{opts.UnlabelledSplit, opts.UnlabelledBatch, &p.UnlabelledBatch, p.unl.Len()}, {opts.LabelledSplit, opts.LabelledBatch, &p.LabelledBatch, p.lab.Len()}} {
+	}
+	splits := []split{{opts.UnlabelledSplit, opts.UnlabelledBatch, &p.UnlabelledBatch, p.unl.Len()}}
+	if p.lab != nil {
+		splits = append(splits, split{opts.LabelledSplit, opts.LabelledBatch, &p.LabelledBatch, p.lab.Len()})
+	}
+	for _, o := range splits {
+		*o.batch = o.n / opts.StepsPerEpoch
 		if o.override < 0 {
-			p.Close()
-			return nil, fmt.Errorf("loader: split %s: batch size %d: want > 0", o.name, o.override)
+			return fmt.Errorf("loader: split %s: batch size %d: want > 0", o.name, o.override)
 		}
 		if o.override > 0 {
 			if o.override*opts.StepsPerEpoch > o.n {
-				p.Close()
-				return nil, fmt.Errorf("loader: split %s: %d steps of %d examples need %d, the split has %d: the batch size does not divide the split into %d steps",
+				return fmt.Errorf("loader: split %s: %d steps of %d examples need %d, the split has %d: the batch size does not divide the split into %d steps",
 					o.name, opts.StepsPerEpoch, o.override, o.override*opts.StepsPerEpoch, o.n, opts.StepsPerEpoch)
 			}
 			*o.batch = o.override
 		}
 	}
+	if p.lab == nil {
+		if p.UnlabelledBatch == 0 {
+			return fmt.Errorf("loader: %d unlabelled examples (split %s) give an empty batch at %d steps per epoch", p.unl.Len(), opts.UnlabelledSplit, opts.StepsPerEpoch)
+		}
+		return nil
+	}
 	p.TestBatch = p.UnlabelledBatch + p.LabelledBatch
 	if p.UnlabelledBatch == 0 || p.LabelledBatch == 0 {
-		p.Close()
-		return nil, fmt.Errorf("loader: %d unlabelled and %d labelled examples give an empty batch at %d steps per epoch", p.unl.Len(), p.lab.Len(), opts.StepsPerEpoch)
+		return fmt.Errorf("loader: %d unlabelled and %d labelled examples give an empty batch at %d steps per epoch", p.unl.Len(), p.lab.Len(), opts.StepsPerEpoch)
 	}
-	if opts.Cache {
-		p.unlCache = NewImageCache(p.unl.Len(), cacheShape(p.unl.Shape(), opts.Output))
-		p.labCache = NewImageCache(p.lab.Len(), cacheShape(p.lab.Shape(), opts.Output))
-		p.testCache = NewImageCache(p.test.Len(), cacheShape(p.test.Shape(), opts.Output))
-	}
-	return p, nil
+	return nil
+}
+
+// HasLabels reports whether the pipeline has the labelled and test splits (its dataset has
+// labels).
+func (p *Pipeline) HasLabels() bool { return p.lab != nil }
+
+// noLabels is the error of a use of labels on a pipeline without them.
+func (p *Pipeline) noLabels(what string) error {
+	return fmt.Errorf("loader: dataset %s: %s: %w", p.name, what, ErrNoLabels)
 }
 
 func (p *Pipeline) config(batch int, shuffle, drop bool, epoch int, cache *ImageCache) BatchConfig {
@@ -150,7 +190,8 @@ func (p *Pipeline) config(batch int, shuffle, drop bool, epoch int, cache *Image
 	return cfg
 }
 
-// TrainStep is one training step's data: an unlabelled and a labelled batch.
+// TrainStep is one training step's data: an unlabelled and a labelled batch (nil on a dataset
+// without labels).
 type TrainStep struct {
 	Unlabelled, Labelled *Batch
 }
@@ -158,7 +199,7 @@ type TrainStep struct {
 // TrainIterator yields the training steps of one epoch. Next is for one goroutine; Close it
 // when done.
 type TrainIterator struct {
-	unl, lab *BatchIterator
+	unl, lab *BatchIterator // lab nil without labels
 }
 
 // Train starts epoch epoch (0, 1, ...) of the training stream: each split's shards and
@@ -169,6 +210,9 @@ func (p *Pipeline) Train(epoch int) (*TrainIterator, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p.lab == nil {
+		return &TrainIterator{unl: u}, nil
+	}
 	l, err := NewBatchIterator(p.lab, p.config(p.LabelledBatch, true, true, epoch, p.labCache))
 	if err != nil {
 		u.Close()
@@ -178,13 +222,18 @@ func (p *Pipeline) Train(epoch int) (*TrainIterator, error) {
 }
 
 // Steps returns the number of steps of the epoch.
-func (t *TrainIterator) Steps() int { return min(t.unl.NumBatches(), t.lab.NumBatches()) }
+func (t *TrainIterator) Steps() int {
+	if t.lab == nil {
+		return t.unl.NumBatches()
+	}
+	return min(t.unl.NumBatches(), t.lab.NumBatches())
+}
 
 // Next returns the next step, or io.EOF after the last.
 func (t *TrainIterator) Next() (TrainStep, error) {
 	u, err := t.unl.Next()
-	if err != nil {
-		return TrainStep{}, err
+	if err != nil || t.lab == nil {
+		return TrainStep{Unlabelled: u}, err
 	}
 	l, err := t.lab.Next()
 	if err != nil {
@@ -195,18 +244,27 @@ func (t *TrainIterator) Next() (TrainStep, error) {
 
 // Close stops both streams. It is safe to call more than once.
 func (t *TrainIterator) Close() error {
+	if t.lab == nil {
+		return t.unl.Close()
+	}
 	return errors.Join(t.unl.Close(), t.lab.Close())
 }
 
 // Labelled returns epoch epoch of the labelled split alone, shuffled and batched as in Train
 // (the Keras example's labeled_train_dataset, used for the linear probe).
 func (p *Pipeline) Labelled(epoch int) (*BatchIterator, error) {
+	if p.lab == nil {
+		return nil, p.noLabels("the labelled split")
+	}
 	return NewBatchIterator(p.lab, p.config(p.LabelledBatch, true, true, epoch, p.labCache))
 }
 
 // Test returns the test split in tfds's read order, batched at TestBatch without dropping the
 // last, smaller batch.
 func (p *Pipeline) Test() (*BatchIterator, error) {
+	if p.test == nil {
+		return nil, p.noLabels("the test split")
+	}
 	return NewBatchIterator(p.test, p.config(p.TestBatch, false, false, 0, p.testCache))
 }
 

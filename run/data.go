@@ -20,7 +20,11 @@ func (t trainIter) Next() (train.Batch, error) {
 	if err != nil {
 		return train.Batch{}, err
 	}
-	return train.Batch{Unlabelled: images(s.Unlabelled), Labelled: images(s.Labelled), Labels: s.Labelled.Labels}, nil
+	u := images(s.Unlabelled)
+	if s.Labelled == nil { // a dataset without labels: no labelled images
+		return train.Batch{Unlabelled: u, Labelled: augment.Images{H: u.H, W: u.W, C: u.C}}, nil
+	}
+	return train.Batch{Unlabelled: u, Labelled: images(s.Labelled), Labels: s.Labelled.Labels}, nil
 }
 
 func (t trainIter) Close() error { return t.it.Close() }

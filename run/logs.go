@@ -19,18 +19,18 @@ import (
 
 // StepRecord is a "step" line of metrics.jsonl: one per training step.
 type StepRecord struct {
-	Type            string  `json:"type"` // "step"
-	Epoch           int     `json:"epoch"`
-	Step            int     `json:"step"` // within the epoch, from 1
-	GlobalStep      int64   `json:"global_step"`
-	CLoss           float64 `json:"c_loss"`
-	CAcc            float64 `json:"c_acc"`
-	RAcc            float64 `json:"r_acc"`
-	PLoss           float64 `json:"p_loss"`
-	PAcc            float64 `json:"p_acc"`
-	Seconds         float64 `json:"seconds"`
-	SessionSeconds  float64 `json:"session_seconds"`
-	ImagesPerSecond float64 `json:"images_per_second"`
+	Type            string   `json:"type"` // "step"
+	Epoch           int      `json:"epoch"`
+	Step            int      `json:"step"` // within the epoch, from 1
+	GlobalStep      int64    `json:"global_step"`
+	CLoss           float64  `json:"c_loss"`
+	CAcc            float64  `json:"c_acc"`
+	RAcc            float64  `json:"r_acc"`
+	PLoss           *float64 `json:"p_loss,omitempty"` // nil (absent) for a model without a probe
+	PAcc            *float64 `json:"p_acc,omitempty"`
+	Seconds         float64  `json:"seconds"`
+	SessionSeconds  float64  `json:"session_seconds"`
+	ImagesPerSecond float64  `json:"images_per_second"`
 }
 
 // (KNNRecord, in knnmonitor.go, is a "knn" line: the kNN monitor's figure.)
@@ -120,9 +120,13 @@ func (l *metricsLog) write(v any) {
 
 func (l *metricsLog) onStep(s train.StepInfo) {
 	sec := s.Duration.Seconds()
-	l.write(StepRecord{Type: "step", Epoch: s.Epoch + 1, Step: s.Step, GlobalStep: s.GlobalStep,
-		CLoss: s.Metrics.CLoss, CAcc: s.Metrics.CAcc, RAcc: s.Metrics.RAcc, PLoss: s.Metrics.PLoss, PAcc: s.Metrics.PAcc,
-		Seconds: sec, SessionSeconds: s.SessionRunTime.Seconds(), ImagesPerSecond: float64(s.Images) / sec})
+	r := StepRecord{Type: "step", Epoch: s.Epoch + 1, Step: s.Step, GlobalStep: s.GlobalStep,
+		CLoss: s.Metrics.CLoss, CAcc: s.Metrics.CAcc, RAcc: s.Metrics.RAcc,
+		Seconds: sec, SessionSeconds: s.SessionRunTime.Seconds(), ImagesPerSecond: float64(s.Images) / sec}
+	if s.Metrics.Probe {
+		r.PLoss, r.PAcc = &s.Metrics.PLoss, &s.Metrics.PAcc
+	}
+	l.write(r)
 }
 
 func (l *metricsLog) onValidation(v train.Validation) {
@@ -143,7 +147,8 @@ func (l *metricsLog) Close() error {
 }
 
 // tbLog writes the run's metrics as TensorBoard scalars: train/<metric> per step and
-// val/<metric> per epoch, at the global step.
+// val/<metric> per epoch, at the global step (no train/p_loss, train/p_acc for a model without a
+// probe).
 type tbLog struct {
 	w   *tboard.Writer
 	err error
@@ -162,6 +167,9 @@ func (t *tbLog) onStep(s train.StepInfo) {
 		v   float64
 	}{{"train/c_loss", m.CLoss}, {"train/c_acc", m.CAcc}, {"train/r_acc", m.RAcc}, {"train/p_loss", m.PLoss},
 		{"train/p_acc", m.PAcc}, {"train/images_per_second", float64(s.Images) / s.Duration.Seconds()}} {
+		if !m.Probe && strings.HasPrefix(kv.tag, "train/p_") {
+			continue
+		}
 		t.scalar(kv.tag, s.GlobalStep, kv.v)
 	}
 }

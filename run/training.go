@@ -227,6 +227,12 @@ func (t *Training) build(cfg Config, opts Options, cluster *tfrun.Cluster, log i
 		return setting.Errorf("queue_size", cfg.QueueSize, "smaller than the contrastive batch %d (%d unlabelled + %d labelled): the queue must hold at least one batch",
 			b, t.Pipeline.UnlabelledBatch, t.Pipeline.LabelledBatch)
 	}
+	if !ds.HasLabels() && cfg.KNNEvery > 0 {
+		return setting.Errorf("knn_every", cfg.KNNEvery, "the kNN monitor needs labelled train and test splits, and dataset %s has none (only %s: unlabelled images, label -1): set it to 0",
+			cfg.Dataset, strings.Join(ds.SplitNames(), ", "))
+	}
+	// A dataset without labels gives a model without a probe (NumClasses 0): the contrastive
+	// step alone, no validation.
 	mc := cfg.ModelConfig(channels, ds.Features.Label.NumClasses)
 	if cluster != nil {
 		u, l, n := t.Pipeline.UnlabelledBatch, t.Pipeline.LabelledBatch, cluster.Size()
@@ -296,6 +302,7 @@ func (t *Training) build(cfg Config, opts Options, cluster *tfrun.Cluster, log i
 		return err
 	}
 	t.Loop = cfg.loop(ckdir)
+	t.Loop.SkipValidation = !ds.HasLabels()
 	if !t.chief() {
 		t.Loop.CheckpointDir = ""
 	}

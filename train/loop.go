@@ -17,6 +17,8 @@ import (
 )
 
 // Batch is one training step's images: the unlabelled batch and the labelled batch with labels.
+// For a model without a probe (a dataset without labels: tfgraph.ModelConfig.HasProbe) the
+// labelled batch is empty (N 0) and the contrastive views are of the unlabelled images alone.
 // The loop reads it before asking for the next one; the source may reuse its buffers after that.
 type Batch struct {
 	Unlabelled, Labelled augment.Images
@@ -53,7 +55,8 @@ type Config struct {
 	CheckpointEvery int
 	CheckpointSecs  float64
 	Keep            int // checkpoints kept (0: all)
-	// SkipValidation turns off the per-epoch validation on the test split.
+	// SkipValidation turns off the per-epoch validation on the test split. A model without a
+	// probe has no validation: Run refuses it unless SkipValidation.
 	SkipValidation bool
 }
 
@@ -171,6 +174,12 @@ type prepared struct {
 func (t *Trainer) augmentStep(b Batch, step uint64) prepared {
 	cfg := t.Model.Config()
 	u, l := b.Unlabelled, b.Labelled
+	if !cfg.HasProbe() && (l.N > 0 || len(b.Labels) > 0) {
+		return prepared{err: fmt.Errorf("train: step %d: %d labelled images for a model without a probe (num_classes 0)", step, l.N)}
+	}
+	if !cfg.HasProbe() {
+		l = augment.Images{H: u.H, W: u.W, C: u.C} // no labelled images
+	}
 	if u.C != cfg.Channels || l.C != cfg.Channels {
 		return prepared{err: fmt.Errorf("train: step %d: images have %d/%d channels, the model takes %d", step, u.C, l.C, cfg.Channels)}
 	}
@@ -179,17 +188,8 @@ func (t *Trainer) augmentStep(b Batch, step uint64) prepared {
 	}
 	var p prepared
 	if k := cfg.SupportTopK; k > 1 {
-		// One pick per row of the global batch and view, the same on every worker.
-		r := rng.New(t.SupportSeed, rng.Name("support"), step)
-		rows := u.N + l.N
-		picks := [2][]int32{make([]int32, rows), make([]int32, rows)}
-		for v := range picks {
-			for i := range picks[v] {
-				picks[v][i] = int32(r.IntN(k))
-			}
-		}
 		var err error
-		if p.batch.SupportPick, err = tfrun.NewInt32Matrix(picks[:]); err != nil {
+		if p.batch.SupportPick, err = tfrun.NewInt32Matrix(t.supportPicks(step, u.N+l.N, k)); err != nil {
 			return prepared{err: err}
 		}
 	}
@@ -230,6 +230,9 @@ func (t *Trainer) augmentStep(b Batch, step uint64) prepared {
 		p.batch.Close()
 		return prepared{err: fmt.Errorf("train: step %d: %w", step, err)}
 	}
+	if !cfg.HasProbe() {
+		return p
+	}
 	p.batch.ProbeX, err = tfrun.NewFloatTensor([]int64{int64(l.N), h, w, c}, func(dst []float32) error {
 		return t.Classification.ApplyFrom(dst, l, 2, step, pbase)
 	})
@@ -244,6 +247,19 @@ func (t *Trainer) augmentStep(b Batch, step uint64) prepared {
 	return p
 }
 
+// supportPicks draws the step's top-k picks: one per row of the global batch of rows images and
+// view, the same on every worker.
+func (t *Trainer) supportPicks(step uint64, rows, k int) [][]int32 {
+	r := rng.New(t.SupportSeed, rng.Name("support"), step)
+	picks := [2][]int32{make([]int32, rows), make([]int32, rows)}
+	for v := range picks {
+		for i := range picks[v] {
+			picks[v][i] = int32(r.IntN(k))
+		}
+	}
+	return picks[:]
+}
+
 // Run trains from the model's current global step to Epochs × StepsPerEpoch. A resumed model
 // (restored from a checkpoint) continues in the middle of its epoch: the batches already used are
 // drawn and skipped, so the data order and every augmentation equal an uninterrupted run's.
@@ -255,6 +271,9 @@ func (t *Trainer) Run(ctx context.Context, cfg Config, data Data, hooks Hooks) (
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
+	}
+	if !cfg.SkipValidation && !t.Model.Config().HasProbe() {
+		return fmt.Errorf("train: validation needs the probe: %w (set SkipValidation)", tfgraph.ErrNoProbe)
 	}
 	start, err := t.Model.GlobalStep()
 	if err != nil {
@@ -451,7 +470,7 @@ func (t *Trainer) runEpoch(ctx context.Context, cfg Config, data Data, epoch, sk
 		for _, v := range []struct {
 			name string
 			x    float64
-		}{{"contrastive loss", m.CLoss}, {"probe loss", m.PLoss}} {
+		}{{"contrastive loss", m.CLoss}, {"probe loss", m.PLoss}} { // PLoss is 0 without a probe
 			if math.IsNaN(v.x) || math.IsInf(v.x, 0) {
 				return fmt.Errorf("train: epoch %d step %d (global step %d): %s is %v: %w", epoch+1, s+1, global, v.name, v.x, ErrNonFinite)
 			}

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/nnclr/nnclr/internal/atomicfile"
+	"github.com/nnclr/nnclr/tfgraph"
 	"github.com/nnclr/nnclr/train"
 )
 
@@ -43,10 +44,18 @@ func (b *epochBar) onStep(s train.StepInfo) {
 		b.bar = newBar(b.w, int64(b.steps), fmt.Sprintf("epoch %d/%d", s.Epoch+1, b.epochs), 20, false)
 		b.bar.Set(s.Step - 1)
 	}
-	m := s.Metrics
-	b.bar.Describe(fmt.Sprintf("epoch %d/%d c_loss %.4f c_acc %.3f r_acc %.3f p_loss %.4f p_acc %.3f %.0f img/s",
-		s.Epoch+1, b.epochs, m.CLoss, m.CAcc, m.RAcc, m.PLoss, m.PAcc, float64(s.Images)/s.Duration.Seconds()))
+	b.bar.Describe(fmt.Sprintf("epoch %d/%d %s %.0f img/s", s.Epoch+1, b.epochs, metricsText(s.Metrics, "%.3f"), float64(s.Images)/s.Duration.Seconds()))
 	b.bar.Set(s.Step)
+}
+
+// metricsText is a step's metrics as "c_loss L c_acc A r_acc R p_loss L p_acc A" (the losses
+// with %.4f, the accuracies with acc), without the probe's for a model without a probe.
+func metricsText(m tfgraph.Metrics, acc string) string {
+	s := fmt.Sprintf("c_loss %.4f c_acc "+acc+" r_acc "+acc, m.CLoss, m.CAcc, m.RAcc)
+	if m.Probe {
+		s += fmt.Sprintf(" p_loss %.4f p_acc "+acc, m.PLoss, m.PAcc)
+	}
+	return s
 }
 
 func (b *epochBar) finish() {

@@ -92,8 +92,12 @@ func runPretrain(c *cli, stdout, stderr io.Writer) error {
 		return err
 	}
 	p := t.Pipeline
-	fmt.Fprintf(stdout, "pretrain %s: %d epochs × %d steps, batches %d unlabelled + %d labelled, test %d; model %dx%dx%d width %d, queue %d; from step %d\n",
-		cfg.Dataset, cfg.Epochs, cfg.StepsPerEpoch, p.UnlabelledBatch, p.LabelledBatch, p.TestBatch,
+	batches := fmt.Sprintf("batches %d unlabelled + %d labelled, test %d", p.UnlabelledBatch, p.LabelledBatch, p.TestBatch)
+	if !p.HasLabels() {
+		batches = fmt.Sprintf("batches %d unlabelled; no labelled split, so contrastive training only: no online probe, no validation after each epoch", p.UnlabelledBatch)
+	}
+	fmt.Fprintf(stdout, "pretrain %s: %d epochs × %d steps, %s; model %dx%dx%d width %d, queue %d; from step %d\n",
+		cfg.Dataset, cfg.Epochs, cfg.StepsPerEpoch, batches,
 		cfg.ImageSize, cfg.ImageSize, t.Model.Config().Channels, cfg.Width, cfg.QueueSize, start)
 	if sc := t.Model.Session().Config(); sc.Precision == tfrun.FP32 && !slices.ContainsFunc(t.Model.Session().Devices(), func(d tfrun.Device) bool { return d.Type == "GPU" }) {
 		if cpu := tfrun.HostCPUFeatures(); cpu.AMXBF16 {
@@ -123,8 +127,7 @@ func runPretrain(c *cli, stdout, stderr io.Writer) error {
 		if steps == 1 {
 			rate = "images/s (one step, warm-up included)"
 		}
-		fmt.Fprintf(stdout, "done: step %d c_loss %.4f c_acc %.4f r_acc %.4f p_loss %.4f p_acc %.4f; %.1f %s\n",
-			last.GlobalStep, m.CLoss, m.CAcc, m.RAcc, m.PLoss, m.PAcc, float64(images)/busy.Seconds(), rate)
+		fmt.Fprintf(stdout, "done: step %d %s; %.1f %s\n", last.GlobalStep, metricsText(m, "%.4f"), float64(images)/busy.Seconds(), rate)
 	}
 	if lastVal != nil {
 		fmt.Fprintf(stdout, "validation: p_loss %.4f p_acc %.4f\n", lastVal.Loss, lastVal.Acc)

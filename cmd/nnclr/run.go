@@ -177,8 +177,12 @@ func runExport(c *cli, stdout, _ io.Writer) error {
 		return err
 	}
 	m := r.Model
-	fmt.Fprintf(stdout, "exported %s (checkpoint %s) to %s: signature %s, input images uint8 [N,%d,%d,%d], outputs embedding [N,%d], logits and probabilities [N,%d]\n",
-		c.runDir, r.Checkpoint, c.out, savedmodel.DefaultSignature, m.Height, m.Width, m.Channels, m.ModelWidth, m.NumClasses)
+	outputs := fmt.Sprintf("embedding [N,%d], logits and probabilities [N,%d]", m.FeatureWidth(), m.NumClasses)
+	if !m.HasProbe() {
+		outputs = fmt.Sprintf("embedding [N,%d] only (the run was trained without labels: no probe, no logits or probabilities)", m.FeatureWidth())
+	}
+	fmt.Fprintf(stdout, "exported %s (checkpoint %s) to %s: signature %s, input images uint8 [N,%d,%d,%d], outputs %s\n",
+		c.runDir, r.Checkpoint, c.out, savedmodel.DefaultSignature, m.Height, m.Width, m.Channels, outputs)
 	return nil
 }
 
@@ -267,6 +271,10 @@ func runEvaluate(c *cli, stdout, stderr io.Writer) error {
 	ds, err := c.loadDataset(stderr)
 	if err != nil {
 		return err
+	}
+	if !ds.HasLabels() {
+		return fmt.Errorf("evaluate: dataset %s has no labelled split (only %s: unlabelled images, label -1): linear and kNN evaluation need a labelled --train-split and --test-split; embed works on it",
+			ds.Info.Name, strings.Join(ds.SplitNames(), ", "))
 	}
 	e, err := c.embedder()
 	if err != nil {
