@@ -220,6 +220,9 @@ func (t *Trainer) augmentStep(b Batch, step uint64) prepared {
 			if err := augs[stream].ApplyFrom(v[:split], u, uint64(stream), step, ubase); err != nil {
 				return fmt.Errorf("view %d: %w", stream+1, err)
 			}
+			if l.N == 0 {
+				continue // a model without a probe: no labelled images
+			}
 			if err := augs[stream].ApplyFrom(v[split:], l, uint64(stream), step, lbase); err != nil {
 				return fmt.Errorf("view %d: %w", stream+1, err)
 			}
