@@ -36,7 +36,10 @@
 // the sum of the two batch sizes. Shards are read in the order tfds's interleave (cycle 16,
 // block 16) reads them (InterleaveOrder). Images are decoded by parallel workers with prefetch;
 // the order is computed from the seed alone (ShuffleBuffer, EpochOrder), so the batches are the
-// same for a seed whatever the number of workers. TensorFlow's own random stream is not
+// same for a seed whatever the number of workers. On a dataset without labels (HasLabels: a
+// flat image folder, the split "unlabelled" alone) the pipeline has that split only: each step is
+// an unlabelled batch (len/StepsPerEpoch, or UnlabelledBatch), LabelledBatch and TestBatch are
+// 0, a LabelledBatch is refused, and Test and Labelled are ErrNoLabels. TensorFlow's own random stream is not
 // reproduced: the same seed does not give tf.data's order. Options.Output (or Resize) converts
 // images to a model's input shape, e.g. Fashion-MNIST's 28×28×1 to 96×96×3. ImageCache keeps
 // decoded images across epochs.

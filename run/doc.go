@@ -42,6 +42,17 @@
 // (package embed) or record an evaluation (package evaluate). Datasets are found (and, when
 // asked, prepared) by loader.Load, as tfds.load finds them.
 //
+// # Datasets without labels
+//
+// A dataset without labels (loader.Dataset.HasLabels false: a flat image folder, the split
+// "unlabelled" with label -1) trains the contrastive part alone: the model has no probe
+// (tfgraph.ModelConfig.NumClasses 0: no probe variables or optimizer in the checkpoints), there
+// is no validation after each epoch, metrics.jsonl's step lines have no p_loss and p_acc and
+// TensorBoard no train/p_* or val/* scalars, and the contrastive batch is UnlabelledBatch images
+// (default split size / steps). knn_every > 0 and labelled_batch > 0 are refused. Resume,
+// interrupts and data-parallel training work as for a labelled run; Export writes the embedding
+// alone; evaluation needs labels.
+//
 // Bad settings are *setting.Error values naming the setting; nothing panics on input. A Training
 // owns a libtensorflow session, decoding goroutines and the run directory's lock: Close it. Neither a Training nor a Run is
 // safe for concurrent use; separate ones are independent.
