@@ -14,20 +14,25 @@ type view struct {
 	moments []tf.Output // the heads' BN batch moments
 }
 
-// forwardView applies encoder, projection head and (when the model has one) prediction head to
-// one view x in the train step's mode.
-func (b *builder) forwardView(s *op.Scope, x tf.Output, v *modelVars) view {
+// forwardViews applies the encoder to both views, then the projection head and (when the model
+// has one) the prediction head to each, in the train step's mode. Both encoder chains are built
+// before either head, in the graph order the step had before it was split into builders.
+func (b *builder) forwardViews(s *op.Scope, x1, x2 tf.Output, v *modelVars) (view, view) {
 	c, enc := b.cfg, backboneOf(b.cfg)
-	var out view
-	out.acts = enc.forward(s.SubScope("encoder"), x, reads(v.enc))
-	z, mo := mlp(s.SubScope("head"), out.acts.features(), reads(v.head), [2]bool{c.HeadBN, c.HeadBN}, nil)
-	out.p, out.moments = l2normalize(s.SubScope("norm"), z), mo
-	out.q = out.p
-	if len(v.pred) > 0 {
-		y, pm := mlp(s.SubScope("pred"), z, reads(v.pred), [2]bool{c.HeadBN, false}, nil)
-		out.q, out.moments = l2normalize(s.SubScope("pnorm"), y), append(out.moments, pm...)
+	encW := reads(v.enc)
+	views := [2]view{{acts: enc.forward(s.SubScope("encoder1"), x1, encW)}, {acts: enc.forward(s.SubScope("encoder2"), x2, encW)}}
+	for i := range views {
+		out := &views[i]
+		hs := s.SubScope(fmt.Sprintf("heads%d", i+1))
+		z, mo := mlp(hs.SubScope("head"), out.acts.features(), reads(v.head), [2]bool{c.HeadBN, c.HeadBN}, nil)
+		out.p, out.moments = l2normalize(hs.SubScope("norm"), z), mo
+		out.q = out.p
+		if len(v.pred) > 0 {
+			y, pm := mlp(hs.SubScope("pred"), z, reads(v.pred), [2]bool{c.HeadBN, false}, nil)
+			out.q, out.moments = l2normalize(hs.SubScope("pnorm"), y), append(out.moments, pm...)
+		}
 	}
-	return out
+	return views[0], views[1]
 }
 
 // nearest returns NN(p) with the straight-through estimator: forward the queue row most similar
@@ -86,7 +91,7 @@ func (b *builder) contrastive(s *op.Scope, st strategy, v *modelVars, views, pic
 	// step, three interleaved runs) its median step took 4.08-4.40 s and peak RSS 4.32 GiB; two
 	// chains 3.78-3.92 s and 3.60 GiB (a one-off comparison at commit b178e61).
 	vs := op.Split(s.SubScope("Split"), i32(s.SubScope("saxis"), 0), views, 2)
-	v1, v2 := b.forwardView(s.SubScope("view1"), vs[0], v), b.forwardView(s.SubScope("view2"), vs[1], v)
+	v1, v2 := b.forwardViews(s, vs[0], vs[1], v)
 	statUpdates := movingUpdates(s.SubScope("bn_stats"), v.stats, v1.moments, v2.moments)
 	// The loss and the queue see the global batch; the metrics the global features.
 	ps, pd, fw := s.SubScope("global"), b.cfg.projDim(), b.cfg.FeatureWidth()
