@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -57,7 +58,9 @@ type Writer struct {
 }
 
 // NewWriter creates dir (and its parents) if needed and a new events file in it, and writes the
-// file_version event. Pass at most one Options; none means the defaults. Two Writers, in one
+// file_version event. The file's name sorts after every event file already in dir (TensorBoard
+// reads a run's files in name order): its second is now, or one past the newest file's when that
+// is not earlier. Pass at most one Options; none means the defaults. Two Writers, in one
 // process or several, never share a file: the file is created exclusively and the counter in
 // its name goes up until a free name is found.
 func NewWriter(dir string, opts ...Options) (*Writer, error) {
@@ -84,7 +87,7 @@ func NewWriter(dir string, opts ...Options) (*Writer, error) {
 	}
 	host = strings.ReplaceAll(host, string(filepath.Separator), "_")
 	now := time.Now()
-	prefix := fmt.Sprintf("events.out.tfevents.%010d.%s.%d.", now.Unix(), host, os.Getpid())
+	prefix := fmt.Sprintf("events.out.tfevents.%010d.%s.%d.", nameSecond(dir, now), host, os.Getpid())
 	var f *os.File
 	var path string
 	for n := 0; ; n++ {
@@ -262,4 +265,24 @@ func (w *Writer) flush() error {
 // wallTime returns t as the float seconds since the Unix epoch that Event.wall_time holds.
 func wallTime(t time.Time) float64 {
 	return float64(t.UnixNano()) / 1e9
+}
+
+// nameSecond is the second a new event file in dir is named with: now's, or one past the
+// newest existing file's when that is now or later. TensorBoard reads a directory's event files
+// in name order; a file started in the same second as an earlier one could otherwise sort before
+// it (a lower pid), and a resumed run's restart marker would come before the points it drops.
+func nameSecond(dir string, now time.Time) int64 {
+	sec := now.Unix()
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), "events.out.tfevents.")
+		if !ok {
+			continue
+		}
+		digits, _, _ := strings.Cut(rest, ".")
+		if t, err := strconv.ParseInt(digits, 10, 64); err == nil && t >= sec {
+			sec = t + 1
+		}
+	}
+	return sec
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -516,6 +517,29 @@ func TestBadInputAndClose(t *testing.T) {
 	} {
 		if err := call(); !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), w.Path()) {
 			t.Errorf("%s after Close: %v, want ErrClosed naming %s", name, err, w.Path())
+		}
+	}
+}
+
+// TestNewFileSortsLast: a new event file's name sorts after every event file already in the
+// directory, even one named with this second (or a later one) and a larger pid: TensorBoard reads
+// a run's files in name order, so a resumed run's file must come after the attempt it follows.
+func TestNewFileSortsLast(t *testing.T) {
+	dir := t.TempDir()
+	for _, sec := range []int64{time.Now().Unix(), time.Now().Unix() + 3} {
+		old := filepath.Join(dir, fmt.Sprintf("events.out.tfevents.%010d.zz-host.999999999.0", sec))
+		if err := os.WriteFile(old, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		w, err := NewWriter(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		names, _ := filepath.Glob(filepath.Join(dir, "events.out.tfevents.*"))
+		slices.Sort(names)
+		if names[len(names)-1] != w.Path() {
+			t.Errorf("new file %s does not sort last among %v", filepath.Base(w.Path()), names)
 		}
 	}
 }
