@@ -159,8 +159,10 @@ func Embed(ctx context.Context, e embed.Embedder, ds *loader.Dataset, split stri
 }
 
 // Images reads the images and labels of the examples indices of split at the split's shape
-// (NHWC, in indices' order).
-func Images(ds *loader.Dataset, split string, indices []int) ([]byte, []int64, loader.Shape, error) {
+// (NHWC, in indices' order). A split whose images differ in size has each resized to
+// differing (loader.Resize), as Embed keeps them; such a split with a differing that is not a
+// fixed shape is refused.
+func Images(ds *loader.Dataset, split string, indices []int, differing loader.Shape) ([]byte, []int64, loader.Shape, error) {
 	sp, err := ds.Split(split)
 	if err != nil {
 		return nil, nil, loader.Shape{}, err
@@ -171,13 +173,30 @@ func Images(ds *loader.Dataset, split string, indices []int) ([]byte, []int64, l
 	}
 	defer r.Close()
 	s := r.Shape()
+	fixed := s.Fixed()
+	if !fixed {
+		if !differing.Fixed() {
+			return nil, nil, s, fmt.Errorf("inspect: split %s of %s: its images differ in size: want a shape to resize them to", split, ds.Info.Name)
+		}
+		s = differing
+	}
 	pix, labels := make([]byte, len(indices)*s.Size()), make([]int64, len(indices))
-	var buf []byte
+	var buf, img []byte
 	for j, i := range indices {
 		if i < 0 || i >= r.Len() {
 			return nil, nil, s, fmt.Errorf("inspect: split %s of %s: example %d out of range [0, %d)", split, ds.Info.Name, i, r.Len())
 		}
-		labels[j], buf, err = r.Read(i, pix[j*s.Size():(j+1)*s.Size()], buf)
+		dst := pix[j*s.Size() : (j+1)*s.Size()]
+		if fixed {
+			labels[j], buf, err = r.Read(i, dst, buf)
+		} else {
+			var shp loader.Shape
+			if img, shp, labels[j], buf, err = r.ReadImage(i, img[:cap(img)], buf); err == nil {
+				if err = loader.Resize(img, shp, dst, s); err != nil {
+					err = fmt.Errorf("inspect: split %s example %d: %w", split, i, err)
+				}
+			}
+		}
 		if err != nil {
 			return nil, nil, s, err
 		}

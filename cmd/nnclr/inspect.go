@@ -180,7 +180,7 @@ func runNeighbours(c *cli, stdout, stderr io.Writer) error {
 		for j, nb := range q.Neighbours {
 			idx[j] = nb.Index
 		}
-		pix, _, s, err := inspect.Images(ds, c.trainSplit, idx)
+		pix, _, s, err := inspect.Images(ds, c.trainSplit, idx, queries.Shape)
 		if err != nil {
 			return err
 		}

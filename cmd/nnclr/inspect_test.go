@@ -396,12 +396,12 @@ func screenshotProjector(t *testing.T, base string) int {
 	return dark
 }
 
-// TestProjectorFiles: on a dataset prepared from an image folder (images of different sizes,
-// PNG and JPEG, nested folders), the kNN monitor runs and equals evaluate, and `evaluate
-// --projector` writes a "file" column; the real TensorBoard serves metadata whose rows carry,
-// for each example index, the file name tensorflow_datasets reads for that example, whose
-// stored image bytes are that source file's.
-func TestProjectorFiles(t *testing.T) {
+// TestInspectFolder: on a dataset prepared from an image folder (images of different sizes,
+// PNG and JPEG, nested folders), the kNN monitor runs and equals evaluate, the neighbour sheet
+// is drawn, and `evaluate --projector` writes a "file" column; the real TensorBoard serves
+// metadata whose rows carry, for each example index, the file name tensorflow_datasets reads
+// for that example, whose stored image bytes are that source file's.
+func TestInspectFolder(t *testing.T) {
 	src := writeImageFolder(t, 40)
 	dataDir := t.TempDir()
 	if err := run([]string{"--mode", "prepare", "--dataset", "my_photos", "--data-dir", dataDir, "--source", src, "--test-fraction", "0.25", "--seed", "4", "--quiet"},
@@ -435,6 +435,11 @@ func TestProjectorFiles(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "projector: 15 points of my_photos/test in 8 dimensions, metadata columns index,label,class,file, sprite 128x128 of 32x32 thumbnails") {
 		t.Errorf("printed:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run([]string{"--mode", "neighbours", "--run-dir", runDir, "--dataset", "my_photos", "--data-dir", dataDir, "--queries", "3",
+		"--neighbours", "4", "--out", filepath.Join(t.TempDir(), "sheet.png"), "--quiet"}, &out, &bytes.Buffer{}); err != nil || !strings.Contains(out.String(), "of 12 drawn neighbours") {
+		t.Errorf("neighbours: %v\n%s", err, out.String())
 	}
 
 	var ref []struct {

@@ -1,6 +1,6 @@
 """Prints, as JSON, each example of a split of a tfds dataset directory in file order, as
 tensorflow_datasets reads it: its image/filename, its label and the SHA-256 of its encoded image
-bytes (not decoded). For cmd/nnclr's TestProjectorFiles.
+bytes (not decoded). For cmd/nnclr's TestInspectFolder.
 
 usage: tfds_files.py DATASET_VERSION_DIR SPLIT
 """
