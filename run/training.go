@@ -377,6 +377,7 @@ func (t *Training) Train(ctx context.Context, hooks train.Hooks) (err error) {
 	// run on the chief alone, it would hold the others at that collective for all of its time
 	// and fail the run once that passed the timeout (the same test shows it). Sharding it would
 	// save the repeated work but needs the embeddings gathered across workers.
+	var failed error // the monitor's failure, which stops the loop at the next step
 	knn := func(v train.Validation) (KNNRecord, bool) {
 		if !mon.due(v.Epoch) {
 			return KNNRecord{}, false
@@ -388,13 +389,18 @@ func (t *Training) Train(ctx context.Context, hooks train.Hooks) (err error) {
 		r, err := mon.run(mctx, v.Epoch, v.GlobalStep)
 		if err != nil {
 			if ctx.Err() == nil {
-				stop(fmt.Errorf("run: knn monitor after epoch %d: %w", v.Epoch+1, err))
+				failed = fmt.Errorf("run: knn monitor after epoch %d: %w", v.Epoch+1, err)
+				stop(failed)
 			}
 			return r, false
 		}
 		return r, true
 	}
 	monitorErr := func(err error) error {
+		if err == nil {
+			// After the last epoch no next step stops the loop: the failure is returned here.
+			return failed
+		}
 		if cause := context.Cause(ctx); cause != nil && cause != context.Canceled && !errors.Is(cause, context.DeadlineExceeded) {
 			var ie *train.InterruptedError
 			if errors.As(err, &ie) {

@@ -179,6 +179,10 @@ func TestInspect(t *testing.T) {
 			{[]string{"--mode", "neighbours", "--out", "s.png", "--queries", "0"}, "--queries 0: want >= 1", 2},
 			{[]string{"--mode", "neighbours", "--out", filepath.Join(t.TempDir(), "s.png"), "--neighbours", "201"}, "--neighbours 201: above the 200 examples searched in split train", 2},
 			{[]string{"--mode", "pretrain", "--run-dir", "r", "--knn-every", "-1"}, "--knn-every -1: want >= 0", 2},
+			// The monitor failing after the last epoch (k 20 above a subset of 10) fails the run.
+			{[]string{"--mode", "pretrain", "--run-dir", filepath.Join(t.TempDir(), "r"), "--image-size", "32", "--width", "8", "--queue-size", "96",
+				"--epochs", "1", "--steps-per-epoch", "2", "--unlabelled-batch", "32", "--labelled-batch", "16", "--knn-every", "1", "--knn-limit", "10"},
+				"run: knn monitor after epoch 1: evaluate: knn: k = 20 exceeds the 10 train examples", 1},
 		} {
 			err := run(append(slices.Clone(base), tc.args...), &bytes.Buffer{}, &bytes.Buffer{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) || exitCode(err) != tc.code {
