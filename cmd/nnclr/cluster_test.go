@@ -348,11 +348,13 @@ func TestClusterKNNMonitor(t *testing.T) {
 		if trs[0] == nil || trs[1] == nil {
 			t.Fatalf("start-up: %v", errors.Join(errs...))
 		}
-		if errs[1] == nil || !strings.Contains(errs[1].Error(), "Collective has timed out") {
-			t.Errorf("worker 1, waiting at a collective for the chief's monitor (%.1f s) with a %s timeout: %v, want the collective timed out", knnSeconds, timeout, errs[1])
+		// Worker 1 waits at the next step's collective for the chief's monitor; the collective
+		// times out (on whichever side its timer fires first: the other then sees it cancelled).
+		timedOut := func(err error) bool { return err != nil && strings.Contains(err.Error(), "Collective has timed out") }
+		if errs[0] == nil || errs[1] == nil || !timedOut(errs[0]) && !timedOut(errs[1]) {
+			t.Errorf("the chief's monitor took %.1f s with a %s timeout and worker 1 skipped it: want both workers to fail, at a collective that timed out; chief: %v; worker 1: %v",
+				knnSeconds, timeout, errs[0], errs[1])
 		}
-		if errs[0] == nil {
-			t.Error("the chief, its monitor past the others' timeout: no error")
-		}
+		t.Logf("the chief's monitor alone: %.1f s", knnSeconds)
 	})
 }
