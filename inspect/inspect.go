@@ -44,9 +44,13 @@ type Examples struct {
 	Indices []int          // file-order indices in the split, ascending as given
 	Data    evaluate.Split // their embeddings and labels (-1: unlabelled), in Indices' order
 	// Images holds the examples' images at the split's own shape (Shape), NHWC, when
-	// EmbedOptions.KeepImages was set.
+	// EmbedOptions.KeepImages was set. A split whose images differ in size keeps them as the
+	// embedder saw them: resized to its input shape (Shape is then that shape).
 	Images []byte
 	Shape  loader.Shape
+	// Files holds the examples' source file names (loader.SplitReader.Filename, "" where one has
+	// none) when EmbedOptions.KeepFiles was set.
+	Files []string
 }
 
 // Image returns example i's image (a sub-slice of Images).
@@ -61,13 +65,16 @@ type EmbedOptions struct {
 	Batch int
 	// KeepImages keeps the decoded images at the split's shape in Examples.Images.
 	KeepImages bool
+	// KeepFiles keeps the examples' source file names in Examples.Files.
+	KeepFiles bool
 	// Progress, when not nil, is told the examples done and the total after each batch.
 	Progress func(done, total int)
 }
 
 // Embed embeds the examples indices of split (file-order indices, each in range) with e: each
-// image is decoded at the split's shape and resized to e.InputShape() as the batch pipeline
-// does (loader.Resize). It stops between batches with ctx's error when ctx is cancelled.
+// image is decoded at the split's shape (at its own size where the split's images differ in
+// size) and resized to e.InputShape() as the batch pipeline does (loader.Resize). It stops
+// between batches with ctx's error when ctx is cancelled.
 func Embed(ctx context.Context, e embed.Embedder, ds *loader.Dataset, split string, indices []int, o EmbedOptions) (Examples, error) {
 	if o.Batch <= 0 {
 		return Examples{}, setting.Errorf("batch_size", o.Batch, "want > 0")
@@ -87,12 +94,16 @@ func Embed(ctx context.Context, e embed.Embedder, ds *loader.Dataset, split stri
 		}
 	}
 	native, in := r.Shape(), e.InputShape()
+	fixed := native.Fixed()
 	out := Examples{Split: split, Indices: indices, Shape: native}
+	if !fixed {
+		out.Shape = in
+	}
 	if o.KeepImages {
-		out.Images = make([]byte, len(indices)*native.Size())
+		out.Images = make([]byte, len(indices)*out.Shape.Size())
 	}
 	scratch := make([]byte, native.Size())
-	var buf []byte
+	var buf, pix []byte
 	for lo := 0; lo < len(indices); lo += o.Batch {
 		if err := ctx.Err(); err != nil {
 			return Examples{}, err
@@ -100,18 +111,37 @@ func Embed(ctx context.Context, e embed.Embedder, ds *loader.Dataset, split stri
 		hi := min(lo+o.Batch, len(indices))
 		b := &loader.Batch{Images: make([]byte, (hi-lo)*in.Size()), Labels: make([]int64, hi-lo), Shape: in, Indices: indices[lo:hi]}
 		for j, i := range indices[lo:hi] {
-			dst := scratch
-			if o.KeepImages {
-				dst = out.Image(lo + j)
+			if !fixed {
+				var shp loader.Shape
+				if pix, shp, b.Labels[j], buf, err = r.ReadImage(i, pix[:cap(pix)], buf); err != nil {
+					return Examples{}, err
+				}
+				if err := loader.Resize(pix, shp, b.Image(j), in); err != nil {
+					return Examples{}, fmt.Errorf("inspect: split %s example %d: %w", split, i, err)
+				}
+				if o.KeepImages {
+					copy(out.Image(lo+j), b.Image(j))
+				}
+			} else {
+				dst := scratch
+				if o.KeepImages {
+					dst = out.Image(lo + j)
+				}
+				if b.Labels[j], buf, err = r.Read(i, dst, buf); err != nil {
+					return Examples{}, err
+				}
+				if native == in {
+					copy(b.Image(j), dst)
+				} else if err := loader.Resize(dst, native, b.Image(j), in); err != nil {
+					return Examples{}, fmt.Errorf("inspect: split %s example %d: %w", split, i, err)
+				}
 			}
-			b.Labels[j], buf, err = r.Read(i, dst, buf)
-			if err != nil {
-				return Examples{}, err
-			}
-			if native == in {
-				copy(b.Image(j), dst)
-			} else if err := loader.Resize(dst, native, b.Image(j), in); err != nil {
-				return Examples{}, fmt.Errorf("inspect: split %s example %d: %w", split, i, err)
+			if o.KeepFiles {
+				var f string
+				if f, buf, err = r.Filename(i, buf); err != nil {
+					return Examples{}, err
+				}
+				out.Files = append(out.Files, f)
 			}
 		}
 		v, d, err := e.Embed(b)
@@ -129,8 +159,10 @@ func Embed(ctx context.Context, e embed.Embedder, ds *loader.Dataset, split stri
 }
 
 // Images reads the images and labels of the examples indices of split at the split's shape
-// (NHWC, in indices' order).
-func Images(ds *loader.Dataset, split string, indices []int) ([]byte, []int64, loader.Shape, error) {
+// (NHWC, in indices' order). A split whose images differ in size has each resized to
+// differing (loader.Resize), as Embed keeps them; such a split with a differing that is not a
+// fixed shape is refused.
+func Images(ds *loader.Dataset, split string, indices []int, differing loader.Shape) ([]byte, []int64, loader.Shape, error) {
 	sp, err := ds.Split(split)
 	if err != nil {
 		return nil, nil, loader.Shape{}, err
@@ -141,13 +173,30 @@ func Images(ds *loader.Dataset, split string, indices []int) ([]byte, []int64, l
 	}
 	defer r.Close()
 	s := r.Shape()
+	fixed := s.Fixed()
+	if !fixed {
+		if !differing.Fixed() {
+			return nil, nil, s, fmt.Errorf("inspect: split %s of %s: its images differ in size: want a shape to resize them to", split, ds.Info.Name)
+		}
+		s = differing
+	}
 	pix, labels := make([]byte, len(indices)*s.Size()), make([]int64, len(indices))
-	var buf []byte
+	var buf, img []byte
 	for j, i := range indices {
 		if i < 0 || i >= r.Len() {
 			return nil, nil, s, fmt.Errorf("inspect: split %s of %s: example %d out of range [0, %d)", split, ds.Info.Name, i, r.Len())
 		}
-		labels[j], buf, err = r.Read(i, pix[j*s.Size():(j+1)*s.Size()], buf)
+		dst := pix[j*s.Size() : (j+1)*s.Size()]
+		if fixed {
+			labels[j], buf, err = r.Read(i, dst, buf)
+		} else {
+			var shp loader.Shape
+			if img, shp, labels[j], buf, err = r.ReadImage(i, img[:cap(img)], buf); err == nil {
+				if err = loader.Resize(img, shp, dst, s); err != nil {
+					err = fmt.Errorf("inspect: split %s example %d: %w", split, i, err)
+				}
+			}
+		}
 		if err != nil {
 			return nil, nil, s, err
 		}

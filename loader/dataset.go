@@ -344,6 +344,21 @@ func (r *SplitReader) Read(i int, dst, buf []byte) (label int64, newBuf []byte, 
 	return label, buf, nil
 }
 
+// Filename returns the source file name example i carries in its "image/filename" feature
+// ("" when it has none; see Features.Filenames). buf is as in Read.
+func (r *SplitReader) Filename(i int, buf []byte) (name string, newBuf []byte, err error) {
+	data, err := r.Record(i, buf)
+	if err != nil {
+		return "", buf, err
+	}
+	buf = data[:cap(data)]
+	ex, err := ParseExample(data)
+	if err != nil {
+		return "", buf, r.recordError(i, err)
+	}
+	return ex.Filename, buf, nil
+}
+
 // ReadImage decodes example i at its own size into Shape().Channels channels and returns the
 // pixels (written to pix when it is large enough, the result then aliasing it), their shape and
 // the label. In a split of fixed shape an image of another size is an ErrShape error. buf is as

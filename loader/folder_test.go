@@ -84,7 +84,8 @@ func checkFolder(t *testing.T, dataDir, name, root, layout string) folderCheck {
 
 // TestImportFolderReadByTFDS imports a folder of class folders (14 images of many sizes and
 // formats per class, and files that are not images) with a test fraction, and reads it back
-// with the real tfds.builder_from_directory: the class names are Keras's
+// with the real tfds.builder_from_directory: Features.Filenames is set and every example's
+// SplitReader.Filename is the image/filename tfds reads, the class names are Keras's
 // (image_dataset_from_directory's indexing), every example's label is its source folder's and
 // Keras's, every image file is written once, the test split is stratified, JPEG and 8-bit PNG
 // bytes are the source file's, the converted images' pixels are the stated rule's (computed by
@@ -115,6 +116,9 @@ func TestImportFolderReadByTFDS(t *testing.T) {
 	ds, err := Open(dataDir, "my_images")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !ds.Features.Filenames {
+		t.Error("Features.Filenames is false for a folder import (features.json declares image/filename)")
 	}
 	seen := map[string]bool{}
 	var jpegMax, jpegN int
@@ -147,6 +151,9 @@ func TestImportFolderReadByTFDS(t *testing.T) {
 			}
 			if ref, ok := c.RefLabels[fn]; ok && ref != row.Label {
 				t.Errorf("%s: label %d, Keras gives %d", fn, row.Label, ref)
+			}
+			if got, _, err := r.Filename(i, nil); err != nil || got != fn {
+				t.Errorf("%s example %d: Filename %q, %v; tfds reads %q", split, i, got, err, fn)
 			}
 			rec, err := r.Record(i, nil)
 			if err != nil {

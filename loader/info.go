@@ -103,6 +103,10 @@ func (v *jsonInt64) UnmarshalJSON(b []byte) error {
 type Features struct {
 	Image ImageFeature
 	Label LabelFeature
+	// Filenames reports that features.json declares the "image/filename" Text feature (tfds's
+	// ImageFolder, nnclr's folder import): the examples carry their source file's name
+	// (SplitReader.Filename).
+	Filenames bool
 }
 
 // ImageFeature is a tfds Image feature: the decoded shape and the encoding ("png" or "jpeg").
@@ -118,9 +122,6 @@ type LabelFeature struct {
 	NumClasses int
 	Names      []string
 }
-
-// Features lists no Filename flag: ParseExample ignores an "image/filename" feature, and the
-// writer adds one (a tfds Text feature) when DatasetSpec.Filenames is set.
 
 // Python class names tfds records in features.json.
 const (
@@ -192,12 +193,13 @@ func parseFeatures(b []byte) (Features, error) {
 		}
 		f.Label.NumClasses = int(l.ClassLabel.NumClasses)
 	}
+	_, f.Filenames = fj.FeaturesDict.Features[FilenameKey]
 	return f, nil
 }
 
-// marshalFeatures writes features.json as tfds 4.9 does; with filenames it adds the Text
+// marshalFeatures writes features.json as tfds 4.9 does; with f.Filenames it adds the Text
 // feature "image/filename" of tfds's ImageFolder.
-func marshalFeatures(f Features, filenames bool) ([]byte, error) {
+func marshalFeatures(f Features) ([]byte, error) {
 	type imageJSON struct {
 		Shape struct {
 			Dimensions []jsonInt64 `json:"dimensions"`
@@ -221,7 +223,7 @@ func marshalFeatures(f Features, filenames bool) ([]byte, error) {
 			"classLabel":      map[string]any{"numClasses": jsonInt64(f.Label.NumClasses)},
 		},
 	}
-	if filenames {
+	if f.Filenames {
 		feats[FilenameKey] = map[string]any{"pythonClassName": textClass, "text": map[string]any{}}
 	}
 	doc := map[string]any{

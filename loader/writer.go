@@ -278,9 +278,10 @@ func (w *Writer) Close() error {
 		return w.fail(err)
 	}
 	fb, err := marshalFeatures(Features{
-		Image: ImageFeature{Shape: w.spec.Shape, Encoding: "png"},
-		Label: LabelFeature{NumClasses: w.spec.NumClasses},
-	}, w.spec.Filenames)
+		Image:     ImageFeature{Shape: w.spec.Shape, Encoding: "png"},
+		Label:     LabelFeature{NumClasses: w.spec.NumClasses},
+		Filenames: w.spec.Filenames,
+	})
 	if err != nil {
 		return w.fail(err)
 	}

@@ -99,7 +99,7 @@ func (m *knnMonitor) run(ctx context.Context, epoch int, step int64) (KNNRecord,
 	cfg.Workers = m.workers
 	a, err := evaluate.KNN(tr, te, m.ds.Features.Label.NumClasses, cfg)
 	if err != nil {
-		return KNNRecord{}, fmt.Errorf("run: knn monitor: %w", err)
+		return KNNRecord{}, err // Train names the monitor and the epoch
 	}
 	r := KNNRecord{Type: "knn", Epoch: epoch + 1, GlobalStep: step, Top1: a.Top1, K: cfg.K, Temperature: cfg.Temperature,
 		TrainCount: tr.Len(), TestCount: te.Len(), Seconds: time.Since(start).Seconds()}

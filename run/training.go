@@ -372,9 +372,19 @@ func (t *Training) Train(ctx context.Context, hooks train.Hooks) (err error) {
 	defer stop(nil)
 	mon := t.knnMonitor()
 	// knn runs the monitor after an epoch's validation, on every worker of a cluster as the
-	// validation itself (so none waits at the next step's collectives for another's monitor),
-	// to the end even when interrupted there (the loop stops at the next step). A failure
-	// stops the run at the next step (checkpointed) and is returned.
+	// validation itself, to the end even when interrupted there (the loop stops at the next
+	// step). A failure stops the run at the next step (checkpointed) and is returned.
+	//
+	// In a cluster every worker embeds the same subsets with the same weights (the workers
+	// agree on knn_every and knn_limit at start-up, see fingerprint) between the same two
+	// steps, so a worker waits at the next step's first collective only for the others' lag:
+	// the difference between the slowest worker's validation, monitor and (on the chief)
+	// checkpoint and its own, not the monitor's time. The monitor may take longer than the
+	// cluster timeout (TestClusterKNNMonitor runs it for more than twice --cluster-timeout);
+	// run on the chief alone, it would hold the others at that collective for all of its time
+	// and fail the run once that passed the timeout (the same test shows it). Sharding it would
+	// save the repeated work but needs the embeddings gathered across workers.
+	var failed error // the monitor's failure, which stops the loop at the next step
 	knn := func(v train.Validation) (KNNRecord, bool) {
 		if !mon.due(v.Epoch) {
 			return KNNRecord{}, false
@@ -386,13 +396,18 @@ func (t *Training) Train(ctx context.Context, hooks train.Hooks) (err error) {
 		r, err := mon.run(mctx, v.Epoch, v.GlobalStep)
 		if err != nil {
 			if ctx.Err() == nil {
-				stop(fmt.Errorf("run: knn monitor after epoch %d: %w", v.Epoch+1, err))
+				failed = fmt.Errorf("run: knn monitor after epoch %d: %w", v.Epoch+1, err)
+				stop(failed)
 			}
 			return r, false
 		}
 		return r, true
 	}
 	monitorErr := func(err error) error {
+		if err == nil {
+			// After the last epoch no next step stops the loop: the failure is returned here.
+			return failed
+		}
 		if cause := context.Cause(ctx); cause != nil && cause != context.Canceled && !errors.Is(cause, context.DeadlineExceeded) {
 			var ie *train.InterruptedError
 			if errors.As(err, &ie) {

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -14,6 +17,9 @@ import (
 	"time"
 
 	"github.com/nnclr/nnclr/internal/testutil"
+	rundir "github.com/nnclr/nnclr/run"
+	"github.com/nnclr/nnclr/tfrun"
+	"github.com/nnclr/nnclr/train"
 )
 
 // clusterArgs is a small pretraining run on 120 Fashion-MNIST images, global batches of 30 + 30.
@@ -211,4 +217,144 @@ func TestClusterInterruptResume(t *testing.T) {
 			t.Logf("interrupted, resumed on %d: %.3g relative to the uninterrupted one-process run", resumeOn, worst)
 		})
 	}
+}
+
+// TestClusterKNNMonitor: two worker processes on 127.0.0.1 train 2 epochs with the kNN monitor
+// after each (--knn-every 1) and a --cluster-timeout below the monitor's time; both exit 0, only
+// the chief writes, its metrics.jsonl has one knn line per epoch, each taking longer than the
+// timeout and equal to `evaluate --protocols knn --knn-limit 1500` on that epoch's checkpoint.
+// Workers given other monitor settings are refused at start-up. The same run with the monitor
+// on the chief alone (worker 1's turned off after start-up, in this process) fails at the
+// collective after it: the monitor's time is not spent waiting at a collective only because
+// every worker runs it.
+func TestClusterKNNMonitor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 2-worker run of 2 epochs at 96x96 with a monitor of 3,000 images per epoch (about a minute)")
+	}
+	const n, limit, timeout = 1600, 1500, 3 * time.Second
+	dataDir := smallFashion(t, n)
+	args := func(runDir string, extra ...string) []string {
+		return append([]string{"--mode", "pretrain", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--run-dir", runDir,
+			"--image-size", "96", "--width", "128", "--queue-size", "120", "--epochs", "2", "--steps-per-epoch", "4",
+			"--unlabelled-batch", "32", "--labelled-batch", "16", "--knn-every", "1", "--knn-limit", strconv.Itoa(limit),
+			"--keep-checkpoints", "0", "--seed", "9", "--checkpoint-secs", "0", "--quiet"}, extra...)
+	}
+	start := func(addrs []string, args func(task int) []string) ([]*exec.Cmd, []*bytes.Buffer) {
+		var cmds []*exec.Cmd
+		var outs []*bytes.Buffer
+		for w := range addrs {
+			cmd, out := startCLI(t, append(args(w), "--cluster", strings.Join(addrs, ","), "--task-index", strconv.Itoa(w), "--cluster-timeout", timeout.String()))
+			cmds, outs = append(cmds, cmd), append(outs, out)
+		}
+		return cmds, outs
+	}
+
+	t.Run("every worker", func(t *testing.T) {
+		dirs := []string{filepath.Join(t.TempDir(), "chief"), filepath.Join(t.TempDir(), "w1")}
+		cmds, outs := start(testutil.FreeAddrs(t, 2), func(w int) []string { return args(dirs[w]) })
+		for w, cmd := range cmds {
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("worker %d: %v\n%s", w, err, outs[w])
+			}
+		}
+		if m, _ := filepath.Glob(filepath.Join(dirs[1], "*")); len(m) != 0 {
+			t.Errorf("worker 1 wrote %v", m)
+		}
+		var knn []rundir.KNNRecord
+		for _, r := range readJSONL(t, filepath.Join(dirs[0], rundir.MetricsFile)) {
+			if r["type"] == "knn" {
+				b, _ := json.Marshal(r)
+				var k rundir.KNNRecord
+				json.Unmarshal(b, &k)
+				knn = append(knn, k)
+			}
+		}
+		if len(knn) != 2 {
+			t.Fatalf("the chief's metrics.jsonl has %d knn lines, want 2:\n%s", len(knn), outs[0])
+		}
+		for i, r := range knn {
+			if r.Epoch != i+1 || r.GlobalStep != int64(4*(i+1)) || r.TrainCount != limit || r.TestCount != limit {
+				t.Errorf("knn line %d: %+v", i, r)
+			}
+			// Were the monitor a wait at a collective, a monitor longer than the timeout would
+			// have failed the run; one shorter would show nothing.
+			if r.Seconds <= timeout.Seconds() {
+				t.Errorf("epoch %d: the monitor took %.1f s, not more than --cluster-timeout %s: this run cannot show that it holds no worker (raise --knn-limit)", r.Epoch, r.Seconds, timeout)
+			}
+			t.Logf("epoch %d: monitor %.1f s with --cluster-timeout %s, knn_top1 %.4f", r.Epoch, r.Seconds, timeout, r.Top1)
+			js := filepath.Join(t.TempDir(), "eval.json")
+			if err := run([]string{"--mode", "evaluate", "--run-dir", dirs[0], "--dataset", "fashion_mnist", "--data-dir", dataDir, "--protocols", "knn",
+				"--knn-limit", strconv.Itoa(limit), "--checkpoint", filepath.Join(dirs[0], "checkpoints", fmt.Sprintf("ckpt-%d", r.GlobalStep)),
+				"--out", js, "--quiet"}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+				t.Fatal(err)
+			}
+			b, _ := os.ReadFile(js)
+			var res struct {
+				Top1  *float64 `json:"knn_top1"`
+				Train int      `json:"train_count"`
+			}
+			if err := json.Unmarshal(b, &res); err != nil || res.Top1 == nil || *res.Top1 != r.Top1 || res.Train != limit {
+				t.Errorf("epoch %d: monitor %v, evaluate --knn-limit %d on ckpt-%d: %s (%v)", r.Epoch, r.Top1, limit, r.GlobalStep, b, err)
+			}
+		}
+	})
+
+	t.Run("other monitor settings refused", func(t *testing.T) {
+		cmds, outs := start(testutil.FreeAddrs(t, 2), func(w int) []string {
+			return args(filepath.Join(t.TempDir(), "r"), "--knn-every", strconv.Itoa(w)) // worker 1 with --knn-every 1, the chief 0
+		})
+		for w, cmd := range cmds {
+			if err := cmd.Wait(); err == nil || !strings.Contains(outs[w].String(), fmt.Sprintf("worker %d runs other settings", 1-w)) {
+				t.Errorf("worker %d, the other with another --knn-every: %v\n%s", w, err, outs[w])
+			}
+		}
+	})
+
+	t.Run("chief only fails", func(t *testing.T) {
+		cfg := rundir.DefaultConfig()
+		cfg.Dataset, cfg.DataDir, cfg.Seed = "fashion_mnist", dataDir, 9
+		cfg.ImageSize, cfg.Width, cfg.QueueSize, cfg.Epochs, cfg.StepsPerEpoch = 96, 128, 120, 2, 4
+		cfg.UnlabelledBatch, cfg.LabelledBatch, cfg.KNNEvery, cfg.KNNLimit, cfg.CheckpointSecs = 32, 16, 1, limit, 0
+		addrs := testutil.FreeAddrs(t, 2)
+		trs := make([]*rundir.Training, 2)
+		errs := make([]error, 2)
+		var knnSeconds float64
+		done := make(chan int, 2)
+		for w := range 2 {
+			go func() {
+				defer func() { done <- w }()
+				cl := &tfrun.Cluster{Workers: addrs, Task: w, Timeout: timeout}
+				trs[w], errs[w] = rundir.Create(filepath.Join(t.TempDir(), fmt.Sprint(w)), cfg, rundir.Options{Cluster: cl})
+				if errs[w] != nil {
+					return
+				}
+				if w == 1 {
+					trs[w].Config.KNNEvery = 0 // after the start-up check: the chief alone runs the monitor
+				} else {
+					trs[w].OnKNN = func(r rundir.KNNRecord) { knnSeconds = r.Seconds }
+				}
+				errs[w] = trs[w].Train(context.Background(), train.Hooks{})
+			}()
+		}
+		for range 2 {
+			<-done
+		}
+		for w, tr := range trs {
+			if tr != nil {
+				defer tr.Close()
+			}
+			t.Logf("worker %d: %v", w, errs[w])
+		}
+		if trs[0] == nil || trs[1] == nil {
+			t.Fatalf("start-up: %v", errors.Join(errs...))
+		}
+		// Worker 1 waits at the next step's collective for the chief's monitor; the collective
+		// times out (on whichever side its timer fires first: the other then sees it cancelled).
+		timedOut := func(err error) bool { return err != nil && strings.Contains(err.Error(), "Collective has timed out") }
+		if errs[0] == nil || errs[1] == nil || !timedOut(errs[0]) && !timedOut(errs[1]) {
+			t.Errorf("the chief's monitor took %.1f s with a %s timeout and worker 1 skipped it: want both workers to fail, at a collective that timed out; chief: %v; worker 1: %v",
+				knnSeconds, timeout, errs[0], errs[1])
+		}
+		t.Logf("the chief's monitor alone: %.1f s", knnSeconds)
+	})
 }

@@ -73,7 +73,7 @@ func (c *cli) writeProjector(e embed.Embedder, ds *loader.Dataset, split string,
 	}
 	bar := newLazyBar(c, stderr, false)
 	x, err := inspect.Embed(c.ctx, e, ds, split, inspect.Subset(n, c.projectorLimit, seed, inspect.PurposeProjector, split),
-		inspect.EmbedOptions{Batch: c.batchSize, KeepImages: true, Progress: bar.images("projector: " + split)})
+		inspect.EmbedOptions{Batch: c.batchSize, KeepImages: true, KeepFiles: ds.Features.Filenames, Progress: bar.images("projector: " + split)})
 	bar.finish()
 	if err != nil {
 		return err
@@ -88,6 +88,9 @@ func (c *cli) writeProjector(e embed.Embedder, ds *loader.Dataset, split string,
 	}
 	if !slices.Contains(x.Data.Labels, -1) {
 		emb.Labels, emb.ClassNames = x.Data.Labels, ds.Features.Label.Names
+	}
+	if ds.Features.Filenames {
+		emb.Files = x.Files
 	}
 	res, err := projector.Write(dir, emb)
 	if err != nil {
@@ -177,7 +180,7 @@ func runNeighbours(c *cli, stdout, stderr io.Writer) error {
 		for j, nb := range q.Neighbours {
 			idx[j] = nb.Index
 		}
-		pix, _, s, err := inspect.Images(ds, c.trainSplit, idx)
+		pix, _, s, err := inspect.Images(ds, c.trainSplit, idx, queries.Shape)
 		if err != nil {
 			return err
 		}
