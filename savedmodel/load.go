@@ -67,29 +67,50 @@ func (m *LoadedModel) restoreUntracked() error {
 			return nil // a TF1 SavedModel: its SaverDef restores every variable
 		}
 	}
-	g := m.sm.Graph
-	tmp := func(typ, name string, in []tf.Input, attrs map[string]any) (*tf.Operation, error) {
-		return g.AddOperation(tf.OpSpec{Type: typ, Name: fmt.Sprintf("nnclr_repair_%d/%s", len(g.Operations()), name), Input: in, Attrs: attrs})
-	}
-	pref, err := tmp("Const", "prefix", nil, map[string]any{"value": mustTensor(prefix), "dtype": tf.String})
+	r := &repair{m: m, g: m.sm.Graph}
+	pref, err := r.op("Const", "prefix", nil, map[string]any{"value": mustTensor(prefix), "dtype": tf.String})
 	if err != nil {
 		return err
 	}
-	keyOp, err := tmp("Const", "key", nil, map[string]any{"value": mustTensor([]string{"_CHECKPOINTABLE_OBJECT_GRAPH"}), "dtype": tf.String})
-	if err != nil {
+	keys, err := r.checkpointKeys(pref.Output(0))
+	if err != nil || len(keys) == 0 {
 		return err
 	}
-	slOp, err := tmp("Const", "slice", nil, map[string]any{"value": mustTensor([]string{""}), "dtype": tf.String})
-	if err != nil {
+	missing, err := r.uninitialised(keys)
+	if err != nil || len(missing) == 0 {
 		return err
 	}
-	rd, err := tmp("RestoreV2", "graph", []tf.Input{pref.Output(0), keyOp.Output(0), slOp.Output(0)}, map[string]any{"dtypes": []tf.DataType{tf.String}})
+	return r.restore(pref.Output(0), missing)
+}
+
+// repair adds the ops of restoreUntracked to a loaded graph, each under a fresh name.
+type repair struct {
+	m *LoadedModel
+	g *tf.Graph
+}
+
+func (r *repair) op(typ, name string, in []tf.Input, attrs map[string]any) (*tf.Operation, error) {
+	return r.g.AddOperation(tf.OpSpec{Type: typ, Name: fmt.Sprintf("nnclr_repair_%d/%s", len(r.g.Operations()), name), Input: in, Attrs: attrs})
+}
+
+// checkpointKeys reads the checkpoint's object graph: the checkpoint key of every variable by
+// its full name. A checkpoint without one (TF1) gives none.
+func (r *repair) checkpointKeys(prefix tf.Output) (map[string]string, error) {
+	keyOp, err := r.op("Const", "key", nil, map[string]any{"value": mustTensor([]string{"_CHECKPOINTABLE_OBJECT_GRAPH"}), "dtype": tf.String})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	res, err := m.sm.Run(nil, []tf.Output{rd.Output(0)}, nil)
+	slOp, err := r.op("Const", "slice", nil, map[string]any{"value": mustTensor([]string{""}), "dtype": tf.String})
 	if err != nil {
-		return nil // a TF1 checkpoint without an object graph: nothing to repair
+		return nil, err
+	}
+	rd, err := r.op("RestoreV2", "graph", []tf.Input{prefix, keyOp.Output(0), slOp.Output(0)}, map[string]any{"dtypes": []tf.DataType{tf.String}})
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.m.sm.Run(nil, []tf.Output{rd.Output(0)}, nil)
+	if err != nil {
+		return nil, nil // a TF1 checkpoint without an object graph: nothing to repair
 	}
 	defer tfrun.Close(res...)
 	var raw string
@@ -98,15 +119,15 @@ func (m *LoadedModel) restoreUntracked() error {
 		raw = v
 	case []string:
 		if len(v) != 1 {
-			return nil
+			return nil, nil
 		}
 		raw = v[0]
 	default:
-		return nil
+		return nil, nil
 	}
 	var og corepb.TrackableObjectGraph
 	if err := proto.Unmarshal([]byte(raw), &og); err != nil {
-		return fmt.Errorf("savedmodel: SavedModel %s: checkpoint object graph: %w", m.dir, err)
+		return nil, fmt.Errorf("savedmodel: SavedModel %s: checkpoint object graph: %w", r.m.dir, err)
 	}
 	keys := map[string]string{}
 	for _, n := range og.Nodes {
@@ -116,14 +137,22 @@ func (m *LoadedModel) restoreUntracked() error {
 			}
 		}
 	}
-	type cand struct {
-		op  *tf.Operation
-		key string
-		dt  tf.DataType
-	}
-	var cands []cand
+	return keys, nil
+}
+
+// untracked is a VarHandleOp the loader left uninitialised and its checkpoint key.
+type untracked struct {
+	op  *tf.Operation
+	key string
+	dt  tf.DataType
+}
+
+// uninitialised returns the graph's VarHandleOps whose shared_name has a checkpoint key and that
+// are not initialised.
+func (r *repair) uninitialised(keys map[string]string) ([]untracked, error) {
+	var cands []untracked
 	var checks []tf.Output
-	for _, op := range g.Operations() {
+	for _, op := range r.g.Operations() {
 		o := &op
 		if o.Type() != "VarHandleOp" {
 			continue
@@ -140,58 +169,60 @@ func (m *LoadedModel) restoreUntracked() error {
 		if err != nil {
 			continue
 		}
-		chk, err := tmp("VarIsInitializedOp", "check", []tf.Input{o.Output(0)}, nil)
+		chk, err := r.op("VarIsInitializedOp", "check", []tf.Input{o.Output(0)}, nil)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		cands = append(cands, cand{o, key, dt.(tf.DataType)})
+		cands = append(cands, untracked{o, key, dt.(tf.DataType)})
 		checks = append(checks, chk.Output(0))
 	}
 	if len(cands) == 0 {
-		return nil
+		return nil, nil
 	}
-	init, err := m.sm.Run(nil, checks, nil)
+	init, err := r.m.sm.Run(nil, checks, nil)
 	if err != nil {
-		return fmt.Errorf("savedmodel: SavedModel %s: checking variables: %w", m.dir, err)
+		return nil, fmt.Errorf("savedmodel: SavedModel %s: checking variables: %w", r.m.dir, err)
 	}
 	defer tfrun.Close(init...)
-	var missing []cand
+	var missing []untracked
 	for i, c := range cands {
 		if !init[i].Value().(bool) {
 			missing = append(missing, c)
 		}
 	}
-	if len(missing) == 0 {
-		return nil
-	}
+	return missing, nil
+}
+
+// restore assigns each of missing its checkpoint value.
+func (r *repair) restore(prefix tf.Output, missing []untracked) error {
 	names := make([]string, len(missing))
 	dts := make([]tf.DataType, len(missing))
 	for i, c := range missing {
 		names[i], dts[i] = c.key, c.dt
 	}
-	nOp, err := tmp("Const", "names", nil, map[string]any{"value": mustTensor(names), "dtype": tf.String})
+	nOp, err := r.op("Const", "names", nil, map[string]any{"value": mustTensor(names), "dtype": tf.String})
 	if err != nil {
 		return err
 	}
-	sOp, err := tmp("Const", "slices", nil, map[string]any{"value": mustTensor(make([]string, len(names))), "dtype": tf.String})
+	sOp, err := r.op("Const", "slices", nil, map[string]any{"value": mustTensor(make([]string, len(names))), "dtype": tf.String})
 	if err != nil {
 		return err
 	}
-	rv, err := tmp("RestoreV2", "values", []tf.Input{pref.Output(0), nOp.Output(0), sOp.Output(0)}, map[string]any{"dtypes": dts})
+	rv, err := r.op("RestoreV2", "values", []tf.Input{prefix, nOp.Output(0), sOp.Output(0)}, map[string]any{"dtypes": dts})
 	if err != nil {
 		return err
 	}
 	var assigns []*tf.Operation
 	for i, c := range missing {
-		a, err := tmp("AssignVariableOp", "assign", []tf.Input{c.op.Output(0), rv.Output(i)}, map[string]any{"dtype": c.dt})
+		a, err := r.op("AssignVariableOp", "assign", []tf.Input{c.op.Output(0), rv.Output(i)}, map[string]any{"dtype": c.dt})
 		if err != nil {
 			return err
 		}
 		assigns = append(assigns, a)
 	}
-	out, err := m.sm.Run(nil, nil, assigns)
+	out, err := r.m.sm.Run(nil, nil, assigns)
 	if err != nil {
-		return fmt.Errorf("savedmodel: SavedModel %s: restoring variables its loader left uninitialised: %w", m.dir, err)
+		return fmt.Errorf("savedmodel: SavedModel %s: restoring variables its loader left uninitialised: %w", r.m.dir, err)
 	}
 	return tfrun.Close(out...)
 }
