@@ -309,7 +309,8 @@ func (t *Training) build(cfg Config, opts Options, cluster *tfrun.Cluster, log i
 	return nil
 }
 
-// clusterErr adds to a failed collective which workers cannot be reached now.
+// clusterErr adds to a failed collective which workers cannot be reached now, or do not answer
+// (unreachable).
 func (t *Training) clusterErr(err error) error {
 	var ie *train.InterruptedError
 	if t.cluster == nil || err == nil || errors.As(err, &ie) {
@@ -319,7 +320,7 @@ func (t *Training) clusterErr(err error) error {
 	// connections are already reset: look a few times before saying nobody is down.
 	for try := 0; try < 5; try++ {
 		if down := unreachable(*t.cluster); len(down) > 0 {
-			return fmt.Errorf("%w (unreachable now: %s)", err, strings.Join(down, ", "))
+			return fmt.Errorf("%w (%s)", err, strings.Join(down, "; "))
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
