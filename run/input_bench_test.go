@@ -24,6 +24,7 @@ func BenchmarkInputPerWorker(b *testing.B) {
 	}
 	opts := loader.DefaultOptions()
 	opts.StepsPerEpoch, opts.UnlabelledBatch, opts.LabelledBatch, opts.ShuffleBuffer = steps, unl, lab, 1000
+	opts.UnlabelledSplit = "train" // Fashion-MNIST has no unlabelled split: its train split serves both
 	opts.Output = loader.Shape{Height: size, Width: size, Channels: 3}
 	p, err := loader.NewPipeline(ds, opts)
 	if err != nil {
