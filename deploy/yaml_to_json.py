@@ -1,4 +1,5 @@
-"""Prints a YAML file as JSON (PyYAML's safe loader), for the Go test of deploy/tfjob.yaml.
+"""Prints a YAML file's documents as a JSON array (PyYAML's safe loader), for the Go test of
+deploy/tfjob.yaml.
 
 yaml_to_json.py FILE
 """
@@ -8,4 +9,4 @@ import sys
 import yaml
 
 with open(sys.argv[1]) as f:
-    json.dump(yaml.safe_load(f), sys.stdout)
+    json.dump(list(yaml.safe_load_all(f)), sys.stdout)

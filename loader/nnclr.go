@@ -205,15 +205,26 @@ type TrainIterator struct {
 // Train starts epoch epoch (0, 1, ...) of the training stream: each split's shards and
 // examples shuffled with draws derived from (Seed, split, epoch), batched with drop-remainder,
 // zipped step by step (the epoch ends with the shorter stream).
-func (p *Pipeline) Train(epoch int) (*TrainIterator, error) {
-	u, err := NewBatchIterator(p.unl, p.config(p.UnlabelledBatch, true, true, epoch, p.unlCache))
+func (p *Pipeline) Train(epoch int) (*TrainIterator, error) { return p.TrainSlice(epoch, 0, 1) }
+
+// TrainSlice is Train for worker slice of slices (0 <= slice < slices) of a data-parallel run:
+// every step holds only that worker's slice of the global step's unlabelled and labelled
+// batches (BatchConfig.Slices), and only those images are read and decoded. The global order is
+// Train's: the slices of all workers, concatenated in slice order, are Train's steps. Both batch
+// sizes must be multiples of slices.
+func (p *Pipeline) TrainSlice(epoch, slice, slices int) (*TrainIterator, error) {
+	ucfg := p.config(p.UnlabelledBatch, true, true, epoch, p.unlCache)
+	ucfg.Slice, ucfg.Slices = slice, slices
+	u, err := NewBatchIterator(p.unl, ucfg)
 	if err != nil {
 		return nil, err
 	}
 	if p.lab == nil {
 		return &TrainIterator{unl: u}, nil
 	}
-	l, err := NewBatchIterator(p.lab, p.config(p.LabelledBatch, true, true, epoch, p.labCache))
+	lcfg := p.config(p.LabelledBatch, true, true, epoch, p.labCache)
+	lcfg.Slice, lcfg.Slices = slice, slices
+	l, err := NewBatchIterator(p.lab, lcfg)
 	if err != nil {
 		u.Close()
 		return nil, err

@@ -56,6 +56,12 @@ type BatchConfig struct {
 	Output Shape
 	// Cache, when not nil, keeps decoded images across epochs (see NewImageCache).
 	Cache *ImageCache
+	// Slices > 1 keeps of every batch only its Slice-th of Slices equal parts (batch positions
+	// [Slice·B/Slices, (Slice+1)·B/Slices)), and reads and decodes only those: the order, and
+	// so which examples make each batch, stay those of the whole stream (a worker of a
+	// data-parallel run decodes its slice of the global batch). It needs DropRemainder and a
+	// BatchSize that is a multiple of Slices.
+	Slice, Slices int
 }
 
 // BatchIterator yields the batches of one epoch of a split, in an order fixed by the
@@ -132,6 +138,9 @@ func NewBatchIterator(r *SplitReader, cfg BatchConfig) (*BatchIterator, error) {
 	if cfg.Output == (Shape{}) {
 		cfg.Output = r.Shape()
 	}
+	if cfg.Slices > 1 && (!cfg.DropRemainder || cfg.BatchSize%cfg.Slices != 0 || cfg.Slice < 0 || cfg.Slice >= cfg.Slices) {
+		return nil, fmt.Errorf("loader: split %q: slice %d of %d of batches of %d (drop remainder %v): want a batch size that splits into the slices, with drop remainder", r.split.Name, cfg.Slice, cfg.Slices, cfg.BatchSize, cfg.DropRemainder)
+	}
 	native := r.Shape()
 	if !native.Fixed() {
 		if !cfg.Output.Fixed() {
@@ -169,6 +178,10 @@ func (it *BatchIterator) dispatch(jobs chan<- decodeJob) {
 	bs, size := it.cfg.BatchSize, it.cfg.Output.Size()
 	for k := range it.nb {
 		idx := it.order[k*bs : min(len(it.order), (k+1)*bs)]
+		if sl := it.cfg.Slices; sl > 1 {
+			per := bs / sl
+			idx = idx[it.cfg.Slice*per : (it.cfg.Slice+1)*per]
+		}
 		n := len(idx)
 		p := &pendingBatch{
 			b: &Batch{

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/nnclr/nnclr/internal/rng"
@@ -477,5 +478,69 @@ func TestPipelineSTL10Sizes(t *testing.T) {
 	}
 	if !slices.Equal(sizes, []int{2100, 2100, 2100, 1700}) {
 		t.Fatalf("test batches %v", sizes)
+	}
+}
+
+// TestTrainSlice: the slices of 1, 2 and 4 workers, concatenated in slice order, are Train's
+// steps (indices, images and labels); a batch that does not split over the slices is refused.
+func TestTrainSlice(t *testing.T) {
+	shape := Shape{4, 4, 3}
+	ds := writeSynth(t, t.TempDir(), shape, map[string]int{"unlabelled": 203, "train": 57, "test": 110}, 37)
+	opts := DefaultOptions()
+	opts.StepsPerEpoch, opts.ShuffleBuffer, opts.Seed, opts.Workers = 5, 50, 42, 3
+	opts.UnlabelledBatch, opts.LabelledBatch = 40, 8
+	p, err := NewPipeline(ds, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	steps := func(slice, slices int) []TrainStep {
+		it, err := p.TrainSlice(1, slice, slices)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer it.Close()
+		var out []TrainStep
+		for {
+			s, err := it.Next()
+			if err == io.EOF {
+				return out
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, s)
+		}
+	}
+	whole := steps(0, 1)
+	for _, n := range []int{2, 4} {
+		parts := make([][]TrainStep, n)
+		for w := range n {
+			parts[w] = steps(w, n)
+		}
+		for s := range whole {
+			for _, split := range []struct {
+				name string
+				of   func(TrainStep) *Batch
+			}{{"unlabelled", func(s TrainStep) *Batch { return s.Unlabelled }}, {"labelled", func(s TrainStep) *Batch { return s.Labelled }}} {
+				var idx []int
+				var pix []byte
+				var labels []int64
+				for w := range n {
+					b := split.of(parts[w][s])
+					if b.Len() != split.of(whole[s]).Len()/n {
+						t.Fatalf("%d slices, step %d, %s slice %d: %d images", n, s, split.name, w, b.Len())
+					}
+					idx, pix, labels = append(idx, b.Indices...), append(pix, b.Images...), append(labels, b.Labels...)
+				}
+				w := split.of(whole[s])
+				if !slices.Equal(idx, w.Indices) || !bytes.Equal(pix, w.Images) || !slices.Equal(labels, w.Labels) {
+					t.Errorf("%d slices, step %d, %s: the slices' examples %v, the whole batch's %v", n, s, split.name, idx, w.Indices)
+				}
+			}
+		}
+	}
+	if _, err := p.TrainSlice(0, 0, 3); err == nil || !strings.Contains(err.Error(), "slice 0 of 3 of batches of 40") {
+		t.Errorf("40 images over 3 slices: %v", err)
 	}
 }

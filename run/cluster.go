@@ -2,6 +2,7 @@ package run
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"net"
@@ -127,54 +128,131 @@ func clusterTimeout(c *tfrun.Cluster) time.Duration {
 	return DefaultClusterTimeout
 }
 
-// waitForPeers waits until every other worker of c accepts connections on its address, at most
-// timeout, and otherwise names the workers that never did.
+// probeTimeout bounds the RPC-level probe of a worker when a collective failed: long enough for
+// a loaded worker's server to run a constant, short against the cluster timeout.
+func probeTimeout(timeout time.Duration) time.Duration { return min(timeout, 5*time.Second) }
+
+// waitForPeers waits until every other worker of c answers at TensorFlow's RPC level (a
+// connect first, then tfrun.ProbeWorker), at most timeout, and otherwise names the workers that
+// never came up, and those that accept connections but never answered (a hung process or host).
 func waitForPeers(c tfrun.Cluster, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	pending := map[int]bool{}
+	type state struct {
+		connected bool
+		probing   bool
+	}
+	pending := map[int]*state{}
 	for i := range c.Workers {
 		if i != c.Task {
-			pending[i] = true
+			pending[i] = &state{}
 		}
 	}
+	answered := make(chan int, len(c.Workers))
+	retry := make(chan int, len(c.Workers))
 	for len(pending) > 0 {
-		for i := range pending {
+		for i, st := range pending {
+			if st.probing {
+				continue
+			}
 			conn, err := net.DialTimeout("tcp", c.Workers[i], time.Second)
-			if err == nil {
-				conn.Close()
+			if err != nil {
+				continue
+			}
+			conn.Close()
+			st.connected, st.probing = true, true
+			// One probe per worker and answer, up to the deadline: a silent worker's probe is
+			// abandoned when the deadline passes (see tfrun.ProbeWorker).
+			go func() {
+				if err := tfrun.ProbeWorker(c, i, max(time.Until(deadline), time.Millisecond)); err != nil {
+					retry <- i
+					return
+				}
+				answered <- i
+			}()
+		}
+	drain:
+		for {
+			select {
+			case i := <-answered:
 				delete(pending, i)
+			case i := <-retry:
+				if st := pending[i]; st != nil {
+					st.probing = false
+				}
+			default:
+				break drain
 			}
 		}
 		if len(pending) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			var missing []string
+			var missing, silent []string
 			for i := range c.Workers {
-				if pending[i] {
+				switch st := pending[i]; {
+				case st == nil:
+				case st.connected:
+					silent = append(silent, fmt.Sprintf("worker %d at %s", i, c.Workers[i]))
+				default:
 					missing = append(missing, fmt.Sprintf("worker %d at %s", i, c.Workers[i]))
 				}
 			}
-			return fmt.Errorf("run: worker %d: %s did not come up within %s", c.Task, strings.Join(missing, ", "), timeout)
+			var parts []string
+			if len(missing) > 0 {
+				parts = append(parts, fmt.Sprintf("%s did not come up within %s", strings.Join(missing, ", "), timeout))
+			}
+			if len(silent) > 0 {
+				parts = append(parts, fmt.Sprintf("%s accepted connections but did not answer within %s (a hung process or host?)", strings.Join(silent, ", "), timeout))
+			}
+			return fmt.Errorf("run: worker %d: %s", c.Task, strings.Join(parts, "; "))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	return nil
 }
 
-// unreachable names the workers other than this one that do not accept connections now.
+// unreachable names the workers other than this one that do not answer now: those that refuse
+// connections ("unreachable now") and those that accept them but do not answer at the RPC
+// level within the probe's deadline ("silent now": stopped, hung, or cut off by a partition).
+// The workers are probed at once, so this takes at most the probe's deadline.
 func unreachable(c tfrun.Cluster) []string {
-	var out []string
+	type result struct {
+		i      int
+		down   bool
+		silent bool
+	}
+	timeout := probeTimeout(clusterTimeout(&c))
+	results := make(chan result, len(c.Workers))
+	n := 0
 	for i, w := range c.Workers {
 		if i == c.Task {
 			continue
 		}
-		conn, err := net.DialTimeout("tcp", w, time.Second)
-		if err != nil {
-			out = append(out, fmt.Sprintf("worker %d at %s", i, w))
-			continue
+		n++
+		go func() {
+			conn, err := net.DialTimeout("tcp", w, time.Second)
+			if err != nil {
+				results <- result{i: i, down: true}
+				return
+			}
+			conn.Close()
+			err = tfrun.ProbeWorker(c, i, timeout)
+			results <- result{i: i, silent: errors.Is(err, tfrun.ErrNoAnswer)}
+		}()
+	}
+	down, silent := map[int]bool{}, map[int]bool{}
+	for range n {
+		r := <-results
+		down[r.i], silent[r.i] = r.down, r.silent
+	}
+	var out []string
+	for i, w := range c.Workers {
+		switch {
+		case down[i]:
+			out = append(out, fmt.Sprintf("unreachable now: worker %d at %s", i, w))
+		case silent[i]:
+			out = append(out, fmt.Sprintf("silent now: worker %d at %s (accepts connections, no answer within %s)", i, w, timeout))
 		}
-		conn.Close()
 	}
 	return out
 }

@@ -6,8 +6,13 @@ import (
 	"github.com/nnclr/nnclr/train"
 )
 
-// pipelineData adapts the loader's NNCLR pipeline to the training loop's Data.
-type pipelineData struct{ p *loader.Pipeline }
+// pipelineData adapts the loader's NNCLR pipeline to the training loop's Data. With slices > 1
+// each step holds only worker slice's part of the global batch (loader.Pipeline.TrainSlice; the
+// trainer's SlicedInput).
+type pipelineData struct {
+	p             *loader.Pipeline
+	slice, slices int
+}
 
 func images(b *loader.Batch) augment.Images {
 	return augment.Images{Pix: b.Images, N: b.Len(), H: b.Shape.Height, W: b.Shape.Width, C: b.Shape.Channels}
@@ -42,7 +47,7 @@ func (t testIter) Next() (train.TestBatch, error) {
 func (t testIter) Close() error { return t.it.Close() }
 
 func (d pipelineData) TrainEpoch(epoch int) (train.Iterator[train.Batch], error) {
-	it, err := d.p.Train(epoch)
+	it, err := d.p.TrainSlice(epoch, d.slice, max(d.slices, 1))
 	if err != nil {
 		return nil, err
 	}

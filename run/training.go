@@ -280,7 +280,7 @@ func (t *Training) build(cfg Config, opts Options, cluster *tfrun.Cluster, log i
 	}
 	t.Trainer = &train.Trainer{Model: t.Model, SupportSeed: seeds.Support}
 	if cluster != nil {
-		t.Trainer.Workers, t.Trainer.Task = cluster.Size(), cluster.Task
+		t.Trainer.Workers, t.Trainer.Task, t.Trainer.SlicedInput = cluster.Size(), cluster.Task, true
 	}
 	aug := func(ac augment.Config) (*augment.Augmenter, error) {
 		ac.Workers = cfg.Workers
@@ -309,7 +309,17 @@ func (t *Training) build(cfg Config, opts Options, cluster *tfrun.Cluster, log i
 	return nil
 }
 
-// clusterErr adds to a failed collective which workers cannot be reached now.
+// data is the training data of this process: in a cluster, this worker's slice of every global
+// batch (only that slice is read and decoded).
+func (t *Training) data() pipelineData {
+	if t.cluster == nil {
+		return pipelineData{p: t.Pipeline}
+	}
+	return pipelineData{p: t.Pipeline, slice: t.cluster.Task, slices: t.cluster.Size()}
+}
+
+// clusterErr adds to a failed collective which workers cannot be reached now, or do not answer
+// (unreachable).
 func (t *Training) clusterErr(err error) error {
 	var ie *train.InterruptedError
 	if t.cluster == nil || err == nil || errors.As(err, &ie) {
@@ -319,7 +329,7 @@ func (t *Training) clusterErr(err error) error {
 	// connections are already reset: look a few times before saying nobody is down.
 	for try := 0; try < 5; try++ {
 		if down := unreachable(*t.cluster); len(down) > 0 {
-			return fmt.Errorf("%w (unreachable now: %s)", err, strings.Join(down, ", "))
+			return fmt.Errorf("%w (%s)", err, strings.Join(down, "; "))
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
@@ -425,7 +435,7 @@ func (t *Training) Train(ctx context.Context, hooks train.Hooks) (err error) {
 				hooks.OnValidation(v)
 			}
 		}
-		return monitorErr(t.clusterErr(t.Trainer.Run(ctx, t.Loop, pipelineData{t.Pipeline}, wh)))
+		return monitorErr(t.clusterErr(t.Trainer.Run(ctx, t.Loop, t.data(), wh)))
 	}
 	if err := os.MkdirAll(t.Dir, 0o755); err != nil {
 		return fmt.Errorf("run: %w", err)
@@ -491,7 +501,7 @@ func (t *Training) Train(ctx context.Context, hooks train.Hooks) (err error) {
 			hooks.OnValidation(v)
 		}
 	}
-	return monitorErr(t.clusterErr(t.Trainer.Run(ctx, t.Loop, pipelineData{t.Pipeline}, all)))
+	return monitorErr(t.clusterErr(t.Trainer.Run(ctx, t.Loop, t.data(), all)))
 }
 
 // Close releases the model's session, the pipeline and the run directory's lock.

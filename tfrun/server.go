@@ -3,6 +3,7 @@ package tfrun
 import (
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	configpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
@@ -36,6 +37,23 @@ func (c Cluster) timeout() time.Duration {
 		return c.Timeout
 	}
 	return DefaultCollectiveTimeout
+}
+
+// Describe says what this process is in the cluster, for a run's first line: "worker 0 of 2,
+// chief; workers 10.0.0.1:2222 (this), 10.0.0.2:2222; timeout 1m0s".
+func (c Cluster) Describe() string {
+	role := "chief"
+	if c.Task != 0 {
+		role = "chief is worker 0"
+	}
+	addrs := make([]string, len(c.Workers))
+	for i, w := range c.Workers {
+		addrs[i] = w
+		if i == c.Task {
+			addrs[i] += " (this)"
+		}
+	}
+	return fmt.Sprintf("worker %d of %d, %s; workers %s; timeout %s", c.Task, len(c.Workers), role, strings.Join(addrs, ", "), c.timeout())
 }
 
 // leader is the collective group leader every worker names: the chief's CPU host.

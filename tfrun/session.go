@@ -35,7 +35,33 @@ func NewSession(g *tf.Graph, c SessionConfig) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tfrun: new session (device %s): %w", c.Device, err)
 	}
-	return checked(s, c)
+	if c.Target == "" {
+		return checked(s, c)
+	}
+	// A session on a gRPC target has no graph on its master until its first run: listing its
+	// devices now would make the master create the session over an empty graph (TensorFlow
+	// warns "GrpcSession::ListDevices will initialize the session with an empty graph"). The
+	// devices are this process's own (the device filter keeps the graph on the local task), so
+	// check them on an in-process session with the same settings, then keep the gRPC session.
+	local := c
+	local.Cluster, local.Target = nil, ""
+	lcfg, err := local.ConfigProto()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	ls, err := tf.NewSession(tf.NewGraph(), &tf.SessionOptions{Config: lcfg})
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("tfrun: new session (device %s): %w", c.Device, err)
+	}
+	checkedLocal, err := checked(ls, local)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	checkedLocal.Close()
+	return &Session{sess: s, cfg: c, devices: checkedLocal.devices}, nil
 }
 
 // SavedModel is a SavedModel loaded into a Session: its graph, its signatures and the session

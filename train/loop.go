@@ -122,6 +122,10 @@ type Trainer struct {
 	// augments and feeds its Task-th slice of the unlabelled and of the labelled images, with
 	// the draws of those images' places in the global batch, as one process would.
 	Workers, Task int
+	// SlicedInput, with Workers > 1, says that every Batch already is this worker's slice of the
+	// global batch (its Task-th of Workers equal parts of the unlabelled and of the labelled
+	// images; loader.Pipeline.TrainSlice), not the whole: only the slice was decoded.
+	SlicedInput bool
 	// SupportSeed keys the top-k support's picks (ModelConfig.SupportTopK > 1): each step draws
 	// them from the stream of its step number, for the whole global batch.
 	SupportSeed uint64
@@ -187,15 +191,25 @@ func (t *Trainer) augmentStep(b Batch, step uint64) prepared {
 		return prepared{err: fmt.Errorf("train: step %d: %d labels for %d labelled images", step, len(b.Labels), l.N)}
 	}
 	var p prepared
+	global := u.N + l.N // the global batch's images
+	if t.Workers > 1 && t.SlicedInput {
+		global *= t.Workers
+	}
 	if k := cfg.SupportTopK; k > 1 {
 		var err error
-		if p.batch.SupportPick, err = tfrun.NewInt32Matrix(t.supportPicks(step, u.N+l.N, k)); err != nil {
+		if p.batch.SupportPick, err = tfrun.NewInt32Matrix(t.supportPicks(step, global, k)); err != nil {
 			return prepared{err: err}
 		}
 	}
 	// Draw indices: the unlabelled images are 0.. of the global batch, the labelled follow.
 	ubase, lbase, pbase, labels := 0, u.N, 0, b.Labels
-	if t.Workers > 1 {
+	switch {
+	case t.Workers > 1 && t.SlicedInput:
+		// b is this worker's slice: places Task·un.. of the global unlabelled images, and
+		// Task·ln.. of the labelled ones, which follow all Workers·un unlabelled images.
+		un, ln := u.N, l.N
+		ubase, lbase, pbase = t.Task*un, t.Workers*un+t.Task*ln, t.Task*ln
+	case t.Workers > 1:
 		if u.N%t.Workers != 0 || l.N%t.Workers != 0 {
 			return prepared{err: fmt.Errorf("train: step %d: a global batch of %d unlabelled + %d labelled images does not split over %d workers", step, u.N, l.N, t.Workers)}
 		}

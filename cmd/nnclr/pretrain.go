@@ -45,9 +45,13 @@ func setupPretrain(c *cli, log, stderr io.Writer) (*rundir.Training, error) {
 }
 
 func runPretrain(c *cli, stdout, stderr io.Writer) error {
-	if cl, err := c.clusterOf(); err == nil && cl != nil && cl.Task != 0 {
-		// Workers other than the chief report on stderr; the chief's stdout is the run's.
-		stdout = stderr
+	if cl, err := c.clusterOf(); err == nil && cl != nil && cl.Size() > 1 {
+		if cl.Task != 0 {
+			// Workers other than the chief report on stderr; the chief's stdout is the run's.
+			stdout = stderr
+		}
+		// A worker's first line says what it is in the cluster.
+		fmt.Fprintf(stdout, "cluster: %s\n", cl.Describe())
 	}
 	t, err := setupPretrain(c, stdout, stderr)
 	if err != nil {

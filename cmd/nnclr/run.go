@@ -63,6 +63,13 @@ func runInfo(c *cli, w, _ io.Writer) error {
 	fmt.Fprintf(w, "nnclr      %s\n", version)
 	fmt.Fprintf(w, "tensorflow %s\n", tfrun.RuntimeVersion())
 	fmt.Fprintf(w, "graft      %s\n", moduleVersion("github.com/wamuir/graft"))
+	cl, err := c.clusterOf()
+	if err != nil {
+		return err
+	}
+	if cl != nil {
+		fmt.Fprintf(w, "cluster    %s\n", cl.Describe())
+	}
 	precs, err := tfrun.SupportedPrecisions(sc)
 	if err != nil {
 		return err
