@@ -96,7 +96,7 @@ func normalizeInput(s *op.Scope, c ModelConfig, x tf.Output, scale float64) tf.O
 		if scale != 255 {
 			x = op.Mul(s.SubScope("rescale"), x, f32(s.SubScope("scale"), 255/scale))
 		}
-		bgr := op.ReverseV2(s.SubScope("ReverseV2"), x, i32(s.SubScope("axis"), -1))
+		bgr := op.ReverseV2(s.SubScope("ReverseV2"), x, op.Const(s.SubScope("axis"), []int32{-1}))
 		return op.Sub(s.SubScope("Sub"), bgr, op.Const(s.SubScope("mean"), []float32{103.939, 116.779, 123.68}))
 	}
 	if scale != 1 {
