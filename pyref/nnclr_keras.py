@@ -53,6 +53,84 @@ def build_encoder(height, width_px, channels, width):
     )
 
 
+# keras.applications.ResNet50's batch norm, used by the ResNet-18 below too.
+RESNET_BN = dict(axis=3, epsilon=1.001e-5, momentum=0.99)
+
+
+def resnet18_keras(height, width_px, channels, cifar):
+    """ResNet-18 written for this reference from He et al. 2016 (BasicBlock, 2-2-2-2 blocks of
+    64-512 filters, no convolution biases, 1x1 projection shortcut + BN where the shape changes,
+    a stride-2 3x3 convolution padded by 1 on every side as torchvision's), named in
+    keras.applications' style; global average pooling at the end. cifar: the 3x3/1 stem
+    without max-pool; else 7x7/2 + 3x3/2 max-pool."""
+    inp = layers.Input(shape=(height, width_px, channels))
+
+    def conv_bn(x, name, filters, k, stride=1, padding="valid"):
+        x = layers.Conv2D(filters, k, strides=stride, padding=padding, use_bias=False,
+                          name=name + "_conv")(x)
+        return layers.BatchNormalization(name=name + "_bn", **RESNET_BN)(x)
+
+    if cifar:
+        x = conv_bn(inp, "conv1", 64, 3, padding="same")
+    else:
+        x = layers.ZeroPadding2D(3, name="conv1_pad")(inp)
+        x = conv_bn(x, "conv1", 64, 7, 2)
+    x = layers.Activation("relu", name="conv1_relu")(x)
+    if not cifar:
+        x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
+        x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+    for i, filters in enumerate((64, 128, 256, 512)):
+        for j in (1, 2):
+            name = f"conv{i + 2}_block{j}"
+            stride = 2 if i > 0 and j == 1 else 1
+            shortcut = x
+            if stride != 1 or x.shape[-1] != filters:
+                shortcut = conv_bn(x, name + "_0", filters, 1, stride)
+            h = x
+            if stride == 1:
+                h = conv_bn(h, name + "_1", filters, 3, padding="same")
+            else:
+                h = conv_bn(layers.ZeroPadding2D(1, name=name + "_1_pad")(h), name + "_1", filters, 3, 2)
+            h = layers.Activation("relu", name=name + "_1_relu")(h)
+            h = conv_bn(h, name + "_2", filters, 3, padding="same")
+            x = layers.Add(name=name + "_add")([shortcut, h])
+            x = layers.Activation("relu", name=name + "_out")(x)
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    return keras.Model(inp, x, name="resnet18")
+
+
+def build_backbone(backbone, height, width_px, channels, width, cifar):
+    """conv4 (the example's), resnet18 (above) or resnet50: the real keras.applications.ResNet50
+    (include_top=False, pooling="avg", no weights; ImageNet stem only)."""
+    if backbone == "conv4":
+        return build_encoder(height, width_px, channels, width)
+    if backbone == "resnet18":
+        return resnet18_keras(height, width_px, channels, cifar)
+    if cifar:
+        raise SystemExit("resnet50 with the cifar stem is not keras.applications' model")
+    return keras.applications.ResNet50(include_top=False, weights=None, pooling="avg",
+                                       input_shape=(height, width_px, channels))
+
+
+BACKBONES = {0: "conv4", 18: "resnet18", 50: "resnet50"}
+INPUT_NORMS = ("unit", "imagenet", "caffe")
+
+
+def with_input_norm(base, norm):
+    """base applied after the input normalisation norm to [0, 1] inputs: caffe is
+    keras.applications.resnet.preprocess_input on the 0-255 values."""
+    if norm == "unit":
+        return base
+    inp = layers.Input(shape=base.input_shape[1:])
+    if norm == "caffe":
+        x = layers.Lambda(lambda t: keras.applications.resnet.preprocess_input(t * 255.0))(inp)
+    else:
+        mean = np.array([0.485, 0.456, 0.406], np.float32)
+        std = np.array([0.229, 0.224, 0.225], np.float32)
+        x = layers.Lambda(lambda t: (t - mean) / std)(inp)
+    return keras.Model(inp, base(x), name="encoder")
+
+
 def mlp_layers(hidden, out, bn_hidden, bn_out):
     """Dense(hidden) [BN] ReLU, Dense(out) [BN]; a Dense before a BN has no bias."""
     seq = [layers.Dense(hidden, use_bias=not bn_hidden, name="dense0")]
@@ -102,16 +180,17 @@ def flat_size(height, width_px, width):
 
 
 def named_variables(encoder, head, probe, pred=None):
-    """The shared naming convention: name -> Keras variable, in a fixed order."""
+    """The shared naming convention: name -> Keras variable, in a fixed order. The encoder's are
+    enc/<layer>/<kernel|bias|gamma|beta> (conv4: conv0..conv3, dense)."""
     out = {}
-    convs = [l for l in encoder.layers if isinstance(l, layers.Conv2D)]
-    denses = [l for l in encoder.layers if isinstance(l, layers.Dense)]
-    assert len(convs) == NUM_CONV and len(denses) == 1
-    for i, l in enumerate(convs):
-        out[f"enc/conv{i}/kernel"] = l.kernel
-        out[f"enc/conv{i}/bias"] = l.bias
-    out["enc/dense/kernel"] = denses[0].kernel
-    out["enc/dense/bias"] = denses[0].bias
+    for l in encoder.layers:
+        if isinstance(l, (layers.Conv2D, layers.Dense)):
+            out[f"enc/{l.name}/kernel"] = l.kernel
+            if l.use_bias:
+                out[f"enc/{l.name}/bias"] = l.bias
+        elif isinstance(l, layers.BatchNormalization):
+            out[f"enc/{l.name}/gamma"] = l.gamma
+            out[f"enc/{l.name}/beta"] = l.beta
     for prefix, model in (("head", head), ("pred", pred)):
         if model is None:
             continue
@@ -132,10 +211,10 @@ def named_variables(encoder, head, probe, pred=None):
 CONTRASTIVE_PREFIXES = ("enc/", "head/", "pred/")
 
 
-def named_stats(head, pred=None):
-    """The heads' BatchNormalization moving statistics by name (not trained)."""
+def named_stats(head, pred=None, encoder=None):
+    """The heads' and the encoder's BatchNormalization moving statistics by name (not trained)."""
     out = {}
-    for prefix, model in (("head", head), ("pred", pred)):
+    for prefix, model in (("head", head), ("pred", pred), ("enc", encoder)):
         for l in (model.layers if model is not None else []):
             if isinstance(l, layers.BatchNormalization):
                 out[f"{prefix}/{l.name}/moving_mean"] = l.moving_mean
@@ -242,7 +321,7 @@ def train_step_core(encoder, head, probe, queue, opt_c, opt_p, temperature,
     r_acc = correlation_accuracy(f1, f2)
 
     # Probe on the labelled images, through the encoder as updated just above.
-    feats = encoder(probe_x, training=True)
+    feats = encoder(probe_x, training=False)  # the encoder's BNs: the moving statistics
     with tf.GradientTape() as tape:
         logits = probe(feats, training=True)
         p_loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
@@ -261,15 +340,18 @@ def train_step_core(encoder, head, probe, queue, opt_c, opt_p, temperature,
 
 class Reference:
     def __init__(self, height, width_px, channels, width, num_classes, queue_size, pred_hidden=0,
-                 topk=1, proj_hidden=None, proj_dim=None, head_bn=False, epsilon=EPSILON):
+                 topk=1, proj_hidden=None, proj_dim=None, head_bn=False, epsilon=EPSILON,
+                 backbone="conv4", cifar=False, input_norm="unit"):
         dim = proj_dim or width
-        self.encoder = build_encoder(height, width_px, channels, width)
-        self.head = build_projection_head(width, proj_hidden, dim, head_bn)
-        self.probe = build_linear_probe(width, num_classes)
+        base = build_backbone(backbone, height, width_px, channels, width, cifar)
+        self.encoder = with_input_norm(base, input_norm)
+        feat = base.output_shape[-1]
+        self.head = build_projection_head(feat, proj_hidden, dim, head_bn)
+        self.probe = build_linear_probe(feat, num_classes)
         self.pred = build_prediction_head(dim, pred_hidden, head_bn) if pred_hidden else None
         self.topk = topk
-        self.vars = named_variables(self.encoder, self.head, self.probe, self.pred)
-        self.stats = named_stats(self.head, self.pred)
+        self.vars = named_variables(base, self.head, self.probe, self.pred)
+        self.stats = named_stats(self.head, self.pred, base)
         self.queue = tf.Variable(tf.zeros([queue_size, dim]), trainable=False, name="queue")
         self.c_names = [n for n in self.vars if n.startswith(CONTRASTIVE_PREFIXES)]
         self.p_names = [n for n in self.vars if n.startswith("probe/")]
@@ -279,7 +361,10 @@ class Reference:
 
     @staticmethod
     def from_arrays(arrs, height=None, width_px=None, channels=None):
-        k0 = arrs["enc/conv0/kernel"]
+        backbone = BACKBONES[int(arrs["backbone_depth"])] if "backbone_depth" in arrs else "conv4"
+        cifar = bool(int(arrs["stem_cifar"])) if "stem_cifar" in arrs else False
+        input_norm = INPUT_NORMS[int(arrs["input_norm"])] if "input_norm" in arrs else "unit"
+        k0 = arrs["enc/conv0/kernel" if backbone == "conv4" else "enc/conv1_conv/kernel"]
         channels = channels or k0.shape[2]
         width = k0.shape[3]
         num_classes = arrs["probe/kernel"].shape[1]
@@ -293,7 +378,8 @@ class Reference:
         proj_dim = arrs["head/dense1/kernel"].shape[1]
         epsilon = float(arrs["adam_epsilon"]) if "adam_epsilon" in arrs else EPSILON
         ref = Reference(height, width_px, channels, width, num_classes, queue_size, pred_hidden,
-                        topk, proj_hidden, proj_dim, "head/bn0/gamma" in arrs, epsilon)
+                        topk, proj_hidden, proj_dim, "head/bn0/gamma" in arrs, epsilon,
+                        backbone, cifar, input_norm)
         ref.load(arrs)
         return ref
 

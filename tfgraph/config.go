@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/nnclr/nnclr/setting"
@@ -46,6 +48,18 @@ type ModelConfig struct {
 	// NN(p1)·q2ᵀ, q2·NN(p1)ᵀ, NN(p2)·q1ᵀ, q1·NN(p2)ᵀ (q the predictions), and the queue still
 	// takes the projections. 0 (the example's) is no prediction head.
 	PredHidden int
+	// Backbone is the encoder: "conv4" (the Keras example's, and the zero value's meaning),
+	// "resnet18" or "resnet50" (Backbones). ModelWidth is then only conv4's.
+	Backbone string
+	// Stem is a ResNet's first layers: "imagenet" (7×7/2 convolution, 3×3/2 max-pool) or
+	// "cifar" (3×3/1, no pool); "" picks cifar below 64 pixels (height or width), imagenet
+	// otherwise. conv4 has no stem.
+	Stem string
+	// InputNorm is the encoder's input normalisation (InputNorms): "unit" (the zero value's
+	// meaning: the [0, 1] inputs as they are), "imagenet" (per-channel mean and standard
+	// deviation) or "caffe" (keras.applications.resnet.preprocess_input). Every step, the
+	// forward pass and the export apply it.
+	InputNorm string
 	// Parallel, when set, makes the train step one worker's share of a data-parallel step over
 	// the global batch (see DataParallel); nil is the single-process step.
 	Parallel *DataParallel
@@ -142,10 +156,55 @@ func (c ModelConfig) Validate() error {
 	case !finitePos(c.Epsilon):
 		return bad("epsilon", c.Epsilon, "want a finite value > 0")
 	}
+	if err := c.validateBackbone(); err != nil {
+		return fmt.Errorf("tfgraph: model: %w", err)
+	}
 	if err := backboneOf(c).validate(); err != nil {
 		return fmt.Errorf("tfgraph: model: %w", err)
 	}
 	return nil
+}
+
+// validateBackbone checks Backbone, Stem and InputNorm.
+func (c ModelConfig) validateBackbone() error {
+	switch {
+	case !slices.Contains(Backbones, c.backbone()):
+		return setting.Errorf("backbone", c.Backbone, "want one of %s", strings.Join(Backbones, ", "))
+	case c.Stem != "" && !slices.Contains(Stems, c.Stem):
+		return setting.Errorf("stem", c.Stem, "want one of %s", strings.Join(Stems, ", "))
+	case c.Stem != "" && !c.isResNet():
+		return setting.Errorf("stem", c.Stem, "only a ResNet backbone has a stem (backbone %s)", c.backbone())
+	case !slices.Contains(InputNorms, c.inputNorm()):
+		return setting.Errorf("input_norm", c.InputNorm, "want one of %s", strings.Join(InputNorms, ", "))
+	case c.inputNorm() != NormUnit && c.Channels != 3:
+		return setting.Errorf("input_norm", c.InputNorm, "normalises RGB images: want 3 channels, not %d", c.Channels)
+	case c.isResNet() && c.Parallel != nil:
+		return setting.Errorf("backbone", c.Backbone, "a ResNet's batch normalisation is not supported in data-parallel training yet (it needs batch statistics synchronised across workers)")
+	}
+	return nil
+}
+
+// backbone, stem and inputNorm are Backbone, Stem and InputNorm with their zero values read.
+func (c ModelConfig) backbone() string  { return cmp.Or(c.Backbone, BackboneConv4) }
+func (c ModelConfig) isResNet() bool    { return c.backbone() != BackboneConv4 }
+func (c ModelConfig) inputNorm() string { return cmp.Or(c.InputNorm, NormUnit) }
+func (c ModelConfig) stem() string {
+	switch {
+	case c.Stem != "":
+		return c.Stem
+	case min(c.Height, c.Width) < 64:
+		return StemCIFAR
+	}
+	return StemImageNet
+}
+
+// ResolvedStem is the stem a ResNet of c uses (Stem, or its default for the input size); ""
+// for conv4.
+func (c ModelConfig) ResolvedStem() string {
+	if !c.isResNet() {
+		return ""
+	}
+	return c.stem()
 }
 
 // VarSpec names a model variable and its shape. Names are shared with the Keras reference
@@ -163,9 +222,24 @@ func (c ModelConfig) EncoderVars() []VarSpec { return backboneOf(c).vars() }
 // FeatureWidth is the width of the encoder's features (the probe's input, the embedding).
 func (c ModelConfig) FeatureWidth() int { return backboneOf(c).featureWidth() }
 
-// projHidden and projDim are ProjHidden and ProjDim with their zero values read as ModelWidth.
-func (c ModelConfig) projHidden() int { return cmp.Or(c.ProjHidden, c.ModelWidth) }
-func (c ModelConfig) projDim() int    { return cmp.Or(c.ProjDim, c.ModelWidth) }
+// EncoderStatVars returns the encoder's BN moving statistics (none for conv4).
+func (c ModelConfig) EncoderStatVars() []VarSpec { return backboneOf(c).statVars() }
+
+// projHidden and projDim are ProjHidden and ProjDim with their zero values read: ModelWidth for
+// conv4, 2048 and 256 on a ResNet.
+func (c ModelConfig) projHidden() int {
+	if c.isResNet() {
+		return cmp.Or(c.ProjHidden, 2048)
+	}
+	return cmp.Or(c.ProjHidden, c.ModelWidth)
+}
+
+func (c ModelConfig) projDim() int {
+	if c.isResNet() {
+		return cmp.Or(c.ProjDim, 256)
+	}
+	return cmp.Or(c.ProjDim, c.ModelWidth)
+}
 
 // HeadVars returns the projection head's trained variables: per layer a kernel and a bias, or
 // with HeadBN a kernel and the BN's gamma and beta.

@@ -18,9 +18,8 @@ type view struct {
 // has one) the prediction head to each, in the train step's mode. Both encoder chains are built
 // before either head, in the graph order the step had before it was split into builders.
 func (b *builder) forwardViews(s *op.Scope, x1, x2 tf.Output, v *modelVars) (view, view) {
-	c, enc := b.cfg, backboneOf(b.cfg)
-	encW := reads(v.enc)
-	views := [2]view{{acts: enc.forward(s.SubScope("encoder1"), x1, encW)}, {acts: enc.forward(s.SubScope("encoder2"), x2, encW)}}
+	c, encW := b.cfg, reads(v.enc)
+	views := [2]view{{acts: encode(s.SubScope("encoder1"), c, x1, encW, nil)}, {acts: encode(s.SubScope("encoder2"), c, x2, encW, nil)}}
 	for i := range views {
 		out := &views[i]
 		hs := s.SubScope(fmt.Sprintf("heads%d", i+1))
@@ -82,6 +81,7 @@ func (b *builder) nnclrLoss(s *op.Scope, p1, p2, q1, q2, queue tf.Output, picks 
 type contrastiveStep struct {
 	loss, cAcc, rAcc tf.Output
 	updates          []*tf.Operation // Adam's (last of it), the queue's, the BN statistics'
+	encStats         []*tf.Operation // the encoder's BN statistics' (also in updates)
 }
 
 func (b *builder) contrastive(s *op.Scope, st strategy, v *modelVars, views, picks tf.Output) (contrastiveStep, error) {
@@ -93,6 +93,7 @@ func (b *builder) contrastive(s *op.Scope, st strategy, v *modelVars, views, pic
 	vs := op.Split(s.SubScope("Split"), i32(s.SubScope("saxis"), 0), views, 2)
 	v1, v2 := b.forwardViews(s, vs[0], vs[1], v)
 	statUpdates := movingUpdates(s.SubScope("bn_stats"), v.stats, v1.moments, v2.moments)
+	encStats := movingUpdates(s.SubScope("encoder_bn_stats"), v.encStats, v1.acts.moments(), v2.acts.moments())
 	// The loss and the queue see the global batch; the metrics the global features.
 	ps, pd, fw := s.SubScope("global"), b.cfg.projDim(), b.cfg.FeatureWidth()
 	p1, queueRows := st.global(ps.SubScope("p1"), v1.p, pd, keyP1)
@@ -118,28 +119,36 @@ func (b *builder) contrastive(s *op.Scope, st strategy, v *modelVars, views, pic
 	queueDone := b.queueUpdate(s.SubScope("queue_update").WithControlDependencies(lookups...), v.queue, queueRows)
 	cAcc, rAcc := contrastiveMetrics(s.SubScope("metrics"), f1, f2)
 	return contrastiveStep{loss: loss, cAcc: cAcc, rAcc: rAcc,
-		updates: append([]*tf.Operation{adamDone, queueDone}, statUpdates...)}, nil
+		updates: append(append([]*tf.Operation{adamDone, queueDone}, statUpdates...), encStats...), encStats: encStats}, nil
 }
 
 // contrastiveGrads differentiates loss: the registry down to the features and the heads'
-// weights, the backbone's own backward pass from there (per view, summed), then summed over the
-// workers.
+// weights, and a backbone with its own backward pass (handBackward) from there (per view,
+// summed); the registry all the way for the others. Then summed over the workers.
 func (b *builder) contrastiveGrads(st strategy, loss tf.Output, v1, v2 view, v *modelVars) ([]tf.Output, error) {
 	headW, predW, encW := reads(v.head), reads(v.pred), reads(v.enc)
-	gs := op.Gradients(b.s.SubScope("contrastive_grad"), []tf.Output{loss},
-		append(append([]tf.Output{v1.acts.features(), v2.acts.features()}, headW...), predW...))
-	if err := b.s.Err(); err != nil {
-		return nil, fmt.Errorf("contrastive gradients: %w", err)
+	hand, isHand := backboneOf(b.cfg).(handBackward)
+	var grads []tf.Output
+	if isHand {
+		gs := op.Gradients(b.s.SubScope("contrastive_grad"), []tf.Output{loss},
+			append(append([]tf.Output{v1.acts.features(), v2.acts.features()}, headW...), predW...))
+		if err := b.s.Err(); err != nil {
+			return nil, fmt.Errorf("contrastive gradients: %w", err)
+		}
+		g1 := hand.backward(b.s.SubScope("encoder_grad1"), v1.acts, gs[0], encW)
+		g2 := hand.backward(b.s.SubScope("encoder_grad2"), v2.acts, gs[1], encW)
+		as := b.s.SubScope("encoder_grad_sum")
+		grads = make([]tf.Output, 0, len(g1)+len(gs)-2)
+		for i := range g1 {
+			grads = append(grads, op.AddN(as.SubScope("AddN"), []tf.Output{g1[i], g2[i]}))
+		}
+		grads = append(grads, gs[2:]...)
+	} else {
+		grads = op.Gradients(b.s.SubScope("contrastive_grad"), []tf.Output{loss}, append(append(encW, headW...), predW...))
+		if err := b.s.Err(); err != nil {
+			return nil, fmt.Errorf("contrastive gradients: %w", err)
+		}
 	}
-	enc := backboneOf(b.cfg)
-	g1 := enc.backward(b.s.SubScope("encoder_grad1"), v1.acts, gs[0], encW)
-	g2 := enc.backward(b.s.SubScope("encoder_grad2"), v2.acts, gs[1], encW)
-	as := b.s.SubScope("encoder_grad_sum")
-	grads := make([]tf.Output, 0, len(g1)+len(gs)-2)
-	for i := range g1 {
-		grads = append(grads, op.AddN(as.SubScope("AddN"), []tf.Output{g1[i], g2[i]}))
-	}
-	grads = append(grads, gs[2:]...)
 	// Each worker's gradients come through its own rows: their sum is the global batch's.
 	grads = st.sum(b.s.SubScope("contrastive_allreduce"), grads, keyContrastiveGrads)
 	if err := b.s.Err(); err != nil {

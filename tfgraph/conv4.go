@@ -32,6 +32,8 @@ func (e conv4) featureMap() (h, w int) {
 
 func (e conv4) featureWidth() int { return e.c.ModelWidth }
 
+func (e conv4) statVars() []VarSpec { return nil }
+
 func (e conv4) validate() error {
 	if h, w := e.featureMap(); e.c.Height < 3 || e.c.Width < 3 || h < 1 || w < 1 {
 		name, v := "height", e.c.Height
@@ -79,9 +81,10 @@ type conv4Acts struct {
 	f    tf.Output    // features (after the dense layer's ReLU)
 }
 
-func (a conv4Acts) features() tf.Output { return a.f }
+func (a conv4Acts) features() tf.Output  { return a.f }
+func (a conv4Acts) moments() []tf.Output { return nil }
 
-func (e conv4) forward(s *op.Scope, x tf.Output, w []tf.Output) activations {
+func (e conv4) forward(s *op.Scope, x tf.Output, w, _ []tf.Output) activations {
 	var a conv4Acts
 	h := x
 	for i := 0; i < 4; i++ {

@@ -17,7 +17,7 @@ import (
 func TestEncoderBackwardMatchesRegistry(t *testing.T) {
 	cfg := smallConfig()
 	s := op.NewScope()
-	enc := backboneOf(cfg)
+	enc := conv4{cfg}
 	const n = 4
 	x := op.Placeholder(s.SubScope("x"), tf.Float, op.PlaceholderShape(tf.MakeShape(n, int64(cfg.Height), int64(cfg.Width), int64(cfg.Channels))))
 	r := op.Placeholder(s.SubScope("r"), tf.Float, op.PlaceholderShape(tf.MakeShape(n, int64(cfg.ModelWidth))))
@@ -26,7 +26,7 @@ func TestEncoderBackwardMatchesRegistry(t *testing.T) {
 	for i, sp := range specs {
 		w[i] = op.Placeholder(s.SubScope("w"), tf.Float, op.PlaceholderShape(tf.MakeShape(sp.Shape...)))
 	}
-	e := enc.forward(s.SubScope("enc"), x, w)
+	e := enc.forward(s.SubScope("enc"), x, w, nil)
 	// loss = Σ f·r, so dL/df = r.
 	loss := op.Sum(s, op.Mul(s, e.features(), r), op.Const(s.SubScope("axes"), []int32{0, 1}))
 	registry := op.Gradients(s.SubScope("grad"), []tf.Output{loss}, w)

@@ -95,7 +95,7 @@ func (b *builder) trainStep(ts *op.Scope, st strategy, v *modelVars, g *nnclrGra
 	g.trainFetch = []tf.Output{c.loss, c.cAcc, c.rAcc}
 	var probeDone []*tf.Operation // the probe's update (none without a probe)
 	if b.cfg.HasProbe() {
-		p, err := b.probe(ts.SubScope("probe"), st, v, g.probeX, g.probeY, c.updates[:2])
+		p, err := b.probe(ts.SubScope("probe"), st, v, g.probeX, g.probeY, c.updates[:2], c.encStats)
 		if err != nil {
 			return err
 		}

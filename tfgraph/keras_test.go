@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	tf "github.com/wamuir/graft/tensorflow"
@@ -46,17 +47,49 @@ func relErr(got, want []float32) float64 {
 	return diff / scale
 }
 
+// absErr is max |got − want| over a tensor.
+func absErr(got, want []float32) float64 {
+	d := 0.0
+	for i := range want {
+		d = math.Max(d, math.Abs(float64(got[i])-float64(want[i])))
+	}
+	return d
+}
+
+// bnFedBias reports a variable (or Adam slot) that is a ResNet-50 convolution's bias: every
+// one is followed by batch norm.
+func bnFedBias(cfg ModelConfig, name string) bool {
+	if cfg.backbone() != BackboneResNet50 {
+		return false
+	}
+	for _, sp := range cfg.EncoderVars() {
+		if strings.HasSuffix(sp.Name, "_conv/bias") && (name == sp.Name || strings.HasSuffix(name, "/"+sp.Name+"/m") || strings.HasSuffix(name, "/"+sp.Name+"/v")) {
+			return true
+		}
+	}
+	return false
+}
+
 type stepInputs struct {
 	v1, v2, px [][]float32
 	py         [][]int64
 }
 
-func makeSteps(cfg ModelConfig, k, b, bl int) stepInputs {
+func makeSteps(cfg ModelConfig, k, b, bl int, distinct bool) stepInputs {
 	r := rand.New(rand.NewPCG(2024, 1))
+	px := cfg.Height * cfg.Width * cfg.Channels
 	img := func(n int) []float32 {
-		x := make([]float32, n*cfg.Height*cfg.Width*cfg.Channels)
+		x := make([]float32, n*px)
 		for i := range x {
 			x[i] = r.Float32()
+		}
+		if distinct {
+			for j := 0; j < n; j++ {
+				colour := []float32{r.Float32(), r.Float32(), r.Float32()}
+				for i := j * px; i < (j+1)*px; i++ {
+					x[i] = 0.8*colour[i%cfg.Channels%3] + 0.2*x[i]
+				}
+			}
 		}
 		return x
 	}
@@ -131,14 +164,44 @@ func TestPaperOptionsMatchKeras(t *testing.T) {
 }
 
 func checkAgainstKeras(t *testing.T, cfg ModelConfig) {
-	const k, bu, bl = 3, 8, 4
+	checkAgainstKerasAt(t, cfg, kerasCheck{bu: 8, bl: 4})
+}
+
+// kerasCheck sets checkAgainstKerasAt's batch (bu unlabelled + bl labelled images per step), the
+// forward pass's tolerance (0: exact) and, with perturbBN, random BN parameters and moving
+// statistics in the encoder (Init's ones and zeros would hide a mix-up of mean and variance).
+type kerasCheck struct {
+	bu, bl    int
+	fwdTol    float64
+	perturbBN bool
+	// distinct gives every image its own colour under a weaker noise: uniform noise images look
+	// alike to a freshly initialised ResNet, whose projections then nearly tie in the
+	// nearest-neighbour argmax from step 2 on (DESIGN, "Numerics").
+	distinct bool
+	// forwardOnly stops after the forward pass's comparison.
+	forwardOnly bool
+}
+
+// bnFedBiasTolerance bounds, in absolute terms, a convolution bias followed by batch norm and its
+// Adam slots (every convolution of resnet50): its gradient is rounding noise in both
+// implementations (the BN removes it exactly in real arithmetic), so there is nothing relative
+// to compare; the ResNet-50 check runs Adam at ε = 1e-3, where such a bias moves by at most about
+// lr·|noise|/ε.
+const bnFedBiasTolerance = 1e-6
+
+func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
+	const k = 3
+	bu, bl := kc.bu, kc.bl
 	b := bu + bl
 	m := newInitModel(t, cfg, 77)
+	if kc.perturbBN {
+		perturbEncoderBN(t, m)
+	}
 	init, err := m.Weights()
 	if err != nil {
 		t.Fatal(err)
 	}
-	steps := makeSteps(cfg, k, b, bl)
+	steps := makeSteps(cfg, k, b, bl, kc.distinct)
 	// The top-k support's picks, one per row, view and step.
 	var picks [][]int32
 	if cfg.SupportTopK > 1 {
@@ -177,6 +240,10 @@ func checkAgainstKeras(t *testing.T, cfg ModelConfig) {
 		}
 		arr["probe_y"] = npy.Array{Shape: []int{nsteps, bl}, Data: ys}
 		arr["x"] = npy.Array{Shape: []int{b, h, w, c}, Data: steps.v1[0]}
+		depth := map[string]int64{BackboneConv4: 0, BackboneResNet18: 18, BackboneResNet50: 50}[cfg.backbone()]
+		arr["backbone_depth"] = npy.Array{Data: []int64{depth}}
+		arr["stem_cifar"] = npy.Array{Data: []int64{map[bool]int64{false: 0, true: 1}[cfg.ResolvedStem() == StemCIFAR]}}
+		arr["input_norm"] = npy.Array{Data: []int64{int64(slices.Index(InputNorms, cfg.inputNorm()))}}
 		if picks != nil {
 			arr["support_topk"] = npy.Array{Data: []int64{int64(cfg.SupportTopK)}}
 			arr["support_pick"] = npy.Array{Shape: []int{nsteps, 2, b}, Data: slices.Concat(picks[:nsteps]...)}
@@ -209,13 +276,19 @@ func checkAgainstKeras(t *testing.T, cfg ModelConfig) {
 		name string
 		got  []float32
 	}{{"features", feat}, {"projections", proj}, {"logits", logits}} {
-		if e := relErr(x.got, reff[x.name].Data.([]float32)); e != 0 {
-			t.Errorf("forward %s: relative error %.3g, want 0", x.name, e)
+		if absErr(reff[x.name].Data.([]float32), make([]float32, len(x.got))) == 0 {
+			t.Errorf("forward %s: Keras's are all zero (the comparison would be vacuous)", x.name)
+		}
+		if e := relErr(x.got, reff[x.name].Data.([]float32)); e > kc.fwdTol {
+			t.Errorf("forward %s: relative error %.3g, want <= %g", x.name, e, kc.fwdTol)
 		} else {
 			t.Logf("forward %s: relative error %.3g", x.name, e)
 		}
 	}
 
+	if kc.forwardOnly {
+		return
+	}
 	compareAll := func(ref map[string]npy.Array, step int, tol float64) {
 		t.Helper()
 		got, err := m.Weights()
@@ -235,6 +308,12 @@ func checkAgainstKeras(t *testing.T, cfg ModelConfig) {
 			if ri, ok := r.Data.([]int64); ok {
 				if got[name].Int[0] != ri[0] {
 					t.Errorf("after step %d: %s = %d, Keras %d", step, name, got[name].Int[0], ri[0])
+				}
+				continue
+			}
+			if bnFedBias(cfg, name) {
+				if d := absErr(got[name].Float, r.Data.([]float32)); d > bnFedBiasTolerance {
+					t.Errorf("after step %d: %s (a bias followed by BN) absolute error %.3g > %g", step, name, d, bnFedBiasTolerance)
 				}
 				continue
 			}

@@ -23,20 +23,20 @@ func dense(s *op.Scope, x, kernel, bias tf.Output) tf.Output {
 
 func relu(s *op.Scope, x tf.Output) tf.Output { return op.Relu(s.SubScope("Relu"), x) }
 
-// BatchNormalization's settings (Keras's defaults).
+// BatchNormalization's settings (Keras's defaults; the heads' BN).
 const (
 	bnMomentum = 0.99
 	bnEpsilon  = 1e-3
 )
 
-// batchNorm normalises h per feature (axis 0 of a [batch, features] input) as Keras's
-// BatchNormalization does: with stats nil over the batch, as tf.nn.moments and
-// tf.nn.batch_normalization compute it, returning the batch mean and variance; else with the
-// moving mean and variance stats[0], stats[1].
-func batchNorm(s *op.Scope, h, gamma, beta tf.Output, stats []tf.Output) (out tf.Output, moments []tf.Output) {
+// batchNorm normalises h per feature (the last axis; the moments over axes: 0 for a [batch,
+// features] input, 0, 1, 2 for NHWC) as Keras's BatchNormalization does: with stats nil over
+// the batch, as tf.nn.moments and tf.nn.batch_normalization compute it, returning the batch mean
+// and variance; else with the moving mean and variance stats[0], stats[1].
+func batchNorm(s *op.Scope, h, gamma, beta tf.Output, stats []tf.Output, eps float64, axes ...int32) (out tf.Output, moments []tf.Output) {
 	var mean, variance tf.Output
 	if stats == nil {
-		ax := i32(s.SubScope("axis"), 0)
+		ax := i32(s.SubScope("axis"), axes...)
 		mean = op.Mean(s.SubScope("mean"), h, ax)
 		dev := op.Sub(s.SubScope("Sub"), h, op.StopGradient(s.SubScope("StopGradient"), mean))
 		variance = op.Mean(s.SubScope("variance"), op.Square(s.SubScope("Square"), dev), ax)
@@ -44,7 +44,7 @@ func batchNorm(s *op.Scope, h, gamma, beta tf.Output, stats []tf.Output) (out tf
 	} else {
 		mean, variance = stats[0], stats[1]
 	}
-	inv := op.Mul(s.SubScope("scale"), op.Rsqrt(s.SubScope("Rsqrt"), op.AddV2(s.SubScope("eps"), variance, f32(s.SubScope("epsilon"), bnEpsilon))), gamma)
+	inv := op.Mul(s.SubScope("scale"), op.Rsqrt(s.SubScope("Rsqrt"), op.AddV2(s.SubScope("eps"), variance, f32(s.SubScope("epsilon"), eps))), gamma)
 	out = op.AddV2(s.SubScope("AddV2"), op.Mul(s.SubScope("Mul"), h, inv), op.Sub(s.SubScope("offset"), beta, op.Mul(s.SubScope("shift"), mean, inv)))
 	return out, moments
 }
@@ -82,7 +82,7 @@ func mlp(s *op.Scope, x tf.Output, w []tf.Output, bn [2]bool, stats []tf.Output)
 			if stats != nil {
 				st, stats = stats[:2], stats[2:]
 			}
-			h, mo = batchNorm(s.SubScope(fmt.Sprintf("bn%d", i)), op.MatMul(ls.SubScope("MatMul"), h, w[0]), w[1], w[2], st)
+			h, mo = batchNorm(s.SubScope(fmt.Sprintf("bn%d", i)), op.MatMul(ls.SubScope("MatMul"), h, w[0]), w[1], w[2], st, bnEpsilon, 0)
 			w, moments = w[3:], append(moments, mo...)
 		}
 		if i == 0 {

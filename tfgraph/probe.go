@@ -9,7 +9,8 @@ import (
 
 // probeStep is the step's probe half: the classification view through the encoder as the
 // contrastive update left it (not trained here), the probe's loss and accuracy over the (global)
-// labelled batch, and the probe's own Adam update.
+// labelled batch, and the probe's own Adam update. The encoder's BNs use the moving statistics
+// as the contrastive step's updates (encStatsDone) left them.
 type probeStep struct {
 	loss, acc tf.Output
 	done      *tf.Operation
@@ -18,11 +19,12 @@ type probeStep struct {
 // probe builds the probe step on images x with labels y, after the ops of after. The global
 // batch's mean loss is the sum over workers of their rows' losses divided by the global count:
 // its gradients, the loss and the accuracy are sums across workers.
-func (b *builder) probe(s *op.Scope, st strategy, v *modelVars, x, y tf.Output, after []*tf.Operation) (probeStep, error) {
+func (b *builder) probe(s *op.Scope, st strategy, v *modelVars, x, y tf.Output, after, encStatsDone []*tf.Operation) (probeStep, error) {
 	ps := s.WithControlDependencies(after...)
 	encW := readAfter(ps.SubScope("encoder_w"), v.enc)
 	pW := readAfter(ps.SubScope("probe_w"), v.probe)
-	f := backboneOf(b.cfg).forward(ps.SubScope("encoder"), x, encW).features()
+	stats := readAfter(ps.SubScope("encoder_stats"), v.encStats, encStatsDone...)
+	f := encode(ps.SubScope("encoder"), b.cfg, x, encW, stats).features()
 	logits := dense(ps.SubScope("probe"), f, pW[0], pW[1])
 	ls := b.s.SubScope("train_probe_loss")
 	count := st.labelled(ls.SubScope("count"), y)
@@ -44,17 +46,17 @@ func (b *builder) probe(s *op.Scope, st strategy, v *modelVars, x, y tf.Output, 
 // testStep evaluates the probe on x (float32 in [0, 1]) with labels y: the mean loss and the
 // number of correct predictions.
 func (b *builder) testStep(s *op.Scope, v *modelVars, x, y tf.Output) []tf.Output {
-	f := backboneOf(b.cfg).forward(s.SubScope("encoder"), x, reads(v.enc)).features()
+	f := encode(s.SubScope("encoder"), b.cfg, x, reads(v.enc), reads(v.encStats)).features()
 	logits := dense(s.SubScope("probe"), f, v.probe[0].read, v.probe[1].read)
 	loss := meanAxis0(s.SubScope("loss"), xentRows(s.SubScope("loss"), logits, y, i32(s.SubScope("depth"), int32(b.cfg.NumClasses))))
 	return []tf.Output{loss, correctCount(s.SubScope("correct"), logits, y)}
 }
 
 // forward is the model's inference on x: encoder features, projections (the heads' BN with the
-// moving statistics) and, in a model with a probe, the probe's logits.
+// moving statistics, the encoder's too) and, in a model with a probe, the probe's logits.
 func (b *builder) forward(s *op.Scope, v *modelVars, x tf.Output) []tf.Output {
 	c := b.cfg
-	f := backboneOf(c).forward(s.SubScope("encoder"), x, reads(v.enc)).features()
+	f := encode(s.SubScope("encoder"), c, x, reads(v.enc), reads(v.encStats)).features()
 	p, _ := mlp(s.SubScope("head"), f, reads(v.head), [2]bool{c.HeadBN, c.HeadBN}, reads(v.stats))
 	if !c.HasProbe() {
 		return []tf.Output{f, p}

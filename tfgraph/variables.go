@@ -8,6 +8,7 @@ type modelVars struct {
 	contrastive, probeOpt  *optimizer
 	queue, step            *variable
 	stats                  []*variable // the heads' BN moving statistics
+	encStats               []*variable // the encoder's BN moving statistics
 }
 
 // contrastiveVars are the variables the contrastive step trains.
@@ -17,8 +18,8 @@ func (v *modelVars) contrastiveVars() []*variable {
 
 // newModelVars creates the model's variables in checkpoint order: encoder, projection head,
 // prediction head, probe, the contrastive and the probe Adam's slots, their counters, the queue,
-// the global step, and last (so that the others keep their places and Init's streams) the BN
-// moving statistics. A model without a probe (ModelConfig.HasProbe) has no probe, probe Adam
+// the global step, and last (so that the others keep their places and Init's streams) the heads'
+// BN moving statistics, then the encoder's. A model without a probe (ModelConfig.HasProbe) has no probe, probe Adam
 // slots or counter; their places in Init's streams stay reserved, so the same seed gives its
 // other variables the values of the model with a probe.
 func (b *builder) newModelVars() *modelVars {
@@ -47,5 +48,6 @@ func (b *builder) newModelVars() *modelVars {
 	v.queue = b.newVar(VarSpec{"queue", []int64{int64(c.QueueSize), int64(c.projDim())}}, tf.Float)
 	v.step = b.newVar(VarSpec{"global_step", nil}, tf.Int64)
 	v.stats = b.newVars(c.StatVars())
+	v.encStats = b.newVars(c.EncoderStatVars())
 	return v
 }
