@@ -230,14 +230,26 @@ func unreachable(c tfrun.Cluster) []string {
 		}
 		n++
 		go func() {
-			conn, err := net.DialTimeout("tcp", w, time.Second)
-			if err != nil {
+			dialable := func() bool {
+				conn, err := net.DialTimeout("tcp", w, time.Second)
+				if err == nil {
+					conn.Close()
+				}
+				return err == nil
+			}
+			if !dialable() {
 				results <- result{i: i, down: true}
 				return
 			}
-			conn.Close()
-			err = tfrun.ProbeWorker(c, i, timeout)
-			results <- result{i: i, silent: errors.Is(err, tfrun.ErrNoAnswer)}
+			err := tfrun.ProbeWorker(c, i, timeout)
+			// A killed peer's listening socket can outlive its connections for a moment: one
+			// that no longer accepts after the probe is down, not silent.
+			silent := errors.Is(err, tfrun.ErrNoAnswer)
+			if silent && !dialable() {
+				results <- result{i: i, down: true}
+				return
+			}
+			results <- result{i: i, silent: silent}
 		}()
 	}
 	down, silent := map[int]bool{}, map[int]bool{}

@@ -5,8 +5,11 @@
 // The graph is assembled from small builders, one concept per file:
 //   - layers.go: layer helpers (convolution, dense, ReLU, batch normalisation, two-layer heads,
 //     L2 normalisation, cross-entropy) that take a scope and weights and return a node;
-//   - backbone.go: the encoder interface (variables, forward pass keeping its activations,
-//     backward pass); conv4.go is the Keras example's encoder. Adding a backbone is adding a file;
+//   - backbone.go: the encoder interface (variables, forward pass keeping its activations, an
+//     optional hand-built backward pass, batch-norm moving statistics) and the input
+//     normalisation; conv4.go is the Keras example's encoder (hand-built backward), resnet.go
+//     ResNet-18 and ResNet-50 (keras.applications' layers; registry gradients). Adding a backbone
+//     is adding a file;
 //   - contrastive.go (both views, nearest neighbours, the NNCLR loss, gradients, queue update),
 //     metrics.go, probe.go (the probe step, the test step, the forward pass), adam.go,
 //     ckptops.go, variables.go (the model's variables by role, in checkpoint order);

@@ -5,8 +5,9 @@
 // per-kernel traces when asked (Session.Trace); makes and reads tensors (NewFloatTensor,
 // Float32s, Array, ...) and closes them explicitly (Close); parses devices and precisions once
 // into types (ParseDevice, ParsePrecision); reads the CPU's bf16 flags; and starts a worker's
-// gRPC server for TensorFlow's distributed runtime (StartServer, Cluster); and lists which
-// tensors a checkpoint holds (CheckpointHas).
+// gRPC server for TensorFlow's distributed runtime (StartServer, Cluster) and asks a peer's
+// server whether it answers, with a deadline (ProbeWorker); and lists which tensors a checkpoint
+// holds (CheckpointHas).
 //
 // Ownership: a tensor returned by a constructor here or fetched by Session.Run belongs to the
 // caller, who closes it with Close once done (graft would free it only when the garbage collector
