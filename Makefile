@@ -16,7 +16,7 @@ APT_PACKAGES ?= binutils python3-venv dataset-fashion-mnist chromium
 NNCLR_PY_REQUIREMENTS ?=
 NNCLR_TF_PREFIX ?=
 
-.PHONY: setup ready run bench-quality bench-tta apt provision deps goenv build test check fmt-check vet gotest pyref-check docker-check bench clean check-provisioned
+.PHONY: test-long setup ready run bench-quality bench-tta apt provision deps goenv build test check fmt-check vet gotest pyref-check docker-check bench clean check-provisioned
 
 # The set-up is redone when what it installs from changes; ready (which run and test depend on)
 # is fast when nothing did.
@@ -113,6 +113,10 @@ test: ready
 	@$(MAKE) --no-print-directory check
 
 check: check-provisioned fmt-check vet gotest docker-check
+
+## test-long: the long cross-checks make test leaves out (more ResNet variants against Keras)
+test-long: ready
+	NNCLR_LONG_CHECKS=1 $(GO) test -run 'ResNet' -timeout 30m ./tfgraph/
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' ':!third_party/graft' 2>/dev/null || find . -name '*.go' -not -path './.venv/*' -not -path './third_party/graft/*')); \
