@@ -11,7 +11,7 @@ PY := $(CURDIR)/$(VENV)/bin/python
 export NNCLR_PYTHON := $(PY)
 
 # Debian packages make setup installs (the Docker build, on Ubuntu, passes its own list).
-APT_PACKAGES ?= binutils python3-venv dataset-fashion-mnist chromium
+APT_PACKAGES ?= binutils iproute2 python3-venv dataset-fashion-mnist chromium
 # Alternative requirements for the virtualenv, and an existing libtensorflow (see provision.sh).
 NNCLR_PY_REQUIREMENTS ?=
 NNCLR_TF_PREFIX ?=
