@@ -233,13 +233,13 @@ const chiefOnlyChild = "NNCLR_TEST_CHIEF_ONLY_CHILD"
 
 func TestClusterKNNMonitor(t *testing.T) {
 	if testing.Short() {
-		t.Skip("a 2-worker run of 2 epochs at 96x96 with a monitor of 3,000 images per epoch (about a minute)")
+		t.Skip("2-worker runs of 2 epochs with the kNN monitor each epoch")
 	}
-	const n, limit, timeout = 1600, 1500, 3 * time.Second
+	const n, limit, timeout = 400, 300, 3 * time.Second
 	dataDir := smallFashion(t, n)
 	args := func(runDir string, extra ...string) []string {
 		return append([]string{"--mode", "pretrain", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--run-dir", runDir,
-			"--image-size", "96", "--width", "128", "--queue-size", "120", "--epochs", "2", "--steps-per-epoch", "4",
+			"--image-size", "32", "--width", "128", "--queue-size", "120", "--epochs", "2", "--steps-per-epoch", "4",
 			"--unlabelled-batch", "32", "--labelled-batch", "16", "--knn-every", "1", "--knn-limit", strconv.Itoa(limit),
 			"--keep-checkpoints", "0", "--seed", "9", "--checkpoint-secs", "0", "--quiet"}, extra...)
 	}
@@ -338,7 +338,7 @@ func TestClusterKNNMonitor(t *testing.T) {
 		}
 		cfg := rundir.DefaultConfig()
 		cfg.Dataset, cfg.DataDir, cfg.Seed = "fashion_mnist", dataDir, 9
-		cfg.ImageSize, cfg.Width, cfg.QueueSize, cfg.Epochs, cfg.StepsPerEpoch = 96, 128, 120, 2, 4
+		cfg.ImageSize, cfg.Width, cfg.QueueSize, cfg.Epochs, cfg.StepsPerEpoch = 32, 128, 120, 2, 4
 		cfg.UnlabelledBatch, cfg.LabelledBatch, cfg.KNNEvery, cfg.KNNLimit, cfg.CheckpointSecs = 32, 16, 1, limit, 0
 		addrs := testutil.FreeAddrs(t, 2)
 		trs := make([]*rundir.Training, 2)
