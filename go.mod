@@ -16,7 +16,6 @@ require (
 require (
 	github.com/mitchellh/colorstring v0.0.0-20190213212951-d06e56a500db // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect
-	golang.org/x/image v0.24.0
 )
 
 // graft v0.10.0 with explicit tensor Close and runs with RunOptions (third_party/graft/README.md).
