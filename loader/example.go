@@ -324,27 +324,30 @@ func (p *pngPool) Put(b *png.EncoderBuffer) { p.p.Put(b) }
 
 var encoderPools sync.Map // png.CompressionLevel -> *pngPool
 
+// hwcImage wraps a uint8 HWC image of shape (1 or 3 channels) as an image.Image for Go's
+// encoders: grey as it is, RGB copied into opaque RGBA (both encoders' fast paths).
+func hwcImage(pix []byte, shape Shape) image.Image {
+	r := image.Rect(0, 0, shape.Width, shape.Height)
+	if shape.Channels == 1 {
+		return &image.Gray{Pix: pix, Stride: shape.Width, Rect: r}
+	}
+	m := image.NewRGBA(r)
+	for i := range shape.Height * shape.Width {
+		m.Pix[4*i], m.Pix[4*i+1], m.Pix[4*i+2], m.Pix[4*i+3] = pix[3*i], pix[3*i+1], pix[3*i+2], 255
+	}
+	return m
+}
+
 // EncodePNG encodes a uint8 HWC image of the given shape (1 or 3 channels) as PNG with Go's
 // image/png at the given compression level. It is safe for concurrent use.
 func EncodePNG(pix []byte, shape Shape, level png.CompressionLevel) ([]byte, error) {
 	if !shape.valid() || len(pix) != shape.Size() {
 		return nil, fmt.Errorf("loader: encode png: %w: %d bytes for shape %v", ErrShape, len(pix), shape)
 	}
-	var img image.Image
-	r := image.Rect(0, 0, shape.Width, shape.Height)
-	if shape.Channels == 1 {
-		img = &image.Gray{Pix: pix, Stride: shape.Width, Rect: r}
-	} else {
-		m := image.NewNRGBA(r)
-		for i := range shape.Height * shape.Width {
-			m.Pix[4*i], m.Pix[4*i+1], m.Pix[4*i+2], m.Pix[4*i+3] = pix[3*i], pix[3*i+1], pix[3*i+2], 255
-		}
-		img = m
-	}
 	var buf bytes.Buffer
 	pool, _ := encoderPools.LoadOrStore(level, &pngPool{})
 	enc := png.Encoder{CompressionLevel: level, BufferPool: pool.(*pngPool)}
-	if err := enc.Encode(&buf, img); err != nil {
+	if err := enc.Encode(&buf, hwcImage(pix, shape)); err != nil {
 		return nil, fmt.Errorf("loader: encode png: %w", err)
 	}
 	return buf.Bytes(), nil

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -674,12 +675,7 @@ func newFingerprint(sc *scan, o FolderOptions) fingerprint {
 	files := slices.Clone(sc.files)
 	sort.Slice(files, func(i, j int) bool { return files[i].rel < files[j].rel })
 	h := sha256.New()
-	keys := make([]string, 0, len(fp.Options))
-	for k := range fp.Options {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(fp.Options)) {
 		fmt.Fprintf(h, "%s=%s\n", k, fp.Options[k])
 	}
 	for _, f := range files {
@@ -714,12 +710,7 @@ func checkFingerprint(dir string, fp fingerprint, overwrite bool) (done bool, er
 		return false, &SourceChangedError{Dir: dir, Changes: []string{fmt.Sprintf("it has no readable %s (%v): it was not prepared from a folder by nnclr", FingerprintFile, rerr)}}
 	}
 	var changes []string
-	keys := make([]string, 0, len(fp.Options))
-	for k := range fp.Options {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(fp.Options)) {
 		if old.Options[k] != fp.Options[k] {
 			changes = append(changes, fmt.Sprintf("%s %s, now %s", k, old.Options[k], fp.Options[k]))
 		}

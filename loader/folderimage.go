@@ -153,19 +153,8 @@ func prepareImage(data []byte, o FolderOptions) (img folderImage, err error) {
 // encodeJPEG encodes a uint8 HWC image (1 or 3 channels) with Go's image/jpeg at
 // ResizedJPEGQuality.
 func encodeJPEG(pix []byte, shape Shape) ([]byte, error) {
-	r := image.Rect(0, 0, shape.Width, shape.Height)
-	var m image.Image
-	if shape.Channels == 1 {
-		m = &image.Gray{Pix: pix, Stride: shape.Width, Rect: r}
-	} else {
-		rgba := image.NewRGBA(r)
-		for i := range shape.Height * shape.Width {
-			rgba.Pix[4*i], rgba.Pix[4*i+1], rgba.Pix[4*i+2], rgba.Pix[4*i+3] = pix[3*i], pix[3*i+1], pix[3*i+2], 255
-		}
-		m = rgba
-	}
 	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, m, &jpeg.Options{Quality: ResizedJPEGQuality}); err != nil {
+	if err := jpeg.Encode(&buf, hwcImage(pix, shape), &jpeg.Options{Quality: ResizedJPEGQuality}); err != nil {
 		return nil, fmt.Errorf("loader: encode jpeg: %w", err)
 	}
 	return buf.Bytes(), nil

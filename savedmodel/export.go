@@ -140,10 +140,7 @@ func addSaver(s *op.Scope, specs []tfgraph.VarSpec, handles, reads map[string]tf
 		names[i], values[i], dtypes[i] = sp.Name, reads[sp.Name], tf.Float
 	}
 	constant := func(name string, v any) tf.Output {
-		t, err := tf.NewTensor(v)
-		if err != nil {
-			panic(err) // only Go strings and string slices here; recovered by buildExport
-		}
+		t := mustTensor(v) // only Go strings and string slices here
 		return s.AddOperation(tf.OpSpec{Type: "Const", Name: name, Attrs: map[string]any{"value": t, "dtype": t.DataType()}}).Output(0)
 	}
 	filename = constant("Const", "model")

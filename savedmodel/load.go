@@ -36,9 +36,6 @@ func Load(dir string, tags []string, sc tfrun.SessionConfig) (*LoadedModel, erro
 		return nil, fmt.Errorf("savedmodel: SavedModel %s: %w", dir, err)
 	}
 	sm, err := tfrun.LoadSavedModel(dir, tags, sc)
-	if errors.Is(err, tfrun.ErrNoGPU) || errors.Is(err, tfrun.ErrPrecision) {
-		return nil, fmt.Errorf("savedmodel: SavedModel %s: %w", dir, err)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("savedmodel: loading SavedModel %s with tags %v: %w", dir, tags, err)
 	}

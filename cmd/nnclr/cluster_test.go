@@ -265,13 +265,11 @@ func TestClusterKNNMonitor(t *testing.T) {
 			t.Errorf("worker 1 wrote %v", m)
 		}
 		var knn []rundir.KNNRecord
-		for _, r := range readJSONL(t, filepath.Join(dirs[0], rundir.MetricsFile)) {
-			if r["type"] == "knn" {
-				b, _ := json.Marshal(r)
-				var k rundir.KNNRecord
-				json.Unmarshal(b, &k)
-				knn = append(knn, k)
-			}
+		for _, r := range knnLines(t, dirs[0]) {
+			b, _ := json.Marshal(r)
+			var k rundir.KNNRecord
+			json.Unmarshal(b, &k)
+			knn = append(knn, k)
 		}
 		if len(knn) != 2 {
 			t.Fatalf("the chief's metrics.jsonl has %d knn lines, want 2:\n%s", len(knn), outs[0])

@@ -14,6 +14,23 @@ import (
 	"github.com/nnclr/nnclr/loader"
 )
 
+// imageName is the i-th test image's file name without extension.
+func imageName(i int) string { return "img" + string(rune('a'+i%26)) + string(rune('a'+i/26)) }
+
+// writeTestImage writes m to path as JPEG (a .jpg path, default quality) or PNG.
+func writeTestImage(t *testing.T, path string, m image.Image) {
+	t.Helper()
+	var b bytes.Buffer
+	if strings.HasSuffix(path, ".jpg") {
+		jpeg.Encode(&b, m, nil)
+	} else {
+		png.Encode(&b, m)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // writeImageFolder writes DIR/<class>/... with n images of different sizes per class (PNG and
 // JPEG; class "dark" darker than class "light"), a .DS_Store and a text file.
 func writeImageFolder(t *testing.T, n int) string {
@@ -33,18 +50,11 @@ func writeImageFolder(t *testing.T, n int) string {
 					m.Set(x, y, color.RGBA{v, uint8(int(v) * (x + 1) % 256), 255 - v, 255})
 				}
 			}
-			var b bytes.Buffer
-			name := filepath.Join(dir, "img"+string(rune('a'+i%26))+string(rune('a'+i/26)))
+			name := filepath.Join(dir, imageName(i)+".png")
 			if i%3 == 0 {
-				jpeg.Encode(&b, m, nil)
-				name = filepath.Join(dir, "nested", filepath.Base(name)+".jpg")
-			} else {
-				png.Encode(&b, m)
-				name += ".png"
+				name = filepath.Join(dir, "nested", imageName(i)+".jpg")
 			}
-			if err := os.WriteFile(name, b.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			writeTestImage(t, name, m)
 		}
 		os.WriteFile(filepath.Join(dir, ".DS_Store"), []byte{0}, 0o644)
 		os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("x"), 0o644)

@@ -53,12 +53,7 @@ func TestInspect(t *testing.T) {
 		if n := strings.Count(out.String(), "knn_top1 "); n != 2 {
 			t.Errorf("%d epoch lines with knn_top1, want 2:\n%s", n, out.String())
 		}
-		var knn []map[string]any
-		for _, r := range readJSONL(t, filepath.Join(runDir, "metrics.jsonl")) {
-			if r["type"] == "knn" {
-				knn = append(knn, r)
-			}
-		}
+		knn := knnLines(t, runDir)
 		if len(knn) != 2 {
 			t.Fatalf("metrics.jsonl has %d knn lines, want 2", len(knn))
 		}
@@ -419,12 +414,7 @@ func TestInspectFolder(t *testing.T) {
 		&out, &bytes.Buffer{}); err != nil {
 		t.Fatalf("pretrain: %v\n%s", err, out.String())
 	}
-	var knn []map[string]any
-	for _, r := range readJSONL(t, filepath.Join(runDir, "metrics.jsonl")) {
-		if r["type"] == "knn" {
-			knn = append(knn, r)
-		}
-	}
+	knn := knnLines(t, runDir)
 	js := filepath.Join(t.TempDir(), "eval.json")
 	out.Reset()
 	if err := run([]string{"--mode", "evaluate", "--run-dir", runDir, "--dataset", "my_photos", "--data-dir", dataDir, "--protocols", "knn", "--knn-limit", "50",
@@ -506,12 +496,7 @@ func TestKNNMonitorBF16(t *testing.T) {
 		"--knn-every", "1", "--knn-limit", strconv.Itoa(limit), "--keep-checkpoints", "0", "--precision", "bf16", "--seed", "3", "--quiet"}, &out, &bytes.Buffer{}); err != nil {
 		t.Fatalf("pretrain: %v\n%s", err, out.String())
 	}
-	var knn []map[string]any
-	for _, r := range readJSONL(t, filepath.Join(runDir, "metrics.jsonl")) {
-		if r["type"] == "knn" {
-			knn = append(knn, r)
-		}
-	}
+	knn := knnLines(t, runDir)
 	if len(knn) != 2 {
 		t.Fatalf("metrics.jsonl has %d knn lines, want 2", len(knn))
 	}
@@ -570,4 +555,16 @@ func TestKNNMonitorBF16(t *testing.T) {
 	}
 	t.Logf("features of %d test images, bf16 vs fp32: largest difference %.3g (%.2g of the largest feature %.3g), mean %.3g",
 		len(feats["fp32"])/16, worst, worst/scale, scale, sum/float64(len(feats["fp32"])))
+}
+
+// knnLines returns the kNN monitor's lines of runDir's metrics.jsonl.
+func knnLines(t *testing.T, runDir string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, r := range readJSONL(t, filepath.Join(runDir, "metrics.jsonl")) {
+		if r["type"] == "knn" {
+			out = append(out, r)
+		}
+	}
+	return out
 }

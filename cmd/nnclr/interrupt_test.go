@@ -133,17 +133,10 @@ func sameVariables(t *testing.T, what string, a, b map[string]tfrun.Array) {
 	}
 }
 
-// eachStepOnce checks that metrics.jsonl logs global steps 1..last once each, in order, and that
-// TensorBoard (its data provider, which the server uses) holds each step of every train/ tag once.
-func eachStepOnce(t *testing.T, runDir string, last int64) {
+// tensorBoardSteps returns the steps of every scalar tag of runDir as TensorBoard's data
+// provider (which the server uses) reads them.
+func tensorBoardSteps(t *testing.T, runDir string) map[string][]int64 {
 	t.Helper()
-	want := make([]int64, last)
-	for i := range want {
-		want[i] = int64(i + 1)
-	}
-	if got := stepsLogged(t, runDir); !slices.Equal(got, want) {
-		t.Errorf("metrics.jsonl logs steps %v, want 1..%d once each", got, last)
-	}
 	raw := testpy.Run(t, "../../tboard/testdata/read_events.py", runDir)
 	var all map[string]struct {
 		DataProvider struct {
@@ -155,13 +148,29 @@ func eachStepOnce(t *testing.T, runDir string, last int64) {
 	if err := json.Unmarshal(raw, &all); err != nil {
 		t.Fatal(err)
 	}
-	scalars := all[runDir].DataProvider.Scalars
-	for _, tag := range []string{"train/c_loss", "train/p_acc", "train/images_per_second"} {
-		var steps []int64
-		for _, p := range scalars[tag] {
-			steps = append(steps, p.Step)
+	out := map[string][]int64{}
+	for tag, points := range all[runDir].DataProvider.Scalars {
+		for _, p := range points {
+			out[tag] = append(out[tag], p.Step)
 		}
-		if !slices.Equal(steps, want) {
+	}
+	return out
+}
+
+// eachStepOnce checks that metrics.jsonl logs global steps 1..last once each, in order, and that
+// TensorBoard (its data provider, which the server uses) holds each step of every train/ tag once.
+func eachStepOnce(t *testing.T, runDir string, last int64) {
+	t.Helper()
+	want := make([]int64, last)
+	for i := range want {
+		want[i] = int64(i + 1)
+	}
+	if got := stepsLogged(t, runDir); !slices.Equal(got, want) {
+		t.Errorf("metrics.jsonl logs steps %v, want 1..%d once each", got, last)
+	}
+	scalars := tensorBoardSteps(t, runDir)
+	for _, tag := range []string{"train/c_loss", "train/p_acc", "train/images_per_second"} {
+		if steps := scalars[tag]; !slices.Equal(steps, want) {
 			t.Errorf("TensorBoard %s has steps %v, want 1..%d once each", tag, steps, last)
 		}
 	}

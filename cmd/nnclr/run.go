@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
@@ -346,12 +347,7 @@ func printFolderReport(w io.Writer, rep *loader.FolderReport, verbose bool) {
 		return
 	}
 	fmt.Fprintf(w, "wrote %s (layout %s, %d classes, %d-channel images of their own sizes)\n", rep.Dir, rep.Layout, len(rep.ClassNames), rep.Channels)
-	names := make([]string, 0, len(rep.Splits))
-	for s := range rep.Splits {
-		names = append(names, s)
-	}
-	slices.Sort(names)
-	for _, s := range names {
+	for _, s := range slices.Sorted(maps.Keys(rep.Splits)) {
 		fmt.Fprintf(w, "  %-10s %7d examples\n", s, rep.Splits[s])
 	}
 	if len(rep.ClassNames) > 0 {

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"image"
 	"image/color"
-	"image/jpeg"
-	"image/png"
 	"io"
 	"os"
 	"os/exec"
@@ -44,18 +42,11 @@ func writeFlatFolder(t *testing.T, n int) string {
 				m.Set(x, y, color.RGBA{v, uint8((int(v) * (y + 2)) % 256), uint8(255 - int(v)/2), 255})
 			}
 		}
-		var b bytes.Buffer
-		name := filepath.Join(dir, "img"+string(rune('a'+i%26))+string(rune('a'+i/26)))
+		name := filepath.Join(dir, imageName(i)+".png")
 		if i%4 == 0 {
-			jpeg.Encode(&b, m, nil)
-			name += ".jpg"
-		} else {
-			png.Encode(&b, m)
-			name += ".png"
+			name = filepath.Join(dir, imageName(i)+".jpg")
 		}
-		if err := os.WriteFile(name, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeTestImage(t, name, m)
 	}
 	os.WriteFile(filepath.Join(dir, ".DS_Store"), []byte{0}, 0o644)
 	return dir
@@ -185,18 +176,7 @@ func checkNoProbeLogs(t *testing.T, runDir string, last int64) {
 	if len(steps) != int(last) || !slices.IsSorted(steps) || steps[0] != 1 || steps[len(steps)-1] != last {
 		t.Errorf("metrics.jsonl logs steps %v, want 1..%d once each", steps, last)
 	}
-	raw := testpy.Run(t, "../../tboard/testdata/read_events.py", runDir)
-	var all map[string]struct {
-		DataProvider struct {
-			Scalars map[string][]struct {
-				Step int64 `json:"step"`
-			} `json:"scalars"`
-		} `json:"data_provider"`
-	}
-	if err := json.Unmarshal(raw, &all); err != nil {
-		t.Fatal(err)
-	}
-	scalars := all[runDir].DataProvider.Scalars
+	scalars := tensorBoardSteps(t, runDir)
 	var tags []string
 	for tag := range scalars {
 		tags = append(tags, tag)
@@ -205,10 +185,7 @@ func checkNoProbeLogs(t *testing.T, runDir string, last int64) {
 		}
 	}
 	sort.Strings(tags)
-	var tb []int64
-	for _, p := range scalars["train/c_loss"] {
-		tb = append(tb, p.Step)
-	}
+	tb := scalars["train/c_loss"]
 	if len(tb) != int(last) || !slices.IsSorted(tb) || tb[0] != 1 || tb[len(tb)-1] != last {
 		t.Errorf("TensorBoard train/c_loss has steps %v, want 1..%d once each (tags %v)", tb, last, tags)
 	}
