@@ -49,9 +49,16 @@ type Config struct {
 	DataDir string `json:"data_dir"`               // "" is $TFDS_DATA_DIR, else ~/tensorflow_datasets
 	Seed    int64  `json:"seed" resume:"fixed"`    // of every random draw (see Seeds)
 	// Model (tfgraph.ModelConfig).
-	ImageSize    int     `json:"image_size" resume:"fixed"` // model input height and width
-	Channels     int     `json:"channels" resume:"fixed"`   // 0: the dataset's; 3 replicates grey images
-	Width        int     `json:"width" resume:"fixed"`      // conv filters and dense width
+	ImageSize int `json:"image_size" resume:"fixed"` // model input height and width
+	Channels  int `json:"channels" resume:"fixed"`   // 0: the dataset's; 3 replicates grey images
+	Width     int `json:"width" resume:"fixed"`      // conv4's filters and dense width (a ResNet does not use it)
+	// Backbone is the encoder (tfgraph.Backbones): conv4 (the Keras example's), resnet18 or
+	// resnet50. Stem is a ResNet's first layers, imagenet or cifar: a new run records the one it
+	// uses ("" picks it by ImageSize: cifar below 64 pixels). InputNorm is the encoder's input
+	// normalisation (tfgraph.InputNorms): unit (÷255, the example's), imagenet or caffe.
+	Backbone     string  `json:"backbone" resume:"fixed"`
+	Stem         string  `json:"stem" resume:"fixed"`
+	InputNorm    string  `json:"input_norm" resume:"fixed"`
 	QueueSize    int     `json:"queue_size" resume:"fixed"` // support queue rows
 	Temperature  float64 `json:"temperature" resume:"fixed"`
 	LearningRate float64 `json:"learning_rate" resume:"fixed"` // both Adam optimizers
@@ -119,6 +126,7 @@ type Config struct {
 func DefaultConfig() Config {
 	mc, lo := tfgraph.DefaultModelConfig(), loader.DefaultOptions()
 	return Config{Format: Format, Version: SchemaVersion, Dataset: "stl10", ImageSize: mc.Height, Width: mc.ModelWidth,
+		Backbone: tfgraph.BackboneConv4, InputNorm: tfgraph.NormUnit,
 		QueueSize: mc.QueueSize, Temperature: mc.Temperature, LearningRate: mc.LearningRate, Preset: "example",
 		SupportTopK: mc.SupportTopK, StepsPerEpoch: lo.StepsPerEpoch, ShuffleBuffer: lo.ShuffleBuffer, LabelledSplit: lo.LabelledSplit,
 		TestSplit: lo.TestSplit, Jitter: []float64{0.4, 0.4, 0.2, 0.1}, BlurProb: []float64{0}, BlurSigma: []float64{0.1, 2},
@@ -143,7 +151,18 @@ func (c Config) ModelConfig(channels, classes int) tfgraph.ModelConfig {
 	mc.ModelWidth, mc.Temperature, mc.QueueSize, mc.LearningRate = c.Width, c.Temperature, c.QueueSize, c.LearningRate
 	mc.SupportTopK, mc.PredHidden = c.SupportTopK, c.PredHidden
 	mc.ProjHidden, mc.ProjDim, mc.HeadBN = c.ProjHidden, c.ProjDim, c.HeadBN
+	mc.Backbone, mc.Stem, mc.InputNorm = c.Backbone, c.Stem, c.InputNorm
 	return mc
+}
+
+// resolved returns c with the defaults that depend on other settings made explicit, as run.json
+// records them: a ResNet's stem (by ImageSize). Every worker and every attempt resolves them
+// alike.
+func (c Config) resolved() Config {
+	if c.Stem == "" {
+		c.Stem = c.ModelConfig(max(c.Channels, 1), 2).ResolvedStem()
+	}
+	return c
 }
 
 // loop returns the training loop's settings, checkpointing to ckdir.
@@ -273,15 +292,20 @@ func (c Config) Validate() error {
 	if _, err := c.Session(); err != nil {
 		return err
 	}
-	if _, err := PresetValues(c.Preset, c.Width); err != nil {
+	if _, err := PresetValues(c.Preset); err != nil {
 		return err
 	}
 	if c.SupportTopK < 1 {
 		// tfgraph reads its zero value as 1; a run says what it uses.
 		return setting.Errorf("support_topk", c.SupportTopK, "want >= 1 (1: the nearest neighbour)")
 	}
-	// The model's own checks, on the channels and classes any dataset could give.
-	if err := c.ModelConfig(max(c.Channels, 1), 2).Validate(); err != nil {
+	// The model's own checks, on the channels and classes any dataset could give (an RGB
+	// normalisation on a dataset's own channels is checked when the dataset is known).
+	channels := max(c.Channels, 1)
+	if c.Channels == 0 && c.InputNorm != tfgraph.NormUnit {
+		channels = 3
+	}
+	if err := c.ModelConfig(channels, 2).Validate(); err != nil {
 		return c.rename(err, modelKeys)
 	}
 	for _, p := range []struct {

@@ -33,8 +33,8 @@ func TestReadLegacyConfig(t *testing.T) {
 	}
 	// Every setting of Config but those added with run.json (the format's own, checkpoint_secs,
 	// precision, cluster_size, preset, and the paper's model options support_topk, pred_hidden,
-	// proj_hidden, proj_dim and head_bn, and the kNN monitor's knn_every and knn_limit, whose
-	// defaults are what legacy runs did) was a field of the CLI's flags, so the generic mapping
+	// proj_hidden, proj_dim and head_bn, the kNN monitor's knn_every and knn_limit, and the
+	// backbone's backbone, stem and input_norm, whose defaults are what legacy runs did) was a field of the CLI's flags, so the generic mapping
 	// of its Go names misses none.
 	raw, err := os.ReadFile(filepath.Join(legacyDir, LegacyConfigFile))
 	if err != nil {
@@ -49,7 +49,7 @@ func TestReadLegacyConfig(t *testing.T) {
 		keys = append(keys, snakeCase(k))
 	}
 	for _, n := range Names() {
-		if !slices.Contains([]string{"format", "version", "checkpoint_secs", "precision", "cluster_size", "preset", "support_topk", "pred_hidden", "proj_hidden", "proj_dim", "head_bn", "knn_every", "knn_limit"}, n) && !slices.Contains(keys, n) {
+		if !slices.Contains([]string{"format", "version", "checkpoint_secs", "precision", "cluster_size", "preset", "support_topk", "pred_hidden", "proj_hidden", "proj_dim", "head_bn", "knn_every", "knn_limit", "backbone", "stem", "input_norm"}, n) && !slices.Contains(keys, n) {
 			t.Errorf("setting %s has no field in the legacy flags.json (keys %v)", n, keys)
 		}
 	}
@@ -213,8 +213,8 @@ func TestCheckResumeAndOverride(t *testing.T) {
 	}
 }
 
-// TestApplyPreset: the paper preset sets its model options and augmentations at the encoder's
-// width, flags given keep their values, the example preset given explicitly refuses a paper
+// TestApplyPreset: the paper preset sets its model options (the paper's head widths, whatever
+// the encoder's width) and augmentations, flags given keep their values, the example preset given explicitly refuses a paper
 // model option (naming it), and an unknown preset is named.
 func TestApplyPreset(t *testing.T) {
 	c := DefaultConfig()
@@ -224,7 +224,7 @@ func TestApplyPreset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.PredHidden != 128 || got.ProjHidden != 64 || got.ProjDim != 32 || !got.HeadBN || got.SupportTopK != 1 ||
+	if got.PredHidden != 4096 || got.ProjHidden != 2048 || got.ProjDim != 256 || !got.HeadBN || got.SupportTopK != 1 ||
 		got.GrayscaleProb != 0.2 || !slices.Equal(got.BlurProb, []float64{1, 0.1}) || !slices.Equal(got.SolarizeProb, []float64{0, 0.2}) {
 		t.Fatalf("paper preset at width 64: %+v", got)
 	}

@@ -49,10 +49,11 @@ func Open(dir, checkpoint string) (*Run, error) {
 	return r, nil
 }
 
-// Export writes the checkpoint's encoder and probe as a SavedModel in out (savedmodel.Export).
+// Export writes the checkpoint's encoder (with its batch-norm statistics) and probe as a
+// SavedModel in out (savedmodel.Export).
 func (r *Run) Export(out string, opts savedmodel.ExportOptions) error {
 	var names []string
-	for _, v := range append(r.Model.EncoderVars(), r.Model.ProbeVars()...) {
+	for _, v := range r.Model.ExportVars() {
 		names = append(names, v.Name)
 	}
 	weights, err := tfgraph.ReadCheckpoint(r.Checkpoint, names)

@@ -95,6 +95,7 @@ func setup(dir string, cfg Config, resume bool, opts Options) (_ *Training, err 
 	if dir == "" {
 		return nil, setting.Errorf("run_dir", nil, "want the run directory")
 	}
+	cfg = cfg.resolved()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -354,19 +355,36 @@ func (t *Training) restoreNewest(candidates []string, log io.Writer) error {
 }
 
 // initFrom sets m's encoder (and projection head, when the SavedModel has one) from a Keras
-// NNCLR model saved in Python, and writes the mapping to log.
+// NNCLR model saved in Python — a ResNet's every trained variable and batch-norm statistic from a
+// Keras model of that architecture — and writes the mapping and what starts fresh to log.
 func initFrom(m *tfgraph.Model, dir string, sc tfrun.SessionConfig, log io.Writer) error {
 	w, err := savedmodel.ReadNNCLRWeights(dir, m.Config(), sc)
 	if err != nil {
+		if c := m.Config(); errors.Is(err, savedmodel.ErrNoMapping) && c.ResolvedStem() == tfgraph.StemCIFAR {
+			return fmt.Errorf("run: init_from: %w (the run's %s has the cifar stem; keras.applications' ResNets have the imagenet stem: --stem imagenet)", err, c.Backbone)
+		}
 		return fmt.Errorf("run: init_from: %w", err)
 	}
 	fmt.Fprintf(log, "init from %s:\n", dir)
-	for _, p := range w.Pairs {
+	pairs := w.Pairs
+	if c := m.Config(); c.IsResNet() && len(pairs) > 6 {
+		// Hundreds of layers mapped name for name: the first and last three say how.
+		pairs = slices.Concat(pairs[:3], pairs[len(pairs)-3:])
+	}
+	for i, p := range pairs {
+		if len(pairs) < len(w.Pairs) && i == 3 {
+			fmt.Fprintf(log, "  ... (%d more, each by its name)\n", len(w.Pairs)-6)
+		}
 		fmt.Fprintf(log, "  %-20s <- %-40s %v\n", p.Ours, p.Theirs, w.Values[p.Ours].Shape)
 	}
-	if !w.WithHead {
-		fmt.Fprintln(log, "  (no projection head in the SavedModel: the head keeps its initialisation from the seed)")
+	var fresh []string
+	c := m.Config()
+	for _, sp := range slices.Concat(c.EncoderVars(), c.EncoderStatVars(), c.HeadVars(), c.PredVars(), c.StatVars(), c.ProbeVars()) {
+		if _, ok := w.Values[sp.Name]; !ok {
+			fresh = append(fresh, sp.Name)
+		}
 	}
+	fmt.Fprintf(log, "  %d variables from the SavedModel; from the seed: %s\n", len(w.Pairs), strings.Join(fresh, ", "))
 	return m.SetWeights(w.Values)
 }
 

@@ -200,13 +200,16 @@ func MapNNCLR(theirs []Var, encoder, head []Var) ([]Pair, bool, error) {
 
 // NNCLRWeights is what ReadNNCLRWeights found in a Python-saved NNCLR model.
 type NNCLRWeights struct {
-	Values   map[string]tfrun.Array // keyed by nnclr's variable names
-	Pairs    []Pair                 // in EncoderVars, then HeadVars order
-	WithHead bool                   // whether the projection head was found
+	Values map[string]tfrun.Array // keyed by nnclr's variable names
+	Pairs  []Pair                 // in EncoderVars, (EncoderStatVars,) then HeadVars order
+	// WithHead says whether the projection head was found (never for a ResNet: MapBackbone
+	// maps the backbone alone).
+	WithHead bool
 }
 
 // ReadNNCLRWeights loads the SavedModel in dir (tag serve), maps its variables onto the encoder
-// (and projection head, when it has one) of a model of cfg with MapNNCLR and reads their values.
+// (and projection head, when it has one) of a model of cfg with MapNNCLR — for a ResNet onto the
+// encoder's variables and batch-norm statistics with MapBackbone — and reads their values.
 func ReadNNCLRWeights(dir string, cfg tfgraph.ModelConfig, sc tfrun.SessionConfig) (NNCLRWeights, error) {
 	lm, err := Load(dir, nil, sc)
 	if err != nil {
@@ -224,7 +227,13 @@ func ReadNNCLRWeights(dir string, cfg tfgraph.ModelConfig, sc tfrun.SessionConfi
 		}
 		return out
 	}
-	pairs, withHead, err := MapNNCLR(theirs, vars(cfg.EncoderVars()), vars(cfg.HeadVars()))
+	var pairs []Pair
+	var withHead bool
+	if cfg.IsResNet() {
+		pairs, err = MapBackbone(theirs, vars(append(cfg.EncoderVars(), cfg.EncoderStatVars()...)))
+	} else {
+		pairs, withHead, err = MapNNCLR(theirs, vars(cfg.EncoderVars()), vars(cfg.HeadVars()))
+	}
 	if err != nil {
 		return NNCLRWeights{}, fmt.Errorf("savedmodel: %s: %w", dir, err)
 	}

@@ -279,7 +279,7 @@ func ReadCheckpoint(prefix string, names []string) (map[string]tfrun.Array, erro
 	return out, nil
 }
 
-// ModelFromCheckpoint completes cfg's channel count, width and class count from the shapes of
+// ModelFromCheckpoint completes cfg's channel count, width (conv4's) and class count from the shapes of
 // the checkpoint's first conv kernel and probe kernel. A checkpoint without a probe kernel (of
 // a model without a probe, trained on a dataset without labels) gives NumClasses 0.
 func ModelFromCheckpoint(cfg ModelConfig, prefix string) (ModelConfig, error) {
@@ -290,7 +290,8 @@ func ModelFromCheckpoint(cfg ModelConfig, prefix string) (ModelConfig, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("tfgraph: %w", err)
 	}
-	names := []string{"enc/conv0/kernel"}
+	first := cfg.EncoderVars()[0].Name // the first convolution's kernel: [k, k, channels, filters]
+	names := []string{first}
 	if has[0] {
 		names = append(names, "probe/kernel")
 	}
@@ -298,11 +299,14 @@ func ModelFromCheckpoint(cfg ModelConfig, prefix string) (ModelConfig, error) {
 	if err != nil {
 		return cfg, err
 	}
-	k, p := w["enc/conv0/kernel"].Shape, w["probe/kernel"].Shape
+	k, p := w[first].Shape, w["probe/kernel"].Shape
 	if len(k) != 4 || (has[0] && len(p) != 2) {
 		return cfg, fmt.Errorf("tfgraph: checkpoint %s: conv kernel %v and probe kernel %v are not an NNCLR model's", prefix, k, p)
 	}
-	cfg.Channels, cfg.ModelWidth, cfg.NumClasses = int(k[2]), int(k[3]), 0
+	cfg.Channels, cfg.NumClasses = int(k[2]), 0
+	if !cfg.isResNet() {
+		cfg.ModelWidth = int(k[3])
+	}
 	if has[0] {
 		cfg.NumClasses = int(p[1])
 	}

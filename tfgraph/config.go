@@ -185,8 +185,11 @@ func (c ModelConfig) validateBackbone() error {
 }
 
 // backbone, stem and inputNorm are Backbone, Stem and InputNorm with their zero values read.
-func (c ModelConfig) backbone() string  { return cmp.Or(c.Backbone, BackboneConv4) }
-func (c ModelConfig) isResNet() bool    { return c.backbone() != BackboneConv4 }
+func (c ModelConfig) backbone() string { return cmp.Or(c.Backbone, BackboneConv4) }
+func (c ModelConfig) isResNet() bool   { return c.backbone() != BackboneConv4 }
+
+// IsResNet reports a ResNet backbone (resnet18, resnet50).
+func (c ModelConfig) IsResNet() bool    { return c.isResNet() }
 func (c ModelConfig) inputNorm() string { return cmp.Or(c.InputNorm, NormUnit) }
 func (c ModelConfig) stem() string {
 	switch {
@@ -239,6 +242,25 @@ func (c ModelConfig) projDim() int {
 		return cmp.Or(c.ProjDim, 256)
 	}
 	return cmp.Or(c.ProjDim, c.ModelWidth)
+}
+
+// HeadWidths returns the projection head's input, hidden and output widths (ProjHidden and
+// ProjDim with their zero values read).
+func (c ModelConfig) HeadWidths() (in, hidden, out int) {
+	return c.FeatureWidth(), c.projHidden(), c.projDim()
+}
+
+// Describe names the encoder: "conv4 width 128", "resnet18 (cifar stem)", and the input
+// normalisation when it is not unit.
+func (c ModelConfig) Describe() string {
+	d := fmt.Sprintf("%s width %d", BackboneConv4, c.ModelWidth)
+	if c.isResNet() {
+		d = fmt.Sprintf("%s (%s stem, %d features)", c.backbone(), c.stem(), c.FeatureWidth())
+	}
+	if c.inputNorm() != NormUnit {
+		d += ", input norm " + c.inputNorm()
+	}
+	return d
 }
 
 // HeadVars returns the projection head's trained variables: per layer a kernel and a bias, or

@@ -221,17 +221,21 @@ func (e resnet) statVars() []VarSpec { return e.count().statSpec }
 
 func (e resnet) flops() float64 { return e.count().flops }
 
-func (e resnet) validate() error {
-	if !e.count().tooSmall {
-		return nil
+// minSize is the smallest input side a ResNet takes: its total stride (32 with the imagenet
+// stem, 8 with the cifar one), so that the last stage sees at least one position computed from
+// the image rather than from padding alone (keras.applications.ResNet50 refuses inputs below 32
+// for the same reason).
+func (e resnet) minSize() int {
+	if e.c.stem() == StemImageNet {
+		return 32
 	}
-	min := 1
-	for ; min < 4096; min++ {
-		c := e.c
-		c.Height, c.Width = min, min
-		if !(resnet{c, e.depth}).count().tooSmall {
-			break
-		}
+	return 8
+}
+
+func (e resnet) validate() error {
+	min := e.minSize()
+	if e.c.Height >= min && e.c.Width >= min && !e.count().tooSmall {
+		return nil
 	}
 	name, v := "height", e.c.Height
 	if e.c.Height >= min {

@@ -18,6 +18,7 @@ import (
 	"github.com/nnclr/nnclr/loader"
 	rundir "github.com/nnclr/nnclr/run"
 	"github.com/nnclr/nnclr/setting"
+	"github.com/nnclr/nnclr/tfgraph"
 	"github.com/nnclr/nnclr/tfrun"
 )
 
@@ -32,6 +33,7 @@ type cli struct {
 	signal     func() os.Signal // which one came first, or nil
 	mode       string
 	presetSet  []string // the settings --preset set (rundir.Config.ApplyPreset)
+	normNote   string   // why the input normalisation is not the one given (backboneDefaults)
 	quiet      bool
 	runDir     string
 	model      string
@@ -122,16 +124,19 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 	fs.BoolVarP(&c.quiet, "quiet", "q", false, "no progress bar")
 	fs.Float64Var(&p.Temperature, "temperature", def.Temperature, "contrastive temperature")
 	fs.IntVar(&p.QueueSize, "queue-size", def.QueueSize, "nearest-neighbour support queue rows")
-	fs.IntVar(&p.Width, "width", def.Width, "encoder filters and dense width")
+	fs.StringVar(&p.Backbone, "backbone", def.Backbone, "pretrain: the encoder: "+strings.Join(tfgraph.Backbones, ", ")+" (conv4: the Keras example's four convolutions; resnet50: keras.applications.ResNet50 layer for layer)")
+	fs.StringVar(&p.Stem, "stem", "", "pretrain, ResNets: first layers, imagenet (7x7/2 convolution + max-pool) or cifar (3x3/1, no pool) (default: cifar below 64 px, else imagenet)")
+	fs.StringVar(&p.InputNorm, "input-norm", def.InputNorm, "pretrain: input normalisation, unit (/255), imagenet (/255, then ImageNet's per-channel mean and std) or caffe (keras.applications.resnet.preprocess_input: BGR, 0-255 minus the mean; the default with --init-from on resnet50)")
+	fs.IntVar(&p.Width, "width", def.Width, "conv4's filters and dense width (refused with a ResNet: its widths are fixed, the heads have --proj-hidden and --proj-dim)")
 	fs.IntVar(&p.Epochs, "epochs", def.Epochs, "pretraining epochs")
 	fs.IntVar(&p.StepsPerEpoch, "steps-per-epoch", def.StepsPerEpoch, "steps per epoch; batch sizes are split sizes / steps")
 	fs.IntVar(&p.ShuffleBuffer, "shuffle-buffer", def.ShuffleBuffer, "shuffle buffer of both training splits")
 	fs.IntVar(&p.ImageSize, "image-size", def.ImageSize, "model input height and width (images are resized to it); embed, evaluate: size fed to a SavedModel of unknown size")
 	fs.IntVar(&p.Channels, "channels", 0, "model input channels (0: the dataset's; 3 replicates grayscale)")
 	fs.Float64Var(&p.LearningRate, "learning-rate", def.LearningRate, "Adam learning rate of both optimizers")
-	fs.StringVar(&p.Preset, "preset", def.Preset, "pretrain: the defaults a new run starts from: example (the Keras example's model and augmentations) or paper (the NNCLR paper's model options and augmentations, scaled to --width; listed at the end of --help); flags given override it")
-	fs.IntVar(&p.ProjHidden, "proj-hidden", def.ProjHidden, "pretrain: projection head's hidden width (0: --width)")
-	fs.IntVar(&p.ProjDim, "proj-dim", def.ProjDim, "pretrain: projection head's output width, also the queue's rows (0: --width)")
+	fs.StringVar(&p.Preset, "preset", def.Preset, "pretrain: the defaults a new run starts from: example (the Keras example's model and augmentations) or paper (the NNCLR paper's heads, projection 2048-256 and prediction 4096 with BN whatever the backbone, and its augmentations; listed at the end of --help); flags given override it")
+	fs.IntVar(&p.ProjHidden, "proj-hidden", def.ProjHidden, "pretrain: projection head's hidden width (0: --width with conv4, 2048 with a ResNet)")
+	fs.IntVar(&p.ProjDim, "proj-dim", def.ProjDim, "pretrain: projection head's output width, also the queue's rows (0: --width with conv4, 256 with a ResNet)")
 	fs.BoolVar(&p.HeadBN, "head-bn", def.HeadBN, "pretrain: the paper's batch normalisation in the projection and prediction heads")
 	fs.IntVar(&p.SupportTopK, "support-topk", def.SupportTopK, "pretrain: the positive is drawn uniformly among the K nearest queue rows (1: the nearest, as in the Keras example; the paper's ablation)")
 	fs.IntVar(&p.PredHidden, "pred-hidden", def.PredHidden, "pretrain: hidden width of the paper's prediction head on the projections (0: none, as in the Keras example; the paper: 4096)")
@@ -197,7 +202,7 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 	if *help {
 		fmt.Fprintf(out, "Usage: nnclr --mode %s [flags]\n\nFlags:\n", strings.Join(modes, "|"))
 		writeFlagUsages(out, fs)
-		fmt.Fprintf(out, "\nPresets (--preset; shown at --width %d, the sizes scale with it):\n%s\n", c.pretrain.Width, rundir.PresetSummary(c.pretrain.Width))
+		fmt.Fprintf(out, "\nPresets (--preset):\n%s\n", rundir.PresetSummary())
 		return c, errHelp
 	}
 	if fs.NArg() > 0 {
@@ -231,9 +236,33 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 		if c.pretrain, c.presetSet, err = c.pretrain.ApplyPreset(c.given()); err != nil {
 			return c, c.flagError(err)
 		}
+		if err := c.backboneDefaults(); err != nil {
+			return c, err
+		}
+		if c.resume || c.autoResume {
+			return c, nil // the run's recorded settings with these over them are checked by rundir.Start
+		}
 		return c, c.flagError(c.pretrain.Validate())
 	}
 	return c, nil
+}
+
+// backboneDefaults refuses --width with a ResNet and gives --init-from on resnet50 the caffe
+// input normalisation of keras.applications.resnet when --input-norm is not given (noted in
+// normNote for the start lines).
+func (c *cli) backboneDefaults() error {
+	p := &c.pretrain
+	if p.Backbone == tfgraph.BackboneConv4 || !slices.Contains(tfgraph.Backbones, p.Backbone) {
+		return nil // conv4, or a backbone Validate refuses
+	}
+	if c.fs.Changed("width") {
+		return usage(fmt.Errorf("--width %d: conv4's setting, and --backbone %s has fixed widths (its heads take --proj-hidden and --proj-dim)", p.Width, p.Backbone))
+	}
+	if p.InitFrom != "" && p.Backbone == tfgraph.BackboneResNet50 && !c.fs.Changed("input-norm") {
+		p.InputNorm = tfgraph.NormCaffe
+		c.normNote = "input normalisation caffe (keras.applications.resnet.preprocess_input), the default with --init-from a Keras ResNet-50; --input-norm overrides it"
+	}
+	return nil
 }
 
 // clusterOf returns the data-parallel cluster of --cluster and --task-index, else of $TF_CONFIG,

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -100,18 +99,22 @@ func runPretrain(c *cli, stdout, stderr io.Writer) error {
 	if !p.HasLabels() {
 		batches = fmt.Sprintf("batches %d unlabelled; no labelled split, so contrastive training only: no online probe, no validation after each epoch", p.UnlabelledBatch)
 	}
-	fmt.Fprintf(stdout, "pretrain %s: %d epochs × %d steps, %s; model %dx%dx%d width %d, queue %d; from step %d\n",
+	mc := t.Model.Config()
+	fmt.Fprintf(stdout, "pretrain %s: %d epochs × %d steps, %s; model %dx%dx%d %s, queue %d; from step %d\n",
 		cfg.Dataset, cfg.Epochs, cfg.StepsPerEpoch, batches,
-		cfg.ImageSize, cfg.ImageSize, t.Model.Config().Channels, cfg.Width, cfg.QueueSize, start)
+		cfg.ImageSize, cfg.ImageSize, mc.Channels, mc.Describe(), cfg.QueueSize, start)
+	if c.normNote != "" {
+		fmt.Fprintln(stdout, c.normNote)
+	}
 	if sc := t.Model.Session().Config(); sc.Precision == tfrun.FP32 && !slices.ContainsFunc(t.Model.Session().Devices(), func(d tfrun.Device) bool { return d.Type == "GPU" }) {
 		if cpu := tfrun.HostCPUFeatures(); cpu.AMXBF16 {
 			fmt.Fprintf(stdout, "hint: this CPU has AMX (%s): --precision bf16 trains the same graph in bfloat16, usually much faster\n", cpu)
 		}
 	}
 	if cfg.SupportTopK > 1 || cfg.PredHidden > 0 || cfg.HeadBN || cfg.ProjHidden > 0 || cfg.ProjDim > 0 {
-		mc := t.Model.Config()
+		in, hidden, out := mc.HeadWidths()
 		fmt.Fprintf(stdout, "paper's model options: support top-%d, prediction head hidden %d (0: none), projection head %d→%d→%d, BN in the heads %v\n",
-			max(cfg.SupportTopK, 1), cfg.PredHidden, mc.ModelWidth, cmp.Or(cfg.ProjHidden, mc.ModelWidth), cmp.Or(cfg.ProjDim, mc.ModelWidth), cfg.HeadBN)
+			max(cfg.SupportTopK, 1), cfg.PredHidden, in, hidden, out, cfg.HeadBN)
 	}
 	if extra := cfg.PaperAugmentations(); extra != "" {
 		fmt.Fprintf(stdout, "contrastive views also get the paper's %s\n", extra)

@@ -98,7 +98,7 @@ func TestPretrainSmallRunAndResume(t *testing.T) {
 	if err := run(more, &out, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "model 32x32x1 width 8, queue 96; from step 4") {
+	if !strings.Contains(out.String(), "model 32x32x1 conv4 width 8, queue 96; from step 4") {
 		t.Errorf("resume without the run's flags:\n%s", out.String())
 	}
 	recs = readJSONL(t, filepath.Join(runDir, "metrics.jsonl"))
@@ -359,14 +359,14 @@ func TestPresetPaper(t *testing.T) {
 	if err := run(append(args, "--epochs", "1"), &out, &bytes.Buffer{}); err != nil {
 		t.Fatalf("pretrain --preset paper: %v\n%s", err, out.String())
 	}
-	if !strings.Contains(out.String(), "prediction head hidden 16") || !strings.Contains(out.String(), "colour jitter") {
+	if !strings.Contains(out.String(), "prediction head hidden 4096") || !strings.Contains(out.String(), "colour jitter") {
 		t.Errorf("pretrain output does not name the paper's options:\n%s", out.String())
 	}
 	cfg, err := rundir.ReadConfig(runDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Preset != "paper" || !cfg.HeadBN || cfg.PredHidden != 16 || cfg.ProjHidden != 8 || cfg.ProjDim != 16 || cfg.JitterProb != 0.8 {
+	if cfg.Preset != "paper" || !cfg.HeadBN || cfg.PredHidden != 4096 || cfg.ProjHidden != 2048 || cfg.ProjDim != 256 || cfg.JitterProb != 0.8 {
 		t.Fatalf("run.json after --preset paper: %+v", cfg)
 	}
 	if err := run([]string{"--mode", "pretrain", "--run-dir", runDir, "--data-dir", dataDir, "--resume", "--epochs", "2", "--quiet"}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
