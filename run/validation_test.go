@@ -165,3 +165,35 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestClusterValidationSettingsAgree: a worker started with another val_limit (or val_every)
+// than the chief is refused at start-up, naming the other worker: the sharded validation needs
+// every worker at the same sum after the same epochs.
+func TestClusterValidationSettingsAgree(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Dataset, cfg.DataDir, cfg.Seed = "fashion_mnist", fashion(t, 80), 4
+	cfg.ImageSize, cfg.Width, cfg.QueueSize, cfg.Epochs, cfg.StepsPerEpoch = 32, 8, 96, 1, 4
+	cfg.UnlabelledBatch, cfg.LabelledBatch = 16, 8
+	addrs := testutil.FreeAddrs(t, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := cfg
+			c.ValLimit = 45 + w
+			tr, err := Create(filepath.Join(t.TempDir(), "r"), c, Options{Cluster: &tfrun.Cluster{Workers: addrs, Task: w, Timeout: 20 * time.Second}})
+			if err == nil {
+				tr.Close()
+			}
+			errs[w] = err
+		}()
+	}
+	wg.Wait()
+	for w, err := range errs {
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("worker %d runs other settings", 1-w)) {
+			t.Errorf("worker %d, the other with another val_limit: %v", w, err)
+		}
+	}
+}
