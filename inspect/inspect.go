@@ -13,12 +13,13 @@ import (
 )
 
 // Purposes name the independent subset streams: the kNN monitor and evaluate's --knn-limit
-// share PurposeKNN (so they draw the same examples), the projector and the neighbour sheet
-// draw their own.
+// share PurposeKNN (so they draw the same examples), the projector, the neighbour sheet and the
+// per-epoch validation (pretrain's --val-limit) draw their own.
 const (
 	PurposeKNN        = "knn"
 	PurposeProjector  = "projector"
 	PurposeNeighbours = "neighbours"
+	PurposeValidation = "validation"
 )
 
 // Subset returns min(limit, n) distinct indices of [0, n) in ascending order: all of them when

@@ -279,6 +279,26 @@ func (p *Pipeline) Test() (*BatchIterator, error) {
 	return NewBatchIterator(p.test, p.config(p.TestBatch, false, false, 0, p.testCache))
 }
 
+// TestSubset is Test restricted to the examples indices (file-order indices in the test split,
+// each in range; nil: all of them): those examples in Test's order, batched at TestBatch
+// without dropping the last, smaller batch.
+func (p *Pipeline) TestSubset(indices []int) (*BatchIterator, error) {
+	if p.test == nil {
+		return nil, p.noLabels("the test split")
+	}
+	cfg := p.config(p.TestBatch, false, false, 0, p.testCache)
+	cfg.Subset = indices
+	return NewBatchIterator(p.test, cfg)
+}
+
+// TestLen returns the number of examples of the test split (0 without labels).
+func (p *Pipeline) TestLen() int {
+	if p.test == nil {
+		return 0
+	}
+	return p.test.Len()
+}
+
 // Close closes the splits' files. Close the iterators first. It is safe to call more than once.
 func (p *Pipeline) Close() error {
 	var errs []error

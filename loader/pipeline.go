@@ -62,6 +62,10 @@ type BatchConfig struct {
 	// data-parallel run decodes its slice of the global batch). It needs DropRemainder and a
 	// BatchSize that is a multiple of Slices.
 	Slice, Slices int
+
+	// Subset, when not nil, keeps of the epoch's order only these file-order indices of the
+	// split (each in range), in that order: batches are made of the subset alone.
+	Subset []int
 }
 
 // BatchIterator yields the batches of one epoch of a split, in an order fixed by the
@@ -154,7 +158,11 @@ func NewBatchIterator(r *SplitReader, cfg BatchConfig) (*BatchIterator, error) {
 	if cfg.Cache != nil && (cfg.Cache.shape != cacheShape(r.Shape(), cfg.Output) || len(cfg.Cache.items) != r.Len()) {
 		return nil, fmt.Errorf("loader: split %q: cache is for %d images of %v", r.split.Name, len(cfg.Cache.items), cfg.Cache.shape)
 	}
-	it := &BatchIterator{r: r, cfg: cfg, order: EpochOrder(r, cfg), done: make(chan struct{})}
+	order, err := subsetOrder(EpochOrder(r, cfg), cfg.Subset)
+	if err != nil {
+		return nil, fmt.Errorf("loader: split %q: %w", r.split.Name, err)
+	}
+	it := &BatchIterator{r: r, cfg: cfg, order: order, done: make(chan struct{})}
 	it.nb = len(it.order) / cfg.BatchSize
 	if !cfg.DropRemainder && len(it.order)%cfg.BatchSize != 0 {
 		it.nb++
@@ -167,6 +175,28 @@ func NewBatchIterator(r *SplitReader, cfg BatchConfig) (*BatchIterator, error) {
 		go it.work(jobs)
 	}
 	return it, nil
+}
+
+// subsetOrder returns the indices of order that are in subset (all of order for a nil subset),
+// in order's order.
+func subsetOrder(order, subset []int) ([]int, error) {
+	if subset == nil {
+		return order, nil
+	}
+	keep := make([]bool, len(order))
+	for _, i := range subset {
+		if i < 0 || i >= len(order) {
+			return nil, fmt.Errorf("subset example %d out of range [0, %d)", i, len(order))
+		}
+		keep[i] = true
+	}
+	out := make([]int, 0, len(subset))
+	for _, i := range order {
+		if keep[i] {
+			out = append(out, i)
+		}
+	}
+	return out, nil
 }
 
 // NumBatches returns the number of batches of the epoch.

@@ -270,14 +270,16 @@ func unreachable(c tfrun.Cluster) []string {
 }
 
 // fingerprint identifies what every worker of a run must agree on: the fixed settings, the
-// precision, the epochs and steps, the global batch, the cluster size and the kNN monitor's
-// settings (FNV-1a of their JSON). Every worker runs the monitor between the same two steps on
-// the same subsets, so that none waits at the next step's collectives for another's monitor: a
-// worker with the monitor off or on smaller subsets would wait there for the others' (see
-// Training.Train).
+// precision, the epochs and steps, the global batch, the cluster size, the kNN monitor's
+// settings and the validation's (FNV-1a of their JSON). Every worker runs the monitor between
+// the same two steps on the same subsets, so that none waits at the next step's collectives for
+// another's monitor: a worker with the monitor off or on smaller subsets would wait there for
+// the others' (see Training.Train). The validation is sharded over the workers, who sum its
+// figures with a collective after the same epochs on the same examples.
 func fingerprint(c Config, unlabelled, labelled, workers int) uint64 {
 	m := map[string]any{"precision": c.Precision, "epochs": c.Epochs, "steps_per_epoch": c.StepsPerEpoch,
-		"unlabelled": unlabelled, "labelled": labelled, "workers": workers, "knn_every": c.KNNEvery, "knn_limit": c.KNNLimit}
+		"unlabelled": unlabelled, "labelled": labelled, "workers": workers, "knn_every": c.KNNEvery, "knn_limit": c.KNNLimit,
+		"val_every": c.ValEvery, "val_limit": c.ValLimit}
 	for _, f := range c.fixedSettings() {
 		m[f.key] = f.value
 	}

@@ -101,6 +101,12 @@ type Config struct {
 	// seeded subsets of at most KNNLimit examples of the labelled and test splits (0: all).
 	KNNEvery int `json:"knn_every"`
 	KNNLimit int `json:"knn_limit"`
+	// The validation of the online probe (see ValidationRecord): after every ValEvery epochs (0:
+	// never; 1: after each, the Keras example's) on a seeded subset of at most ValLimit examples
+	// of the test split (0: all), the same on every attempt and every worker. A run.json
+	// without them (written before they existed) reads as 1 and 0: what those runs did.
+	ValEvery int `json:"val_every"`
+	ValLimit int `json:"val_limit"`
 	// Precision is the arithmetic: fp32 (the example's), bf16 (oneDNN's rewrite on CPUs with
 	// AVX512-BF16/AMX) or fp16 (GPUs). Variables, checkpoints and exports are float32 in all.
 	// A resume keeps it unless Options.AllowPrecisionChange.
@@ -122,7 +128,8 @@ type Config struct {
 // 1e-3), the data's of loader.DefaultOptions (50 steps per epoch, shuffle buffer 5,000), 5
 // epochs, seed 0, checkpoints at epoch ends and every 10 minutes (3 kept), and the paper's
 // augmentation settings present but off (jitter strengths 0.4,0.4,0.2,0.1, blur σ 0.1–2),
-// and the kNN monitor off with a limit of 5,000 examples per split.
+// the kNN monitor off with a limit of 5,000 examples per split, and validation on the whole
+// test split after every epoch.
 func DefaultConfig() Config {
 	mc, lo := tfgraph.DefaultModelConfig(), loader.DefaultOptions()
 	return Config{Format: Format, Version: SchemaVersion, Dataset: "stl10", ImageSize: mc.Height, Width: mc.ModelWidth,
@@ -130,7 +137,7 @@ func DefaultConfig() Config {
 		QueueSize: mc.QueueSize, Temperature: mc.Temperature, LearningRate: mc.LearningRate, Preset: "example",
 		SupportTopK: mc.SupportTopK, StepsPerEpoch: lo.StepsPerEpoch, ShuffleBuffer: lo.ShuffleBuffer, LabelledSplit: lo.LabelledSplit,
 		TestSplit: lo.TestSplit, Jitter: []float64{0.4, 0.4, 0.2, 0.1}, BlurProb: []float64{0}, BlurSigma: []float64{0.1, 2},
-		SolarizeProb: []float64{0}, Epochs: 5, KNNLimit: 5000, CheckpointSecs: 600, KeepCheckpoints: 3, Precision: tfrun.FP32, Device: "auto"}
+		SolarizeProb: []float64{0}, Epochs: 5, KNNLimit: 5000, ValEvery: 1, CheckpointSecs: 600, KeepCheckpoints: 3, Precision: tfrun.FP32, Device: "auto"}
 }
 
 // Session returns the session settings of the config's runtime fields.
@@ -168,7 +175,8 @@ func (c Config) resolved() Config {
 // loop returns the training loop's settings, checkpointing to ckdir.
 func (c Config) loop(ckdir string) train.Config {
 	return train.Config{Epochs: c.Epochs, StepsPerEpoch: c.StepsPerEpoch, CheckpointDir: ckdir,
-		CheckpointEvery: c.CheckpointEvery, CheckpointSecs: c.CheckpointSecs, Keep: c.KeepCheckpoints}
+		CheckpointEvery: c.CheckpointEvery, CheckpointSecs: c.CheckpointSecs, Keep: c.KeepCheckpoints,
+		ValidateEvery: c.ValEvery, SkipValidation: c.ValEvery == 0}
 }
 
 // modelKeys maps tfgraph.ModelConfig's setting names to the run's.
@@ -281,7 +289,7 @@ func (c Config) Validate() error {
 		name string
 		v    int
 	}{{"shuffle_buffer", c.ShuffleBuffer}, {"workers", c.Workers}, {"unlabelled_batch", c.UnlabelledBatch}, {"labelled_batch", c.LabelledBatch},
-		{"knn_every", c.KNNEvery}, {"knn_limit", c.KNNLimit}} {
+		{"knn_every", c.KNNEvery}, {"knn_limit", c.KNNLimit}, {"val_limit", c.ValLimit}} {
 		if p.v < 0 {
 			return setting.Errorf(p.name, p.v, "want >= 0")
 		}

@@ -8,10 +8,11 @@ import (
 
 // pipelineData adapts the loader's NNCLR pipeline to the training loop's Data. With slices > 1
 // each step holds only worker slice's part of the global batch (loader.Pipeline.TrainSlice; the
-// trainer's SlicedInput).
+// trainer's SlicedInput); the test batches are whole (the trainer takes its share of each).
 type pipelineData struct {
 	p             *loader.Pipeline
 	slice, slices int
+	testSubset    []int // the validation's examples of the test split (nil: all; ValidationSubset)
 }
 
 func images(b *loader.Batch) augment.Images {
@@ -55,7 +56,7 @@ func (d pipelineData) TrainEpoch(epoch int) (train.Iterator[train.Batch], error)
 }
 
 func (d pipelineData) Test() (train.Iterator[train.TestBatch], error) {
-	it, err := d.p.Test()
+	it, err := testBatches(d.p, d.testSubset)
 	if err != nil {
 		return nil, err
 	}

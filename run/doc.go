@@ -8,7 +8,8 @@
 //
 //	run.json        the run's Config: {"format": "nnclr-run", "version": 1, "dataset": ..., "seed": ...}
 //	                with the settings' names as keys (package setting; the CLI's flags with dashes)
-//	metrics.jsonl   one StepRecord per training step and one ValidationRecord per epoch
+//	metrics.jsonl   one StepRecord per training step, one ValidationRecord per validated epoch
+//	                (every val_every epochs) and one KNNRecord per monitored epoch
 //	checkpoints/    TensorFlow checkpoints ckpt-STEP.{index,data-00000-of-00001} of every variable
 //	                (weights, Adam slots and counters, the queue, global_step) and the "checkpoint"
 //	                state file naming the latest, as tf.train.latest_checkpoint reads it

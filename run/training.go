@@ -65,11 +65,12 @@ type Training struct {
 	Resumed string
 	Skipped []string
 	// OnKNN, when not nil, is called with each figure of the kNN monitor (Config.KNNEvery) on
-	// the chief, after it is logged and before the epoch's train.Hooks.OnValidation.
+	// the chief, after it is logged and before the epoch's train.Hooks.OnEpochEnd.
 	OnKNN func(KNNRecord)
 
-	lock    *dirLock
-	cluster *tfrun.Cluster
+	lock      *dirLock
+	cluster   *tfrun.Cluster
+	valSubset []int // the validation's examples of the test split (nil: all)
 }
 
 // Create sets up a new run in dir with cfg. A directory that already holds a checkpoint is
@@ -303,7 +304,8 @@ func (t *Training) build(cfg Config, opts Options, cluster *tfrun.Cluster, log i
 		return err
 	}
 	t.Loop = cfg.loop(ckdir)
-	t.Loop.SkipValidation = !ds.HasLabels()
+	t.Loop.SkipValidation = t.Loop.SkipValidation || !ds.HasLabels()
+	t.valSubset = ValidationSubset(t.Pipeline.TestLen(), cfg.ValLimit, cfg.Seed, cfg.TestSplit)
 	if !t.chief() {
 		t.Loop.CheckpointDir = ""
 	}
@@ -314,9 +316,9 @@ func (t *Training) build(cfg Config, opts Options, cluster *tfrun.Cluster, log i
 // batch (only that slice is read and decoded).
 func (t *Training) data() pipelineData {
 	if t.cluster == nil {
-		return pipelineData{p: t.Pipeline}
+		return pipelineData{p: t.Pipeline, testSubset: t.valSubset}
 	}
-	return pipelineData{p: t.Pipeline, slice: t.cluster.Task, slices: t.cluster.Size()}
+	return pipelineData{p: t.Pipeline, slice: t.cluster.Task, slices: t.cluster.Size(), testSubset: t.valSubset}
 }
 
 // clusterErr adds to a failed collective which workers cannot be reached now, or do not answer
@@ -389,7 +391,7 @@ func initFrom(m *tfgraph.Model, dir string, sc tfrun.SessionConfig, log io.Write
 }
 
 // Train runs the loop to Config.Epochs: it records the config as run.json, appends a line per
-// step and per validation to metrics.jsonl, writes the same scalars (and the config as text) to
+// step and per validation (Config.ValEvery, ValLimit; see ValidationSubset) to metrics.jsonl, writes the same scalars (and the config as text) to
 // a new TensorBoard event file in the run directory, checkpoints as the config says, runs the kNN
 // monitor (Config.KNNEvery: a "knn" line in metrics.jsonl, val/knn_top1 in TensorBoard, OnKNN)
 // and calls hooks after its own. A worker other than a cluster's chief only trains and calls hooks. A
@@ -399,9 +401,9 @@ func (t *Training) Train(ctx context.Context, hooks train.Hooks) (err error) {
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	mon := t.knnMonitor()
-	// knn runs the monitor after an epoch's validation, on every worker of a cluster as the
-	// validation itself, to the end even when interrupted there (the loop stops at the next
-	// step). A failure stops the run at the next step (checkpointed) and is returned.
+	// knn runs the monitor at an epoch's end (after its validation, if any), on every worker of
+	// a cluster, to the end even when interrupted there (the loop stops at the next step). A
+	// failure stops the run at the next step (checkpointed) and is returned.
 	//
 	// In a cluster every worker embeds the same subsets with the same weights (the workers
 	// agree on knn_every and knn_limit at start-up, see fingerprint) between the same two
@@ -413,18 +415,18 @@ func (t *Training) Train(ctx context.Context, hooks train.Hooks) (err error) {
 	// and fail the run once that passed the timeout (the same test shows it). Sharding it would
 	// save the repeated work but needs the embeddings gathered across workers.
 	var failed error // the monitor's failure, which stops the loop at the next step
-	knn := func(v train.Validation) (KNNRecord, bool) {
-		if !mon.due(v.Epoch) {
+	knn := func(e train.EpochEnd) (KNNRecord, bool) {
+		if !mon.due(e.Epoch) {
 			return KNNRecord{}, false
 		}
 		mctx := ctx
 		if t.cluster != nil {
 			mctx = context.Background()
 		}
-		r, err := mon.run(mctx, v.Epoch, v.GlobalStep)
+		r, err := mon.run(mctx, e.Epoch, e.GlobalStep)
 		if err != nil {
 			if ctx.Err() == nil {
-				failed = fmt.Errorf("run: knn monitor after epoch %d: %w", v.Epoch+1, err)
+				failed = fmt.Errorf("run: knn monitor after epoch %d: %w", e.Epoch+1, err)
 				stop(failed)
 			}
 			return r, false
@@ -447,10 +449,10 @@ func (t *Training) Train(ctx context.Context, hooks train.Hooks) (err error) {
 	if !t.chief() {
 		// Another worker: the chief writes the run directory.
 		wh := hooks
-		wh.OnValidation = func(v train.Validation) {
-			knn(v)
-			if hooks.OnValidation != nil {
-				hooks.OnValidation(v)
+		wh.OnEpochEnd = func(e train.EpochEnd) {
+			knn(e)
+			if hooks.OnEpochEnd != nil {
+				hooks.OnEpochEnd(e)
 			}
 		}
 		return monitorErr(t.clusterErr(t.Trainer.Run(ctx, t.Loop, t.data(), wh)))
@@ -508,15 +510,20 @@ func (t *Training) Train(ctx context.Context, hooks train.Hooks) (err error) {
 	all.OnValidation = func(v train.Validation) {
 		ml.onValidation(v)
 		tb.onValidation(v)
-		if r, ok := knn(v); ok {
+		if hooks.OnValidation != nil {
+			hooks.OnValidation(v)
+		}
+	}
+	all.OnEpochEnd = func(e train.EpochEnd) {
+		if r, ok := knn(e); ok {
 			ml.write(r)
 			tb.onKNN(r)
 			if t.OnKNN != nil {
 				t.OnKNN(r)
 			}
 		}
-		if hooks.OnValidation != nil {
-			hooks.OnValidation(v)
+		if hooks.OnEpochEnd != nil {
+			hooks.OnEpochEnd(e)
 		}
 	}
 	return monitorErr(t.clusterErr(t.Trainer.Run(ctx, t.Loop, t.data(), all)))

@@ -167,3 +167,40 @@ func (m *Model) AnyStop(stop bool) (bool, error) {
 	}
 	return any, nil
 }
+
+// totalsFetch sums a float64 vector of any length over the workers (every worker the same
+// length).
+type totalsFetch struct{ in, out tf.Output }
+
+func (p dataParallel) totals(s *op.Scope) totalsFetch {
+	in := op.Placeholder(s.SubScope("in"), tf.Double, op.PlaceholderShape(tf.MakeShape(-1)))
+	size, group, inst := p.collectiveArgs(s, keyTotals)
+	out := op.CollectiveReduceV2(s.SubScope("CollectiveReduceV2"), in, size, group, inst, nil, "Add", "Id",
+		op.CollectiveReduceV2TimeoutSeconds(p.timeoutSeconds()))
+	return totalsFetch{in: in, out: out}
+}
+
+// SumOverWorkers returns the element-wise sum of v over the workers of a data-parallel run, in
+// float64: every worker calls it with a vector of the same length at the same point of the run
+// (a worker that does not arrive within the collective timeout fails it). Without Parallel it
+// returns v. The sharded validation sums its counts with it.
+func (m *Model) SumOverWorkers(v []float64) ([]float64, error) {
+	d := m.cfg.Parallel
+	if d == nil {
+		return v, nil
+	}
+	t, err := tfrun.NewTensor(v)
+	if err != nil {
+		return nil, err
+	}
+	defer tfrun.Close(t)
+	var sum []float64
+	err = m.run(map[tf.Output]*tf.Tensor{m.g.totals.in: t}, []tf.Output{m.g.totals.out}, nil, func(out []*tf.Tensor) error {
+		sum = out[0].Value().([]float64)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: worker %d: summing %d values over the workers: %w", d.Task, len(v), err)
+	}
+	return sum, nil
+}

@@ -30,6 +30,8 @@ type nnclrGraph struct {
 	check        checkFetch // data-parallel start-up check
 	sync         syncOps    // data-parallel broadcast of the chief's variables
 	stop         stopFetch  // data-parallel agreement on stopping
+
+	totals totalsFetch // data-parallel sums of float64 vectors (SumOverWorkers)
 }
 
 // metric names in the order of trainFetch.

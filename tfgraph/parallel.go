@@ -20,6 +20,7 @@ const (
 	keyStop
 	keyQ1 // the prediction head's rows (ModelConfig.PredHidden)
 	keyQ2
+	keyTotals // Model.SumOverWorkers (the sharded validation's sums)
 )
 
 const groupKey = 1
@@ -43,6 +44,7 @@ func (p dataParallel) clusterOps(s *op.Scope, g *nnclrGraph) {
 	g.check = p.clusterCheck(s.SubScope("cluster_check"))
 	g.sync = p.syncFromChief(s.SubScope("sync"), g.vars)
 	g.stop = p.stopAgreement(s.SubScope("stop"))
+	g.totals = p.totals(s.SubScope("totals"))
 }
 
 // globalOrder returns, for each row of the global batch (every worker's unlabelled rows in

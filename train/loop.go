@@ -58,6 +58,9 @@ type Config struct {
 	// SkipValidation turns off the per-epoch validation on the test split. A model without a
 	// probe has no validation: Run refuses it unless SkipValidation.
 	SkipValidation bool
+	// ValidateEvery validates only after the epochs whose number (from 1) is a multiple of it
+	// (0 or 1: after every epoch, the Keras example's).
+	ValidateEvery int
 }
 
 // Validate checks the loop settings; errors are *setting.Error values named as run.json and the
@@ -77,8 +80,15 @@ func (c Config) Validate() error {
 		return bad("checkpoint_secs", c.CheckpointSecs, "want a finite number of seconds >= 0")
 	case c.Keep < 0:
 		return bad("keep_checkpoints", c.Keep, "want >= 0")
+	case c.ValidateEvery < 0:
+		return bad("val_every", c.ValidateEvery, "want >= 0 (0 or 1: every epoch)")
 	}
 	return nil
+}
+
+// validates reports whether the loop validates after epoch (from 0).
+func (c Config) validates(epoch int) bool {
+	return !c.SkipValidation && (c.ValidateEvery <= 1 || (epoch+1)%c.ValidateEvery == 0)
 }
 
 // StepInfo is reported after every step.
@@ -99,13 +109,25 @@ type Validation struct {
 	Examples   int
 }
 
+// EpochEnd is reported after every epoch: after its validation, if it had one, and before its
+// checkpoint.
+type EpochEnd struct {
+	Epoch      int // from 0
+	GlobalStep int64
+	Validation *Validation // nil when the epoch had none (Config.ValidateEvery, SkipValidation)
+}
+
 // Hooks receive the loop's events. Any of them may be nil.
 type Hooks struct {
 	OnStart      func(startStep int64, total int64)
 	OnStep       func(StepInfo)
 	OnValidation func(Validation)
-	OnCheckpoint func(path string, step int64)
-	OnEnd        func(err error)
+	// OnValidationBatch is called after each test batch of a validation (this worker's share
+	// of it in a data-parallel run) with the epoch (from 0) and the batches done.
+	OnValidationBatch func(epoch, batches int)
+	OnEpochEnd        func(EpochEnd)
+	OnCheckpoint      func(path string, step int64)
+	OnEnd             func(err error)
 }
 
 // Trainer holds the model and the augmenters.
@@ -317,26 +339,45 @@ func (t *Trainer) Run(ctx context.Context, cfg Config, data Data, hooks Hooks) (
 		if err := t.runEpoch(ctx, cfg, data, epoch, skip, hooks, ck); err != nil {
 			return err
 		}
-		if !cfg.SkipValidation {
-			vctx := ctx
-			if t.Workers > 1 {
-				// Workers validate in step (each the whole test split); one abandoning would
-				// leave the others' next step waiting: finish it, stop at the next step.
-				vctx = context.Background()
-			}
-			v, err := t.validate(vctx, data)
-			if err != nil {
-				return fmt.Errorf("train: epoch %d: validation: %w", epoch+1, err)
-			}
-			v.Epoch = epoch
-			v.GlobalStep, _ = t.Model.GlobalStep()
-			if hooks.OnValidation != nil {
-				hooks.OnValidation(v)
-			}
+		if err := t.endEpoch(ctx, cfg, data, epoch, hooks); err != nil {
+			return err
 		}
 		if err := ck.save(); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// endEpoch validates after epoch when cfg says so and reports the epoch's end.
+func (t *Trainer) endEpoch(ctx context.Context, cfg Config, data Data, epoch int, hooks Hooks) error {
+	end := EpochEnd{Epoch: epoch}
+	if cfg.validates(epoch) {
+		vctx := ctx
+		if t.Workers > 1 {
+			// Workers validate in step (each its share of every batch, summed over the
+			// workers at the end); one abandoning would leave the others waiting at the sum:
+			// finish it, stop at the next step.
+			vctx = context.Background()
+		}
+		var progress func(int)
+		if hooks.OnValidationBatch != nil {
+			progress = func(b int) { hooks.OnValidationBatch(epoch, b) }
+		}
+		v, err := t.validate(vctx, data, progress)
+		if err != nil {
+			return fmt.Errorf("train: epoch %d: validation: %w", epoch+1, err)
+		}
+		v.Epoch = epoch
+		v.GlobalStep, _ = t.Model.GlobalStep()
+		if hooks.OnValidation != nil {
+			hooks.OnValidation(v)
+		}
+		end.Validation = &v
+	}
+	end.GlobalStep, _ = t.Model.GlobalStep()
+	if hooks.OnEpochEnd != nil {
+		hooks.OnEpochEnd(end)
 	}
 	return nil
 }
@@ -510,61 +551,114 @@ func (t *Trainer) runEpoch(ctx context.Context, cfg Config, data Data, epoch, sk
 	return nil
 }
 
-// Validate evaluates the probe on the whole test split with the evaluation augmenter (÷255), as
-// the example's test step does: the loss is the mean of the batch losses, the accuracy the
-// fraction of correct examples.
+// Validate evaluates the probe on data's test batches (the whole test split, or the subset the
+// source gives) with the evaluation augmenter (÷255), as the example's test step does: the loss
+// is the mean of the batch losses, the accuracy the fraction of correct examples. With Workers >
+// 1 every worker takes part: each evaluates its share of every batch (share), and the losses and
+// counts are summed over the workers (tfgraph.Model.SumOverWorkers), so that every worker
+// returns the whole batches' figures, equal to one process's up to float32 rounding of the
+// losses; a worker waits at the sum only for the others' lag, not for the validation's time.
 func (t *Trainer) Validate(data Data) (Validation, error) {
-	return t.validate(context.Background(), data)
+	return t.validate(context.Background(), data, nil)
 }
 
-// validate is Validate, abandoned between batches when ctx is cancelled.
-func (t *Trainer) validate(ctx context.Context, data Data) (Validation, error) {
+// validate is Validate, abandoned between batches when ctx is cancelled; progress, when not
+// nil, is told the batches done after each one.
+func (t *Trainer) validate(ctx context.Context, data Data, progress func(batches int)) (Validation, error) {
 	it, err := data.Test()
 	if err != nil {
 		return Validation{}, err
 	}
 	defer it.Close()
-	var v Validation
-	lossSum := 0.0
-	correct, batches := 0, 0
-	cfg := t.Model.Config()
+	var losses []float64 // per batch: its mean loss (one process) or this worker's share's sum
+	var sizes []int
+	correct := 0
 	for {
 		if err := ctx.Err(); err != nil {
-			return v, err
+			return Validation{}, err
 		}
 		b, err := it.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return v, err
+			return Validation{}, err
 		}
-		x, err := tfrun.NewFloatTensor([]int64{int64(b.Images.N), int64(cfg.Height), int64(cfg.Width), int64(cfg.Channels)},
-			func(dst []float32) error { return t.Eval.Apply(dst, b.Images, 0, 0) })
+		im, labels := t.share(b)
+		l, c, err := t.testBatch(im, labels)
 		if err != nil {
-			return v, err
+			return Validation{}, err
 		}
-		y, err := tfrun.NewInt64Tensor(b.Labels)
+		if t.Workers > 1 {
+			l *= float64(im.N)
+		}
+		losses, sizes, correct = append(losses, l), append(sizes, b.Images.N), correct+c
+		if progress != nil {
+			progress(len(losses))
+		}
+	}
+	return t.validation(losses, sizes, correct)
+}
+
+// share returns this worker's share of a test batch: images [Task·n/Workers,
+// (Task+1)·n/Workers) of its n (all of them in one process; none when n < Workers leaves it
+// without).
+func (t *Trainer) share(b TestBatch) (augment.Images, []int64) {
+	if t.Workers <= 1 {
+		return b.Images, b.Labels
+	}
+	im, n := b.Images, b.Images.N
+	lo, hi := t.Task*n/t.Workers, (t.Task+1)*n/t.Workers
+	per := im.H * im.W * im.C
+	return augment.Images{Pix: im.Pix[lo*per : hi*per], N: hi - lo, H: im.H, W: im.W, C: im.C}, b.Labels[lo:hi]
+}
+
+// testBatch runs the test step on im with labels: the mean loss and the correct count (0 and 0
+// for no images).
+func (t *Trainer) testBatch(im augment.Images, labels []int64) (float64, int, error) {
+	if im.N == 0 {
+		return 0, 0, nil
+	}
+	cfg := t.Model.Config()
+	x, err := tfrun.NewFloatTensor([]int64{int64(im.N), int64(cfg.Height), int64(cfg.Width), int64(cfg.Channels)},
+		func(dst []float32) error { return t.Eval.Apply(dst, im, 0, 0) })
+	if err != nil {
+		return 0, 0, err
+	}
+	y, err := tfrun.NewInt64Tensor(labels)
+	if err != nil {
+		tfrun.Close(x)
+		return 0, 0, err
+	}
+	l, c, err := t.Model.TestStep(x, y)
+	if cerr := tfrun.Close(x, y); err == nil {
+		err = cerr
+	}
+	return l, c, err
+}
+
+// validation makes the figures of the batches' losses (means, or with Workers > 1 this
+// worker's sums, then summed over the workers with the correct count), sizes and correct count.
+func (t *Trainer) validation(losses []float64, sizes []int, correct int) (Validation, error) {
+	if t.Workers > 1 {
+		sum, err := t.Model.SumOverWorkers(append(losses, float64(correct)))
 		if err != nil {
-			tfrun.Close(x)
-			return v, err
+			return Validation{}, err
 		}
-		l, c, err := t.Model.TestStep(x, y)
-		if cerr := tfrun.Close(x, y); err == nil {
-			err = cerr
+		losses, correct = sum[:len(losses)], int(sum[len(losses)])
+		for i, n := range sizes {
+			losses[i] /= float64(n)
 		}
-		if err != nil {
-			return v, err
-		}
-		lossSum += l
-		batches++
-		correct += c
-		v.Examples += b.Images.N
+	}
+	var v Validation
+	for i, n := range sizes {
+		v.Loss += losses[i]
+		v.Examples += n
 	}
 	if v.Examples == 0 {
 		return v, errors.New("train: the test split gave no batch")
 	}
-	v.Loss = lossSum / float64(batches) // Keras's Mean metric: the mean of the batch means
+	v.Loss /= float64(len(sizes)) // Keras's Mean metric: the mean of the batch means
 	v.Acc = float64(correct) / float64(v.Examples)
 	return v, nil
 }

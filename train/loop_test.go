@@ -377,3 +377,53 @@ func TestTensorsClosed(t *testing.T) {
 		t.Errorf("after an interrupted run %d tensors are open, %d before", open, before)
 	}
 }
+
+// TestValidateEvery: with ValidateEvery 2 over 3 epochs the loop validates after epoch 2 only
+// (OnValidation once, OnValidationBatch for each of its 3 test batches, OnEpochEnd after every
+// epoch with the validation only at epoch 2), and that validation equals Validate on the same
+// weights; a negative ValidateEvery is refused naming val_every.
+func TestValidateEvery(t *testing.T) {
+	tr := newTrainer(t, 11)
+	var vals []Validation
+	var ends []EpochEnd
+	var batches []int
+	cfg := Config{Epochs: 3, StepsPerEpoch: 2, ValidateEvery: 2}
+	var atEpoch2 Validation
+	err := tr.Run(context.Background(), cfg, testData(), Hooks{
+		OnValidation:      func(v Validation) { vals = append(vals, v) },
+		OnValidationBatch: func(epoch, b int) { batches = append(batches, epoch*10+b) },
+		OnEpochEnd: func(e EpochEnd) {
+			ends = append(ends, e)
+			if e.Epoch == 1 {
+				var err error
+				if atEpoch2, err = tr.Validate(testData()); err != nil {
+					t.Error(err)
+				}
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vals) != 1 || vals[0].Epoch != 1 || vals[0].GlobalStep != 4 || vals[0].Examples != 10 {
+		t.Fatalf("validations: %+v, want one after epoch 2 (step 4) on 10 examples", vals)
+	}
+	if !slices.Equal(batches, []int{11, 12, 13}) {
+		t.Errorf("validation batches reported (epoch·10 + batch): %v, want 11 12 13", batches)
+	}
+	if len(ends) != 3 {
+		t.Fatalf("epoch ends: %+v", ends)
+	}
+	for i, e := range ends {
+		if e.Epoch != i || e.GlobalStep != int64(2*(i+1)) || (e.Validation != nil) != (i == 1) {
+			t.Errorf("epoch end %d: %+v", i, e)
+		}
+	}
+	if *ends[1].Validation != vals[0] || atEpoch2.Loss != vals[0].Loss || atEpoch2.Acc != vals[0].Acc {
+		t.Errorf("the loop's validation %+v, Validate on the same weights %+v", vals[0], atEpoch2)
+	}
+	err = Config{Epochs: 1, StepsPerEpoch: 1, ValidateEvery: -1}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "val_every -1: want >= 0") {
+		t.Errorf("negative ValidateEvery: %v", err)
+	}
+}

@@ -190,6 +190,8 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 	fs.StringVar(&c.checkpoint, "checkpoint", "", "export, embed, evaluate, neighbours: checkpoint prefix (default: the run dir's latest)")
 	fs.IntVar(&p.KNNEvery, "knn-every", def.KNNEvery, "pretrain: kNN top-1 of the current encoder every N epochs (metrics.jsonl, TensorBoard val/knn_top1, the epoch line; k and temperature as evaluate's defaults; 0: off)")
 	fs.IntVar(&p.KNNLimit, "knn-limit", def.KNNLimit, "kNN on a seeded subset of at most N examples of each split (0: all); pretrain's monitor uses it as given or recorded, evaluate and neighbours only when given (else all)")
+	fs.IntVar(&p.ValEvery, "val-every", def.ValEvery, "pretrain: validate the online probe on the test split after every N epochs (1: after each, as the Keras example; 0: never); with a ResNet on a CPU a whole split takes minutes: set e.g. --val-every 5 --val-limit 2000")
+	fs.IntVar(&p.ValLimit, "val-limit", def.ValLimit, "pretrain: validate on a seeded subset of at most N test examples, the same on every resume and worker (0: the whole split); in a cluster every worker validates its share")
 	fs.BoolVar(&c.projector, "projector", false, "evaluate (the test split), embed (--split): also write a seeded subset's embeddings, metadata and sprite for TensorBoard's projector")
 	fs.StringVar(&c.projectorDir, "projector-dir", "", "log directory of --projector (default: the run dir; needed with --model); view it with tensorboard --logdir DIR")
 	fs.IntVar(&c.projectorLimit, "projector-limit", projectorLimitDefault, "points of --projector (a seeded subset; the whole split when smaller)")

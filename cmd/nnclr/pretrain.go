@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nnclr/nnclr/loader"
@@ -79,14 +80,20 @@ func runPretrain(c *cli, stdout, stderr io.Writer) error {
 			}
 			last, images, busy = si, images+si.Images, busy+si.Duration
 		},
-		OnValidation: func(v train.Validation) {
-			bar.finish()
-			lastVal = &v
-			knn := ""
-			if lastKNN != nil && lastKNN.Epoch == v.Epoch+1 {
-				knn = fmt.Sprintf("; knn_top1 %.4f (%d train, %d test examples, %.1f s)", lastKNN.Top1, lastKNN.TrainCount, lastKNN.TestCount, lastKNN.Seconds)
+		OnValidation: func(train.Validation) { bar.finish() },
+		OnEpochEnd: func(e train.EpochEnd) {
+			var parts []string
+			if v := e.Validation; v != nil {
+				lastVal = v
+				parts = append(parts, fmt.Sprintf("val_p_loss %.4f val_p_acc %.4f (%d test images)", v.Loss, v.Acc, v.Examples))
 			}
-			fmt.Fprintf(stdout, "epoch %d/%d: val_p_loss %.4f val_p_acc %.4f (%d test images)%s\n", v.Epoch+1, cfg.Epochs, v.Loss, v.Acc, v.Examples, knn)
+			if lastKNN != nil && lastKNN.Epoch == e.Epoch+1 {
+				parts = append(parts, fmt.Sprintf("knn_top1 %.4f (%d train, %d test examples, %.1f s)", lastKNN.Top1, lastKNN.TrainCount, lastKNN.TestCount, lastKNN.Seconds))
+			}
+			if len(parts) > 0 {
+				bar.finish()
+				fmt.Fprintf(stdout, "epoch %d/%d: %s\n", e.Epoch+1, cfg.Epochs, strings.Join(parts, "; "))
+			}
 		},
 		OnCheckpoint: func(string, int64) { bar.finish() },
 	}
@@ -95,7 +102,7 @@ func runPretrain(c *cli, stdout, stderr io.Writer) error {
 		return err
 	}
 	p := t.Pipeline
-	batches := fmt.Sprintf("batches %d unlabelled + %d labelled, test %d", p.UnlabelledBatch, p.LabelledBatch, p.TestBatch)
+	batches := fmt.Sprintf("batches %d unlabelled + %d labelled, test %d; %s", p.UnlabelledBatch, p.LabelledBatch, p.TestBatch, validationText(cfg, p.TestLen()))
 	if !p.HasLabels() {
 		batches = fmt.Sprintf("batches %d unlabelled; no labelled split, so contrastive training only: no online probe, no validation after each epoch", p.UnlabelledBatch)
 	}
@@ -137,10 +144,27 @@ func runPretrain(c *cli, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "done: step %d %s; %.1f %s\n", last.GlobalStep, metricsText(m, "%.4f"), float64(images)/busy.Seconds(), rate)
 	}
 	if lastVal != nil {
-		fmt.Fprintf(stdout, "validation: p_loss %.4f p_acc %.4f\n", lastVal.Loss, lastVal.Acc)
+		fmt.Fprintf(stdout, "validation (epoch %d): p_loss %.4f p_acc %.4f\n", lastVal.Epoch+1, lastVal.Loss, lastVal.Acc)
 	}
 	if p, err := tfgraph.LatestCheckpoint(t.Loop.CheckpointDir); err == nil {
 		fmt.Fprintf(stdout, "checkpoint: %s\n", p)
 	}
 	return nil
+}
+
+// validationText says when and on what the run validates: "validation after each epoch on the
+// 8000 test images", "... after every 5 epochs on 2000 of the 8000 test images (seeded)", "no
+// validation (--val-every 0)".
+func validationText(cfg rundir.Config, testLen int) string {
+	when := "after each epoch"
+	switch {
+	case cfg.ValEvery == 0:
+		return "no validation (--val-every 0)"
+	case cfg.ValEvery > 1:
+		when = fmt.Sprintf("after every %d epochs", cfg.ValEvery)
+	}
+	if cfg.ValLimit > 0 && cfg.ValLimit < testLen {
+		return fmt.Sprintf("validation %s on %d of the %d test images (seeded)", when, cfg.ValLimit, testLen)
+	}
+	return fmt.Sprintf("validation %s on the %d test images", when, testLen)
 }
