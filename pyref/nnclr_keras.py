@@ -576,18 +576,26 @@ def build_augmenter(shape, brightness, scale, name):
 
 
 class NNCLR(keras.Model):
-    def __init__(self, shape, width, num_classes, queue_size, temperature):
+    """The example's NNCLR for keras.Model.fit; backbone, stem (cifar), input_norm and the
+    projection widths as nnclr's flags (a ResNet's head defaults to 2048 -> 256)."""
+
+    def __init__(self, shape, width, num_classes, queue_size, temperature, backbone="conv4",
+                 cifar=False, input_norm="unit", proj_hidden=0, proj_dim=0):
         super().__init__()
         h, w, c = shape
         self.contrastive_augmenter = build_augmenter(shape, 0.5, (0.2, 1.0), "contrastive_aug")
         self.classification_augmenter = build_augmenter(shape, 0.2, (0.5, 1.0),
                                                         "classification_aug")
-        self.encoder = build_encoder(h, w, c, width)
-        self.projection_head = build_projection_head(width)
-        self.linear_probe = build_linear_probe(width, num_classes)
+        self.encoder = with_input_norm(build_backbone(backbone, h, w, c, width, cifar), input_norm)
+        features = int(self.encoder.output_shape[-1])
+        if backbone != "conv4":
+            proj_hidden, proj_dim = proj_hidden or 2048, proj_dim or 256
+        dim = proj_dim or width
+        self.projection_head = build_projection_head(features, proj_hidden or width, dim)
+        self.linear_probe = build_linear_probe(features, num_classes)
         self.temperature = temperature
         self.feature_queue = keras.Variable(
-            tf.math.l2_normalize(keras.random.normal((queue_size, width)), axis=1),
+            tf.math.l2_normalize(keras.random.normal((queue_size, dim)), axis=1),
             trainable=False, name="feature_queue")
 
     def compile(self, contrastive_optimizer, probe_optimizer, **kwargs):
@@ -665,7 +673,8 @@ def cmd_train(a):
                 x = tf.image.grayscale_to_rgb(x)
             return x, y
         shape = out
-    flat_size(shape[0], shape[1], a.width)
+    if a.backbone == "conv4":
+        flat_size(shape[0], shape[1], a.width)
     s = a.steps_per_epoch
     bu, bl = n_u // s, n_l // s
     if bu < 1 or bl < 1:
@@ -687,7 +696,9 @@ def cmd_train(a):
                .shuffle(a.shuffle_buffer).batch(bl, drop_remainder=True))
     train_ds = tf.data.Dataset.zip((unl, lab)).prefetch(tf.data.AUTOTUNE)
 
-    model = NNCLR(shape, a.width, num_classes, a.queue, a.temperature)
+    cifar = a.stem == "cifar" or (a.stem == "" and min(shape[0], shape[1]) < 64)
+    model = NNCLR(shape, a.width, num_classes, a.queue, a.temperature, a.backbone, cifar,
+                  a.input_norm, a.proj_hidden, a.proj_dim)
     jit = {"auto": "auto", "true": True, "false": False}[a.jit_compile]
     model.compile(contrastive_optimizer=make_adam(), probe_optimizer=make_adam(),
                   jit_compile=jit)
@@ -774,6 +785,12 @@ def main(argv=None):
     pt.add_argument("--epochs", type=int, default=5)
     pt.add_argument("--steps-per-epoch", type=int, default=50)
     pt.add_argument("--width", type=int, default=128)
+    pt.add_argument("--backbone", choices=tuple(BACKBONES.values()), default="conv4")
+    pt.add_argument("--stem", choices=("", "imagenet", "cifar"), default="",
+                    help="a ResNet's stem ('': cifar below 64 pixels, as nnclr)")
+    pt.add_argument("--input-norm", choices=INPUT_NORMS, default="unit")
+    pt.add_argument("--proj-hidden", type=int, default=0, help="0: width (conv4), 2048 (ResNets)")
+    pt.add_argument("--proj-dim", type=int, default=0, help="0: width (conv4), 256 (ResNets)")
     pt.add_argument("--queue", type=int, default=10000)
     pt.add_argument("--temperature", type=float, default=0.1)
     pt.add_argument("--classes", type=int, default=0, help="0: max(label)+1")
