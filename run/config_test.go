@@ -33,8 +33,9 @@ func TestReadLegacyConfig(t *testing.T) {
 	}
 	// Every setting of Config but those added with run.json (the format's own, checkpoint_secs,
 	// precision, cluster_size, preset, and the paper's model options support_topk, pred_hidden,
-	// proj_hidden, proj_dim and head_bn, and the kNN monitor's knn_every and knn_limit, whose
-	// defaults are what legacy runs did) was a field of the CLI's flags, so the generic mapping
+	// proj_hidden, proj_dim and head_bn, the kNN monitor's knn_every and knn_limit, and the
+	// training recipe's settings, whose defaults are what legacy runs did; probe_learning_rate
+	// reads as their learning_rate) was a field of the CLI's flags, so the generic mapping
 	// of its Go names misses none.
 	raw, err := os.ReadFile(filepath.Join(legacyDir, LegacyConfigFile))
 	if err != nil {
@@ -49,7 +50,8 @@ func TestReadLegacyConfig(t *testing.T) {
 		keys = append(keys, snakeCase(k))
 	}
 	for _, n := range Names() {
-		if !slices.Contains([]string{"format", "version", "checkpoint_secs", "precision", "cluster_size", "preset", "support_topk", "pred_hidden", "proj_hidden", "proj_dim", "head_bn", "knn_every", "knn_limit"}, n) && !slices.Contains(keys, n) {
+		if !slices.Contains([]string{"format", "version", "checkpoint_secs", "precision", "cluster_size", "preset", "support_topk", "pred_hidden", "proj_hidden", "proj_dim", "head_bn", "knn_every", "knn_limit",
+			"probe_learning_rate", "optimizer", "momentum", "weight_decay", "lars_eta", "lars_clip", "lr_schedule", "warmup_epochs"}, n) && !slices.Contains(keys, n) {
 			t.Errorf("setting %s has no field in the legacy flags.json (keys %v)", n, keys)
 		}
 	}
