@@ -222,9 +222,129 @@ def named_stats(head, pred=None, encoder=None):
     return out
 
 
-def make_adam(epsilon=EPSILON):
-    return keras.optimizers.Adam(learning_rate=LEARNING_RATE, beta_1=BETA_1, beta_2=BETA_2,
-                                 epsilon=epsilon)
+def make_adam(epsilon=EPSILON, learning_rate=LEARNING_RATE, weight_decay=None):
+    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=BETA_1, beta_2=BETA_2,
+                                 epsilon=epsilon, weight_decay=weight_decay)
+
+
+# --- the training recipe: optimizers, weight decay, schedule ----------------------------------
+
+OPTIMIZERS = ("adam", "sgd", "lars")
+
+
+def decays(name):
+    """Weight decay and LARS's trust ratio apply to every variable but biases and BN parameters."""
+    return not name.endswith(("/bias", "/gamma", "/beta"))
+
+
+def make_schedule(lr, warmup_steps, total_steps):
+    """The learning rate: constant (total_steps 0), else Keras's CosineDecay with a linear warm-up
+    from 0 over warmup_steps to lr, then a cosine to 0 at total_steps."""
+    if not total_steps:
+        return lr
+    return keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=total_steps - warmup_steps, warmup_target=lr, warmup_steps=warmup_steps)
+
+
+class L2SGD:
+    """keras.optimizers.SGD (momentum in Keras's form) on the gradient plus the L2 term wd*w of
+    the decaying variables."""
+
+    def __init__(self, lr, momentum, weight_decay, decaying):
+        self.opt = keras.optimizers.SGD(learning_rate=lr, momentum=momentum)
+        self.wd, self.decaying = weight_decay, decaying
+        self.iterations = self.opt.iterations
+
+    def build(self, variables):
+        self.opt.build(variables)
+        self.iterations = self.opt.iterations
+
+    def slots(self):
+        return {"momentum": self.opt.momentums}
+
+    def apply_gradients(self, pairs):
+        pairs = [(g + self.wd * tf.convert_to_tensor(v) if self.wd and id(v) in self.decaying
+                  else g, v) for g, v in pairs]
+        self.opt.apply_gradients(pairs)
+
+
+class LARS:
+    """LARS as You et al. 2017 write it (Algorithm 1), with momentum mu, weight decay beta and
+    trust coefficient eta, for a decaying variable w with gradient g at learning rate lr:
+        lambda = eta * ||w|| / (||g|| + beta * ||w||)   (1 when ||w|| or ||g|| is 0)
+        vel    = mu * vel + lr * lambda * (g + beta * w);  w = w - vel
+    With clip, solo-learn's clip_lr: lr * min(lambda / lr, 1) = min(lambda, lr) in place of
+    lr * lambda. Biases and BN parameters: vel = mu * vel + lr * g (no decay, no lambda). The
+    slot kept (and exported) is Keras's momentum form, -vel."""
+
+    def __init__(self, lr, momentum, weight_decay, eta, clip, decaying):
+        self.lr, self.mu, self.wd, self.eta, self.clip = lr, momentum, weight_decay, eta, clip
+        self.decaying = decaying
+        self.iterations = tf.Variable(np.int64(0), trainable=False, name="lars_iterations")
+        self.momentums, self.index = [], {}
+
+    def build(self, variables):
+        for i, v in enumerate(variables):
+            self.index[id(v)] = i
+            self.momentums.append(tf.Variable(tf.zeros(v.shape), trainable=False))
+
+    def slots(self):
+        return {"momentum": self.momentums}
+
+    def apply_gradients(self, pairs):
+        lr = self.lr(self.iterations) if callable(self.lr) else tf.constant(self.lr, tf.float32)
+        for g, v in pairs:
+            m = self.momentums[self.index[id(v)]]
+            w = tf.convert_to_tensor(v)
+            step = lr * g
+            if id(v) in self.decaying:
+                wn, gn = tf.norm(w), tf.norm(g)
+                trust = self.eta * wn / (gn + self.wd * wn)
+                trust = tf.where(tf.logical_and(wn > 0, gn > 0), trust, 1.0)
+                rate = tf.minimum(trust, lr) if self.clip else lr * trust
+                step = rate * (g + self.wd * w)
+            vel = self.mu * -tf.convert_to_tensor(m) + step
+            m.assign(-vel)
+            v.assign_sub(vel)
+        self.iterations.assign_add(1)
+
+
+def optimizer_slots(opt):
+    """The slot lists of an optimizer by slot name (the names Go's checkpoints use)."""
+    if isinstance(opt, keras.optimizers.Adam):
+        return {"m": opt._momentums, "v": opt._velocities}
+    return opt.slots()
+
+
+def make_contrastive_optimizer(recipe, epsilon, named):
+    """The contrastive optimizer of recipe (the step's npz settings) for the named variables."""
+    lr = make_schedule(recipe["learning_rate"], recipe["warmup_steps"], recipe["total_steps"])
+    decaying = {id(v) for n, v in named.items() if decays(n)}
+    kind, wd = recipe["optimizer"], recipe["weight_decay"]
+    if kind == "sgd":
+        return L2SGD(lr, recipe["momentum"], wd, decaying)
+    if kind == "lars":
+        return LARS(lr, recipe["momentum"], wd, recipe["lars_eta"], recipe["lars_clip"], decaying)
+    opt = make_adam(epsilon, lr, wd or None)
+    if wd:
+        opt.exclude_from_weight_decay(var_list=[v for n, v in named.items() if not decays(n)])
+    return opt
+
+
+DEFAULT_RECIPE = {"optimizer": "adam", "learning_rate": LEARNING_RATE,
+                  "probe_learning_rate": LEARNING_RATE, "momentum": 0.9, "weight_decay": 0.0,
+                  "lars_eta": 0.001, "lars_clip": False, "warmup_steps": 0, "total_steps": 0}
+
+
+def read_recipe(arrs):
+    """The recipe's settings from a step npz (each optional, DEFAULT_RECIPE's when absent)."""
+    r = dict(DEFAULT_RECIPE)
+    for k, v in DEFAULT_RECIPE.items():
+        if k in arrs:
+            r[k] = type(v)(arrs[k]) if k != "optimizer" else OPTIMIZERS[int(arrs[k])]
+    if "learning_rate" in arrs and "probe_learning_rate" not in arrs:
+        r["probe_learning_rate"] = r["learning_rate"]
+    return r
 
 
 # ---------------------------------------------------------------------------------------------
@@ -341,7 +461,7 @@ def train_step_core(encoder, head, probe, queue, opt_c, opt_p, temperature,
 class Reference:
     def __init__(self, height, width_px, channels, width, num_classes, queue_size, pred_hidden=0,
                  topk=1, proj_hidden=None, proj_dim=None, head_bn=False, epsilon=EPSILON,
-                 backbone="conv4", cifar=False, input_norm="unit"):
+                 backbone="conv4", cifar=False, input_norm="unit", recipe=None):
         dim = proj_dim or width
         base = build_backbone(backbone, height, width_px, channels, width, cifar)
         self.encoder = with_input_norm(base, input_norm)
@@ -355,8 +475,11 @@ class Reference:
         self.queue = tf.Variable(tf.zeros([queue_size, dim]), trainable=False, name="queue")
         self.c_names = [n for n in self.vars if n.startswith(CONTRASTIVE_PREFIXES)]
         self.p_names = [n for n in self.vars if n.startswith("probe/")]
-        self.opt_c = make_adam(epsilon)
-        self.opt_p = make_adam(epsilon)
+        self.recipe = dict(recipe or DEFAULT_RECIPE)
+        self.c_prefix = self.recipe["optimizer"] + "_c"
+        self.opt_c = make_contrastive_optimizer(
+            self.recipe, epsilon, {n: self.vars[n] for n in self.c_names})
+        self.opt_p = make_adam(epsilon, self.recipe["probe_learning_rate"])
         self._step_fn = None
 
     @staticmethod
@@ -379,7 +502,7 @@ class Reference:
         epsilon = float(arrs["adam_epsilon"]) if "adam_epsilon" in arrs else EPSILON
         ref = Reference(height, width_px, channels, width, num_classes, queue_size, pred_hidden,
                         topk, proj_hidden, proj_dim, "head/bn0/gamma" in arrs, epsilon,
-                        backbone, cifar, input_norm)
+                        backbone, cifar, input_norm, read_recipe(arrs))
         ref.load(arrs)
         return ref
 
@@ -394,14 +517,13 @@ class Reference:
             if q.shape != tuple(self.queue.shape):
                 raise SystemExit(f"queue: shape {q.shape}, want {tuple(self.queue.shape)}")
             self.queue.assign(q)
-        for prefix, opt, names in (("adam_c", self.opt_c, self.c_names),
-                                   ("adam_p", self.opt_p, self.p_names)):
+        for prefix, opt, names in self.optimizers():
             opt.build([self.vars[n] for n in names])
             if f"{prefix}/iterations" not in arrs:
                 continue  # fresh: zero slots, iterations 0
             opt.iterations.assign(np.int64(arrs[f"{prefix}/iterations"]))
             for i, n in enumerate(names):
-                for slot, lst in (("m", opt._momentums), ("v", opt._velocities)):
+                for slot, lst in optimizer_slots(opt).items():
                     key = f"{prefix}/{n}/{slot}"
                     if key not in arrs:
                         raise SystemExit(f"{prefix}/iterations given but {key} missing")
@@ -414,13 +536,16 @@ class Reference:
     def export(self):
         out = self.weights()
         out["queue"] = self.queue.numpy().astype(np.float32)
-        for prefix, opt, names in (("adam_c", self.opt_c, self.c_names),
-                                   ("adam_p", self.opt_p, self.p_names)):
+        for prefix, opt, names in self.optimizers():
             out[f"{prefix}/iterations"] = np.int64(opt.iterations.numpy())
             for i, n in enumerate(names):
-                out[f"{prefix}/{n}/m"] = np.asarray(opt._momentums[i].numpy(), dtype=np.float32)
-                out[f"{prefix}/{n}/v"] = np.asarray(opt._velocities[i].numpy(), dtype=np.float32)
+                for slot, lst in optimizer_slots(opt).items():
+                    out[f"{prefix}/{n}/{slot}"] = np.asarray(lst[i].numpy(), dtype=np.float32)
         return out
+
+    def optimizers(self):
+        """(checkpoint prefix, optimizer, variable names) of the contrastive and probe optimizers."""
+        return ((self.c_prefix, self.opt_c, self.c_names), ("adam_p", self.opt_p, self.p_names))
 
     def step(self, temperature, view1, view2, probe_x, probe_y, picks=None):
         if self._step_fn is None:
@@ -520,6 +645,17 @@ def cmd_step(a):
         if i == 0 and a.first:
             save_state(a.first, ref, {m: v[:1] for m, v in metrics.items()}, temperature)
     save_state(a.out, ref, metrics, temperature)
+
+
+def cmd_schedule(a):
+    """The learning rate Keras's optimizers use at iterations 0..steps-1 under make_schedule."""
+    sched = make_schedule(a.learning_rate, a.warmup_steps, a.total_steps)
+    opt = keras.optimizers.SGD(learning_rate=sched)
+    lrs = []
+    for t in range(a.steps):
+        opt.iterations.assign(t)
+        lrs.append(np.float32(opt.learning_rate.numpy()))
+    np.savez(a.out, lr=np.asarray(lrs, dtype=np.float32))
 
 
 def save_state(path, ref, metrics, temperature):
@@ -772,7 +908,14 @@ def main(argv=None):
     ps.add_argument("--first", help="also write the state after the first step here")
     ps.add_argument("--forward", help="also write the forward pass of x before the steps here")
 
-    for sp in (pi, pf, ps):
+    pl = sub.add_parser("schedule", help="the learning rate per step of make_schedule")
+    pl.add_argument("out")
+    pl.add_argument("--learning-rate", type=float, required=True)
+    pl.add_argument("--warmup-steps", type=int, required=True)
+    pl.add_argument("--total-steps", type=int, required=True)
+    pl.add_argument("--steps", type=int, required=True)
+
+    for sp in (pi, pf, ps, pl):
         sp.add_argument("--threads", type=int, default=0,
                         help="intra- and inter-op threads (0: TensorFlow's default)")
 
@@ -814,7 +957,7 @@ def main(argv=None):
         cmd_train(a)
         return
     set_threads(a.threads, a.threads)
-    {"init": cmd_init, "forward": cmd_forward, "step": cmd_step}[a.cmd](a)
+    {"init": cmd_init, "forward": cmd_forward, "step": cmd_step, "schedule": cmd_schedule}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -61,7 +61,19 @@ type Config struct {
 	InputNorm    string  `json:"input_norm" resume:"fixed"`
 	QueueSize    int     `json:"queue_size" resume:"fixed"` // support queue rows
 	Temperature  float64 `json:"temperature" resume:"fixed"`
-	LearningRate float64 `json:"learning_rate" resume:"fixed"` // both Adam optimizers
+	LearningRate float64 `json:"learning_rate" resume:"fixed"` // the contrastive optimizer's (warmup-cosine's peak)
+	// The training recipe (see tfgraph.ModelConfig): the contrastive optimizer (adam, sgd or
+	// lars) with its settings, weight decay, the learning-rate schedule (constant or
+	// warmup-cosine over warmup_epochs of warm-up and the run's epochs, fixed at creation),
+	// and the probe's Adam learning rate (a run.json without it ran the probe at learning_rate).
+	ProbeLearningRate float64 `json:"probe_learning_rate" resume:"fixed"`
+	Optimizer         string  `json:"optimizer" resume:"fixed"`
+	Momentum          float64 `json:"momentum" resume:"fixed"`     // sgd, lars
+	WeightDecay       float64 `json:"weight_decay" resume:"fixed"` // L2 for sgd and lars; decoupled for adam
+	LARSEta           float64 `json:"lars_eta" resume:"fixed"`
+	LARSClip          bool    `json:"lars_clip" resume:"fixed"`
+	LRSchedule        string  `json:"lr_schedule" resume:"fixed"`
+	WarmupEpochs      float64 `json:"warmup_epochs" resume:"fixed"` // warmup-cosine's warm-up
 	// Preset names the defaults the run started from: "example" (the Keras example's) or
 	// "paper" (the NNCLR paper's model options and augmentations); see ApplyPreset. The other
 	// fields hold the resolved values: Create and Resume do not apply a preset, so a Go caller
@@ -125,7 +137,7 @@ type Config struct {
 
 // DefaultConfig returns the Keras example's run: the model's defaults of
 // tfgraph.DefaultModelConfig (STL-10's 96×96, width 128, queue 10,000, temperature 0.1, Adam
-// 1e-3), the data's of loader.DefaultOptions (50 steps per epoch, shuffle buffer 5,000), 5
+// 1e-3 at a constant rate for both optimizers, no weight decay), the data's of loader.DefaultOptions (50 steps per epoch, shuffle buffer 5,000), 5
 // epochs, seed 0, checkpoints at epoch ends and every 10 minutes (3 kept), and the paper's
 // augmentation settings present but off (jitter strengths 0.4,0.4,0.2,0.1, blur σ 0.1–2),
 // the kNN monitor off with a limit of 5,000 examples per split, and validation on the whole
@@ -135,6 +147,7 @@ func DefaultConfig() Config {
 	return Config{Format: Format, Version: SchemaVersion, Dataset: "stl10", ImageSize: mc.Height, Width: mc.ModelWidth,
 		Backbone: tfgraph.BackboneConv4, InputNorm: tfgraph.NormUnit,
 		QueueSize: mc.QueueSize, Temperature: mc.Temperature, LearningRate: mc.LearningRate, Preset: "example",
+		ProbeLearningRate: mc.LearningRate, Optimizer: mc.Optimizer, Momentum: mc.Momentum, LARSEta: mc.LARSEta, LRSchedule: mc.LRSchedule,
 		SupportTopK: mc.SupportTopK, StepsPerEpoch: lo.StepsPerEpoch, ShuffleBuffer: lo.ShuffleBuffer, LabelledSplit: lo.LabelledSplit,
 		TestSplit: lo.TestSplit, Jitter: []float64{0.4, 0.4, 0.2, 0.1}, BlurProb: []float64{0}, BlurSigma: []float64{0.1, 2},
 		SolarizeProb: []float64{0}, Epochs: 5, KNNLimit: 5000, ValEvery: 1, CheckpointSecs: 600, KeepCheckpoints: 3, Precision: tfrun.FP32, Device: "auto"}
@@ -159,6 +172,9 @@ func (c Config) ModelConfig(channels, classes int) tfgraph.ModelConfig {
 	mc.SupportTopK, mc.PredHidden = c.SupportTopK, c.PredHidden
 	mc.ProjHidden, mc.ProjDim, mc.HeadBN = c.ProjHidden, c.ProjDim, c.HeadBN
 	mc.Backbone, mc.Stem, mc.InputNorm = c.Backbone, c.Stem, c.InputNorm
+	mc.ProbeLearningRate, mc.Optimizer, mc.Momentum, mc.WeightDecay = c.ProbeLearningRate, c.Optimizer, c.Momentum, c.WeightDecay
+	mc.LARSEta, mc.LARSClip, mc.LRSchedule = c.LARSEta, c.LARSClip, c.LRSchedule
+	mc.WarmupSteps, mc.TotalSteps = c.scheduleSteps()
 	return mc
 }
 
@@ -180,7 +196,8 @@ func (c Config) loop(ckdir string) train.Config {
 }
 
 // modelKeys maps tfgraph.ModelConfig's setting names to the run's.
-var modelKeys = map[string]string{"height": "image_size", "width": "image_size", "model_width": "width"}
+var modelKeys = map[string]string{"height": "image_size", "width": "image_size", "model_width": "width",
+	"warmup_steps": "warmup_epochs", "total_steps": "epochs"}
 
 // augmentKeys maps augment.Config's setting names to the run's.
 var augmentKeys = map[string]string{"jitter_brightness": "jitter", "jitter_contrast": "jitter", "jitter_saturation": "jitter",
@@ -307,6 +324,9 @@ func (c Config) Validate() error {
 		// tfgraph reads its zero value as 1; a run says what it uses.
 		return setting.Errorf("support_topk", c.SupportTopK, "want >= 1 (1: the nearest neighbour)")
 	}
+	if err := c.validateRecipe(); err != nil {
+		return err
+	}
 	// The model's own checks, on the channels and classes any dataset could give (an RGB
 	// normalisation on a dataset's own channels is checked when the dataset is known).
 	channels := max(c.Channels, 1)
@@ -377,6 +397,9 @@ func (c Config) checkResume(was Config, path string, allowPrecision bool) error 
 	}
 	if now, then := c.Precision, was.Precision; now != then && !allowPrecision {
 		return setting.Errorf("precision", c.Precision, "differs from the run's %s (%s): resume with it, or allow the change explicitly", then, path)
+	}
+	if err := c.checkScheduleResume(was, path); err != nil {
+		return err
 	}
 	then := was.fixedSettings()
 	for i, now := range c.fixedSettings() {
@@ -457,6 +480,13 @@ func parseConfig(raw []byte, legacy bool) (Config, error) {
 	}
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return Config{}, err
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &keys); err != nil {
+		return Config{}, err
+	}
+	if _, ok := keys["probe_learning_rate"]; !ok {
+		c.ProbeLearningRate = c.LearningRate // one learning rate set both optimizers
 	}
 	return c, nil
 }

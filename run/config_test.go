@@ -28,6 +28,7 @@ var addedWithRunJSON = []string{"format", "version", "checkpoint_secs", "precisi
 	"support_topk", "pred_hidden", "proj_hidden", "proj_dim", "head_bn", "knn_every", "knn_limit",
 	"backbone", "stem", "input_norm",
 	"val_every", "val_limit",
+	"probe_learning_rate", "optimizer", "momentum", "weight_decay", "lars_eta", "lars_clip", "lr_schedule", "warmup_epochs",
 }
 
 func TestReadLegacyConfig(t *testing.T) {
@@ -41,8 +42,9 @@ func TestReadLegacyConfig(t *testing.T) {
 	// Every setting of Config but those added with run.json (the format's own, checkpoint_secs,
 	// precision, cluster_size, preset, and the paper's model options support_topk, pred_hidden,
 	// proj_hidden, proj_dim and head_bn, the kNN monitor's knn_every and knn_limit, and the
-	// backbone's backbone, stem and input_norm, validation's val_every and val_limit, and the
-	// later ones in addedWithRunJSON, whose defaults are what legacy runs did) was a field of
+	// backbone's backbone, stem and input_norm, validation's val_every and val_limit, the
+	// training recipe's settings (probe_learning_rate reads as their learning_rate) and the later
+	// ones in addedWithRunJSON, whose defaults are what legacy runs did) was a field of
 	// the CLI's flags, so the generic mapping
 	// of its Go names misses none.
 	raw, err := os.ReadFile(filepath.Join(legacyDir, LegacyConfigFile))

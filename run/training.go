@@ -119,9 +119,17 @@ func setup(dir string, cfg Config, resume bool, opts Options) (_ *Training, err 
 	}
 	ckdir := filepath.Join(dir, CheckpointsDir)
 	if resume {
-		// Refuse before the lock would create the directory.
+		// Refuse before the lock would create the directory or write the lock file: nothing
+		// in the directory changes when a resume is refused.
 		if _, err := tfgraph.Checkpoints(ckdir); err != nil {
 			return nil, fmt.Errorf("run: resume: %w", err)
+		}
+		was, err := ReadConfig(dir)
+		if err != nil {
+			return nil, fmt.Errorf("run: resume: %w", err)
+		}
+		if err := cfg.checkResume(was, dir, opts.AllowPrecisionChange); err != nil {
+			return nil, err
 		}
 	}
 	lock, err := lockDir(dir)
@@ -138,14 +146,7 @@ func setup(dir string, cfg Config, resume bool, opts Options) (_ *Training, err 
 	switch {
 	case resume && cerr != nil:
 		return nil, fmt.Errorf("run: resume: %w", cerr)
-	case resume:
-		was, err := ReadConfig(dir)
-		if err != nil {
-			return nil, fmt.Errorf("run: resume: %w", err)
-		}
-		if err := cfg.checkResume(was, dir, opts.AllowPrecisionChange); err != nil {
-			return nil, err
-		}
+	case resume: // checked above
 	case cerr == nil:
 		return nil, fmt.Errorf("run: %s: %w (%s)", dir, ErrExists, candidates[0])
 	}
@@ -553,7 +554,8 @@ const (
 )
 
 // Start is Create or Resume for a command line: cfg holds the settings given (the others at
-// their defaults) and given names the settings given. A continued run takes the given settings
+// their defaults) and given names the settings given; a given setting the run's optimizer or
+// schedule does not read is refused (Config.CheckGiven) before the directory is touched. A continued run takes the given settings
 // over its recorded config (ReadConfig) and keeps the recorded values of the others. A worker
 // other than a cluster's chief continues from the recorded config when it sees the run
 // directory (a shared one) and from cfg otherwise: the start-up check refuses settings that
@@ -569,6 +571,9 @@ func Start(dir string, cfg Config, given []string, mode StartMode, opts Options)
 		}
 	}
 	if mode == New {
+		if err := cfg.CheckGiven(given); err != nil {
+			return nil, err
+		}
 		return Create(dir, cfg, opts)
 	}
 	chief := opts.Cluster == nil || opts.Cluster.Size() < 2 || opts.Cluster.Task == 0
@@ -583,6 +588,9 @@ func Start(dir string, cfg Config, given []string, mode StartMode, opts Options)
 			return nil, fmt.Errorf("run: resume: %w", cerr)
 		}
 		return nil, fmt.Errorf("run: resume: %w", err)
+	}
+	if err := cfg.CheckGiven(given); err != nil {
+		return nil, err
 	}
 	return Resume(dir, cfg, opts)
 }

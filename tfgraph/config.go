@@ -26,8 +26,33 @@ type ModelConfig struct {
 	Temperature float64
 	// QueueSize is the number of rows of the nearest-neighbour support queue (10,000).
 	QueueSize int
-	// LearningRate, Beta1, Beta2 and Epsilon configure both Adam optimizers (1e-3, 0.9, 0.999, 1e-7).
+	// LearningRate is the contrastive optimizer's learning rate (its peak under warmup-cosine);
+	// Beta1, Beta2 and Epsilon configure both Adam optimizers (1e-3, 0.9, 0.999, 1e-7).
 	LearningRate, Beta1, Beta2, Epsilon float64
+	// ProbeLearningRate is the probe's Adam learning rate, constant (0: LearningRate, as when
+	// one rate set both).
+	ProbeLearningRate float64
+	// Optimizer is the contrastive step's optimizer (Optimizers): "adam" (the Keras example's,
+	// and the zero value's meaning), "sgd" (Keras's SGD with Momentum) or "lars" (You et al.
+	// 2017 on that SGD). The probe keeps its own Adam.
+	Optimizer string
+	// Momentum is SGD's and LARS's momentum μ (Keras's form: v ← μ·v − lr·d, w ← w + v);
+	// Adam ignores it.
+	Momentum float64
+	// WeightDecay is the contrastive optimizer's weight decay on every variable but biases and
+	// batch-norm parameters: for SGD and LARS the L2 term WeightDecay·w added to the gradient;
+	// for Adam decoupled, as keras.optimizers.Adam's weight_decay (AdamW's):
+	// w ← w − w·WeightDecay·lr before the update. 0: none.
+	WeightDecay float64
+	// LARSEta is LARS's trust coefficient η (0.001), and LARSClip clips the trust ratio as
+	// solo-learn's clip_lr: the layer's rate min(λ, lr) instead of lr·λ. Others ignore them.
+	LARSEta  float64
+	LARSClip bool
+	// LRSchedule is the contrastive optimizer's learning-rate schedule (Schedules): "constant"
+	// (the zero value's meaning) or "warmup-cosine", per step, over WarmupSteps of linear
+	// warm-up from 0 then a cosine decay to 0 at TotalSteps (see optimizer.learningRate).
+	LRSchedule              string
+	WarmupSteps, TotalSteps int
 	// SupportTopK is how many nearest queue rows the positive is drawn from, uniformly (the
 	// paper's top-k ablation); 1 (the example's, and the zero value's meaning) is the nearest.
 	// Above 1 every train step takes Batch.SupportPick.
@@ -102,10 +127,13 @@ func (d *DataParallel) timeout() time.Duration {
 	return tfrun.DefaultCollectiveTimeout
 }
 
-// DefaultModelConfig returns the Keras example's model for STL-10 (96×96×3, 10 classes).
+// DefaultModelConfig returns the Keras example's model for STL-10 (96×96×3, 10 classes), trained
+// by Adam at a constant 1e-3 (the probe too), with SGD's and LARS's settings at their defaults
+// (momentum 0.9, η 0.001).
 func DefaultModelConfig() ModelConfig {
 	return ModelConfig{Height: 96, Width: 96, Channels: 3, NumClasses: 10, ModelWidth: 128,
-		Temperature: 0.1, QueueSize: 10000, LearningRate: 1e-3, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7, SupportTopK: 1}
+		Temperature: 0.1, QueueSize: 10000, LearningRate: 1e-3, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7, SupportTopK: 1,
+		Optimizer: OptimizerAdam, Momentum: 0.9, LARSEta: 0.001, LRSchedule: ScheduleConstant}
 }
 
 // Validate reports the first setting that cannot make a model as a *setting.Error (wrapped
@@ -155,6 +183,9 @@ func (c ModelConfig) Validate() error {
 		return bad("beta2", c.Beta2, "want in [0, 1)")
 	case !finitePos(c.Epsilon):
 		return bad("epsilon", c.Epsilon, "want a finite value > 0")
+	}
+	if err := c.validateRecipe(); err != nil {
+		return fmt.Errorf("tfgraph: model: %w", err)
 	}
 	if err := c.validateBackbone(); err != nil {
 		return fmt.Errorf("tfgraph: model: %w", err)

@@ -36,6 +36,11 @@ func TestModelConfigValidate(t *testing.T) {
 		{"top-k over the queue", mod(func(c *ModelConfig) { c.SupportTopK, c.QueueSize = 11, 10 }), "support_topk 11: more neighbours than the queue's 10 rows"},
 		{"negative predictor", mod(func(c *ModelConfig) { c.PredHidden = -1 }), "pred_hidden -1:"},
 		{"negative projection", mod(func(c *ModelConfig) { c.ProjDim = -1 }), "proj_dim -1:"},
+		{"unknown optimizer", mod(func(c *ModelConfig) { c.Optimizer = "adagrad" }), "optimizer adagrad: want one of adam, sgd, lars"},
+		{"LARS without eta", mod(func(c *ModelConfig) { c.Optimizer, c.LARSEta = OptimizerLARS, 0 }), "lars_eta 0:"},
+		{"schedule without steps", mod(func(c *ModelConfig) { c.LRSchedule = ScheduleWarmupCosine }), "total_steps 0: warmup-cosine needs the run's total steps"},
+		{"warm-up as long as the run", mod(func(c *ModelConfig) { c.LRSchedule, c.WarmupSteps, c.TotalSteps = ScheduleWarmupCosine, 10, 10 }), "warmup_steps 10: want >= 0 and below the 10 total steps"},
+		{"negative probe rate", mod(func(c *ModelConfig) { c.ProbeLearningRate = -1 }), "probe_learning_rate -1:"},
 		{"BN heads in parallel", mod(func(c *ModelConfig) {
 			c.HeadBN, c.Parallel = true, &DataParallel{Workers: 2, Task: 0, Unlabelled: 2, Labelled: 2}
 		}), "head_bn true: batch normalisation of the heads is not supported in data-parallel training"},

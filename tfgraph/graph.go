@@ -26,6 +26,7 @@ type nnclrGraph struct {
 	testFetch    []tf.Output // loss, correct count (none without a probe)
 	fwdX         tf.Output
 	fwdFetch     []tf.Output // features, projections, then with a probe logits
+	lr           tf.Output   // the contrastive optimizer's scheduled rate now (no Op when constant)
 	ckpt         checkpointOps
 	check        checkFetch // data-parallel start-up check
 	sync         syncOps    // data-parallel broadcast of the chief's variables
@@ -61,6 +62,10 @@ func buildGraph(cfg ModelConfig) (*nnclrGraph, error) {
 		fs := root.SubScope("forward")
 		g.fwdX = op.Placeholder(fs.SubScope("x"), tf.Float, op.PlaceholderShape(img))
 		g.fwdFetch = b.forward(fs, v, g.fwdX)
+		if v.contrastive.recipe.total > 0 {
+			ls := root.SubScope("learning_rate")
+			g.lr = v.contrastive.learningRate(ls, ls)
+		}
 		g.ckpt = newCheckpointOps(root.SubScope("checkpoint"), g.vars)
 		st.clusterOps(root, g)
 		return nil

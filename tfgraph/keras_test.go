@@ -2,6 +2,7 @@ package tfgraph
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -63,7 +64,7 @@ func bnFedBias(cfg ModelConfig, name string) bool {
 		return false
 	}
 	for _, sp := range cfg.EncoderVars() {
-		if strings.HasSuffix(sp.Name, "_conv/bias") && (name == sp.Name || strings.HasSuffix(name, "/"+sp.Name+"/m") || strings.HasSuffix(name, "/"+sp.Name+"/v")) {
+		if strings.HasSuffix(sp.Name, "_conv/bias") && (name == sp.Name || strings.HasSuffix(name, "/"+sp.Name+"/m") || strings.HasSuffix(name, "/"+sp.Name+"/v") || strings.HasSuffix(name, "/"+sp.Name+"/momentum")) {
 			return true
 		}
 	}
@@ -244,6 +245,7 @@ func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
 		arr["backbone_depth"] = npy.Array{Data: []int64{depth}}
 		arr["stem_cifar"] = npy.Array{Data: []int64{map[bool]int64{false: 0, true: 1}[cfg.ResolvedStem() == StemCIFAR]}}
 		arr["input_norm"] = npy.Array{Data: []int64{int64(slices.Index(InputNorms, cfg.inputNorm()))}}
+		maps.Copy(arr, recipeArrays(cfg))
 		if picks != nil {
 			arr["support_topk"] = npy.Array{Data: []int64{int64(cfg.SupportTopK)}}
 			arr["support_pick"] = npy.Array{Shape: []int{nsteps, 2, b}, Data: slices.Concat(picks[:nsteps]...)}

@@ -85,6 +85,23 @@ func (m *Model) VarNames() []string {
 	return out
 }
 
+// LearningRate returns the contrastive optimizer's learning rate for the next train step: the
+// schedule's value at the steps taken (its counter), float32 as the step computes it.
+func (m *Model) LearningRate() (float64, error) {
+	if m.g.lr.Op == nil {
+		return float64(float32(m.cfg.LearningRate)), nil
+	}
+	var lr float64
+	err := m.run(nil, []tf.Output{m.g.lr}, nil, func(out []*tf.Tensor) error {
+		lr = float64(out[0].Value().(float32))
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("tfgraph: learning rate: %w", err)
+	}
+	return lr, nil
+}
+
 // ErrShape reports a variable value of the wrong shape.
 var ErrShape = errors.New("shape mismatch")
 

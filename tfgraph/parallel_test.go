@@ -99,7 +99,8 @@ func seq(lo, hi int) []int {
 // (go test -v -run DataParallelEqualsOneProcess ./tfgraph/): typically the first conv's bias or
 // its Adam moment (a sum over every pixel of every image), of the size of the difference between
 // nnclr and Keras on one process (stepTolerance). A model without a probe (a dataset without
-// labels: the global batch is unlabelled images only) is checked the same way on 2 workers.
+// labels: the global batch is unlabelled images only) is checked the same way on 2 workers, and
+// so is LARS under warmup-cosine.
 const parallelTolerance = 5e-5
 
 func TestDataParallelEqualsOneProcess(t *testing.T) {
@@ -107,12 +108,17 @@ func TestDataParallelEqualsOneProcess(t *testing.T) {
 	cfg.Height, cfg.Width, cfg.QueueSize = 96, 96, 64
 	const steps, uPer = 3, 8
 	for _, tc := range []struct {
-		workers int
-		probe   bool
-	}{{2, true}, {3, true}, {2, false}} {
+		workers     int
+		probe, lars bool
+	}{{2, true, false}, {3, true, false}, {2, false, false}, {2, true, true}} {
 		workers, cfg, lPer, name := tc.workers, cfg, 4, fmt.Sprintf("%d workers", tc.workers)
 		if !tc.probe {
 			cfg.NumClasses, lPer, name = 0, 0, name+", no probe"
+		}
+		if tc.lars {
+			// LARS's trust ratios come from the summed gradients, the same on every worker.
+			cfg.Optimizer, cfg.LearningRate, cfg.WeightDecay, cfg.LARSEta = OptimizerLARS, 2, 1e-3, 0.02
+			cfg.LRSchedule, cfg.WarmupSteps, cfg.TotalSteps, name = ScheduleWarmupCosine, 1, 4, name+", lars warmup-cosine"
 		}
 		t.Run(name, func(t *testing.T) {
 			u, l := workers*uPer, workers*lPer

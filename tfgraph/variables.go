@@ -16,8 +16,13 @@ func (v *modelVars) contrastiveVars() []*variable {
 	return append(append(append([]*variable{}, v.enc...), v.head...), v.pred...)
 }
 
+// contrastivePrefix names the contrastive optimizer's slots and counter: adam_c (as before
+// there was a choice, so that those checkpoints load), sgd_c or lars_c.
+func (c ModelConfig) contrastivePrefix() string { return c.optimizer() + "_c" }
+
 // newModelVars creates the model's variables in checkpoint order: encoder, projection head,
-// prediction head, probe, the contrastive and the probe Adam's slots, their counters, the queue,
+// prediction head, probe, the contrastive optimizer's slots (Adam's m and v, or SGD's and LARS's
+// momentum and a reserved stream) and the probe Adam's, their counters, the queue,
 // the global step, and last (so that the others keep their places and Init's streams) the heads'
 // BN moving statistics, then the encoder's. A model without a probe (ModelConfig.HasProbe) has no probe, probe Adam
 // slots or counter; their places in Init's streams stay reserved, so the same seed gives its
@@ -33,13 +38,19 @@ func (b *builder) newModelVars() *modelVars {
 		b.reserve(probeCount) // the probe
 	}
 	v.probe = b.newVars(c.ProbeVars())
-	v.contrastive = b.newOptimizer("adam_c", v.contrastiveVars(), c.adam())
+	prefix := c.contrastivePrefix()
+	if r := c.recipe(); r.isAdam() {
+		v.contrastive = b.newOptimizer(prefix, v.contrastiveVars(), c.adam())
+	} else {
+		v.contrastive = b.newMomentumOptimizer(prefix, v.contrastiveVars(), c.adam())
+	}
+	v.contrastive.recipe = c.recipe()
 	if c.HasProbe() {
-		v.probeOpt = b.newOptimizer("adam_p", v.probe, c.adam())
+		v.probeOpt = b.newOptimizer("adam_p", v.probe, c.probeAdam())
 	} else {
 		b.reserve(2 * probeCount) // its Adam slots
 	}
-	v.contrastive.iter = b.newVar(VarSpec{"adam_c/iterations", nil}, tf.Int64)
+	v.contrastive.iter = b.newVar(VarSpec{prefix + "/iterations", nil}, tf.Int64)
 	if c.HasProbe() {
 		v.probeOpt.iter = b.newVar(VarSpec{"adam_p/iterations", nil}, tf.Int64)
 	} else {

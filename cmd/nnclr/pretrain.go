@@ -123,6 +123,9 @@ func runPretrain(c *cli, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "paper's model options: support top-%d, prediction head hidden %d (0: none), projection head %d→%d→%d, BN in the heads %v\n",
 			max(cfg.SupportTopK, 1), cfg.PredHidden, in, hidden, out, cfg.HeadBN)
 	}
+	if def := rundir.DefaultConfig(); cfg.Optimizer != def.Optimizer || cfg.LRSchedule != def.LRSchedule || cfg.WeightDecay > 0 || cfg.ProbeLearningRate != cfg.LearningRate {
+		fmt.Fprintf(stdout, "optimizer: %s\n", cfg.Recipe())
+	}
 	if extra := cfg.PaperAugmentations(); extra != "" {
 		fmt.Fprintf(stdout, "contrastive views also get the paper's %s\n", extra)
 	}
