@@ -377,3 +377,91 @@ func BenchmarkPretrainRSSFlat(b *testing.B) {
 		}
 	}
 }
+
+// resnetBench is one configuration of BenchmarkResNetVsKeras: nnclr's flags and the Keras
+// reference's inputs and flags for the same model, data and batches.
+type resnetBench struct {
+	name          string
+	goArgs        []string
+	kerasArgs     []string
+	dataDir       string
+	images, steps int // images per step (unlabelled + labelled), steps per run
+}
+
+// BenchmarkResNetVsKeras is issue 21's speed comparison: resnet18 (cifar stem) on Fashion-MNIST
+// at 32×32×3 with 64 + 16 images per step, and resnet50 (imagenet stem, keras.applications'
+// model on the Keras side) on STL-10-shaped 96×96×3 images with 32 + 8 images per step, heads
+// 2048 → 256, queue 10,000, 10 steps (the median of steps 2-10), no validation. Each runs three
+// alternated pairs (nnclr, then the Keras reference on the same model, batch and threads: in
+// memory for Fashion-MNIST, the same tfds directory for the STL-10 shape) in fp32 and, on a CPU
+// with bf16, three with the bf16 rewrite in both. It prints each pair, the median ratio per
+// precision against the targets (fp32 >= 1.0x Keras, bf16 >= Keras with the same rewrite), and
+// the peak RSS of both against the target nnclr <= Keras, and the CPU's bf16 flags.
+func BenchmarkResNetVsKeras(b *testing.B) {
+	const steps, threads, pairs = 10, 2, 3
+	dir := b.TempDir()
+	fmnist := filepath.Join(dir, "tfds-fmnist")
+	if err := loader.ImportFashionMNIST("", fmnist, 0, loader.WriterOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	npyDir := filepath.Join(dir, "npy")
+	if err := os.MkdirAll(npyDir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	testpy.Run(b, "testdata/fmnist_npy.py", loader.FashionMNISTDir, npyDir, "32", strconv.Itoa(64*steps), strconv.Itoa(16*steps))
+	stl := benchData(b, dir, 32*steps, 8*steps, 40)
+	bin := filepath.Join(dir, "nnclr-tf")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	common := []string{"--val-every", "0"}
+	configs := []resnetBench{
+		{name: "resnet18-cifar-32", dataDir: fmnist, images: 80, steps: steps,
+			goArgs: append([]string{"--dataset", "fashion_mnist", "--image-size", "32", "--channels", "3", "--backbone", "resnet18",
+				"--unlabelled-batch", "64", "--labelled-batch", "16"}, common...),
+			kerasArgs: []string{"--unlabelled-npy", filepath.Join(npyDir, "u.npy"), "--images-npy", filepath.Join(npyDir, "x.npy"),
+				"--labels-npy", filepath.Join(npyDir, "y.npy"), "--backbone", "resnet18"}},
+		{name: "resnet50-imagenet-96", dataDir: stl, images: 40, steps: steps,
+			goArgs: append([]string{"--backbone", "resnet50", "--unlabelled-batch", "32", "--labelled-batch", "8"}, common...),
+			kerasArgs: []string{"--tfds-dir", filepath.Join(stl, "stl10", "1.0.0"), "--backbone", "resnet50"}},
+	}
+	cpu := tfrun.HostCPUFeatures()
+	b.Logf("CPU: %s", cpu)
+	precisions := []string{"fp32"}
+	if cpu.BF16() {
+		precisions = append(precisions, "bf16")
+	}
+	for i := 0; i < b.N; i++ {
+		for _, c := range configs {
+			for _, p := range precisions {
+				var ratios, rss []float64
+				for k := 0; k < pairs; k++ {
+					g := goPretrain(b, bin, c.dataDir, filepath.Join(dir, fmt.Sprintf("run-%s-%d-%s-%d", c.name, i, p, k)), p, c.steps, threads, c.goArgs...)
+					kr := kerasPretrain(b, c.dataDir, filepath.Join(dir, fmt.Sprintf("keras-%s-%d-%s-%d.json", c.name, i, p, k)), p, c.steps, threads, c.kerasArgs...)
+					ratios, rss = append(ratios, g.rate/kr.rate), append(rss, g.rss/kr.rss)
+					b.Logf("%s %s pair %d: nnclr %.1f images/s (session run %.3f of %.3f s per step), Keras %.1f images/s: %.3f; peak RSS nnclr %.0f MiB, Keras %.0f MiB",
+						c.name, p, k+1, g.rate, g.session, g.step, kr.rate, g.rate/kr.rate, g.rss, kr.rss)
+				}
+				slices.Sort(ratios)
+				slices.Sort(rss)
+				med, medRSS := ratios[len(ratios)/2], rss[len(rss)/2]
+				b.ReportMetric(med, c.name+"-go/keras-"+p)
+				b.ReportMetric(medRSS, c.name+"-rss-go/keras-"+p)
+				note := ""
+				if p == "bf16" && !cpu.AMXBF16 {
+					note = " (no AMX on this CPU: the bf16 target applies to AMX hosts)"
+				}
+				b.Logf("%s %s: median nnclr/Keras images/s over %d alternated pairs %.3f (target 1.0: %s), peak RSS nnclr/Keras %.3f (target <= 1: %s)%s",
+					c.name, p, pairs, med, verdict(med >= 1, med, 1), medRSS, verdict(medRSS <= 1, 1/medRSS, 1), note)
+			}
+		}
+	}
+}
+
+// verdict is "met", or by how much ratio missed target.
+func verdict(ok bool, ratio, target float64) string {
+	if ok {
+		return "met"
+	}
+	return fmt.Sprintf("MISSED by %.0f%%", 100*(1-ratio/target))
+}
