@@ -16,7 +16,7 @@ APT_PACKAGES ?= binutils iproute2 python3-venv dataset-fashion-mnist chromium
 NNCLR_PY_REQUIREMENTS ?=
 NNCLR_TF_PREFIX ?=
 
-.PHONY: test-long setup ready run bench-quality bench-tta apt provision deps goenv build test check fmt-check vet gotest pyref-check docker-check bench clean check-provisioned
+.PHONY: test-long setup ready run bench-quality bench-resnet bench-tta apt provision deps goenv build test check fmt-check vet gotest pyref-check docker-check bench clean check-provisioned
 
 # The set-up is redone when what it installs from changes; ready (which run and test depend on)
 # is fast when nothing did.
@@ -151,17 +151,22 @@ bench: check-provisioned
 	$(GO) test -run '^$$' -bench 'TrainStep96|DataParallelStep' -benchtime 5x ./tfgraph/
 	$(GO) test -run '^$$' -bench StepOps -benchtime 1x ./tfgraph/
 	$(GO) test -run '^$$' -bench CollectivesNetns -benchtime 1x -timeout 15m ./tfgraph/
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 40m ./cmd/nnclr/
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./run/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 90m ./cmd/nnclr/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 150m ./run/
 
 ## bench-tta: only the time-to-accuracy comparison with Keras on Fashion-MNIST (about six minutes)
 bench-tta: check-provisioned
 	$(GO) test -run '^$$' -bench TimeToAccuracy -benchtime 1x -timeout 60m ./run/
 
-## bench-quality: the learning comparisons on Fashion-MNIST: bf16 vs fp32 (about six minutes) and
-## the paper's options at a fixed budget each (about ten minutes)
+## bench-quality: the learning comparisons on Fashion-MNIST: bf16 vs fp32 (about six minutes),
+## the paper's options at a fixed budget each (about ten minutes) and conv4 vs resnet18 at two
+## budgets (NNCLR_QUALITY_BUDGETS, default 2m,6m: about half an hour)
 bench-quality: check-provisioned
-	$(GO) test -run '^$$' -bench 'PrecisionQuality|PaperOptionsQuality' -benchtime 1x -timeout 60m -v ./run/
+	$(GO) test -run '^$$' -bench 'PrecisionQuality|PaperOptionsQuality|BackboneQuality' -benchtime 1x -timeout 120m -v ./run/
+
+## bench-resnet: only the ResNet speed comparison with Keras (about twenty minutes)
+bench-resnet: check-provisioned
+	$(GO) test -run '^$$' -bench ResNetVsKeras -benchtime 1x -timeout 60m -v ./cmd/nnclr/
 
 clean:
 	rm -rf bin $(TF_DIR)/lib $(TF_DIR)/include $(TF_DIR)/cgo.mk $(TF_DIR)/env.sh
