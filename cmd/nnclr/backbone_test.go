@@ -178,7 +178,7 @@ func kerasResNet50(t *testing.T, size int) string {
 // Keras's preprocess_input + model within 1e-5 relative; the CLI trains from it, says which
 // normalisation it took and what starts from the seed; a resnet18 run refuses the SavedModel
 // naming the first variable that does not match, and a conv4 fixture SavedModel is refused by
-// a resnet50 run.
+// a resnet50 run. The trained resnet50's export gives in Python the Go model's outputs.
 func TestInitFromKerasResNet50(t *testing.T) {
 	const size = 32
 	kdir := kerasResNet50(t, size)
@@ -253,9 +253,11 @@ func TestInitFromKerasResNet50(t *testing.T) {
 	var out bytes.Buffer
 	args := []string{"--mode", "pretrain", "--dataset", "fashion_mnist", "--data-dir", dataDir, "--image-size", "32", "--channels", "3",
 		"--queue-size", "24", "--unlabelled-batch", "8", "--labelled-batch", "4", "--epochs", "1", "--steps-per-epoch", "1", "--quiet", "--init-from", export}
-	if err := run(append(args, "--run-dir", filepath.Join(t.TempDir(), "cli"), "--backbone", "resnet50", "--stem", "imagenet"), &out, &bytes.Buffer{}); err != nil {
+	cliRun := filepath.Join(t.TempDir(), "cli")
+	if err := run(append(args, "--run-dir", cliRun, "--backbone", "resnet50", "--stem", "imagenet"), &out, &bytes.Buffer{}); err != nil {
 		t.Fatalf("pretrain --init-from: %v\n%s", err, out.String())
 	}
+	checkExportInPython(t, cliRun, size, 3) // the caffe normalisation built into the export
 	for _, want := range []string{"input norm caffe", "input normalisation caffe (keras.applications.resnet.preprocess_input), the default with --init-from", "318 variables from the SavedModel"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("pretrain output lacks %q:\n%s", want, out.String())
