@@ -2,7 +2,6 @@ package run
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -108,15 +107,7 @@ func BenchmarkBackboneQuality(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				tr.Loop.SkipValidation, tr.Loop.CheckpointDir = true, ""
-				steps := int64(0)
-				ctx, cancel := context.WithTimeout(context.Background(), budget)
-				err = tr.Train(ctx, train.Hooks{OnStep: func(s train.StepInfo) { steps = s.GlobalStep }})
-				cancel()
-				var ie *train.InterruptedError
-				if err != nil && !errors.As(err, &ie) {
-					b.Fatal(err)
-				}
+				steps := trainFor(b, tr, budget)
 				lin, knn := probeAccuracies(b, tr)
 				tr.Close()
 				note := ""

@@ -25,6 +25,21 @@ func probeAccuracies(b *testing.B, tr *Training) (linear, knn float64) {
 	return linearTop1Of(b, splits, classes), acc.Top1
 }
 
+// trainFor trains tr without validation or checkpoints until budget has passed (stopped like an
+// interrupt after the step in flight) and returns the steps done.
+func trainFor(b *testing.B, tr *Training, budget time.Duration) int64 {
+	tr.Loop.SkipValidation, tr.Loop.CheckpointDir = true, ""
+	steps := int64(0)
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	err := tr.Train(ctx, train.Hooks{OnStep: func(s train.StepInfo) { steps = s.GlobalStep }})
+	var ie *train.InterruptedError
+	if err != nil && !errors.As(err, &ie) {
+		b.Fatal(err)
+	}
+	return steps
+}
+
 // BenchmarkPaperOptionsQuality compares the paper's options at a fixed wall-clock budget of
 // pretraining each (qualityBudget, stopped like an interrupt after the step in flight) on real
 // Fashion-MNIST (6,000 train / 6,000 test images, 32×32×3, width 128, queue 2,000, 300 + 300
@@ -77,16 +92,9 @@ func BenchmarkPaperOptionsQuality(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			tr.Loop.SkipValidation, tr.Loop.CheckpointDir = true, ""
 			steps := int64(0)
 			if c.set != nil {
-				ctx, cancel := context.WithTimeout(context.Background(), qualityBudget)
-				err = tr.Train(ctx, train.Hooks{OnStep: func(s train.StepInfo) { steps = s.GlobalStep }})
-				cancel()
-				var ie *train.InterruptedError
-				if err != nil && !errors.As(err, &ie) {
-					b.Fatal(err)
-				}
+				steps = trainFor(b, tr, qualityBudget)
 			}
 			lin, knn := probeAccuracies(b, tr)
 			tr.Close()
