@@ -92,3 +92,49 @@ func TestResNetForwardMatchesKeras(t *testing.T) {
 		})
 	}
 }
+
+// TestResNetStepsMatchKeras is the step check: every weight, Adam slot, BN moving
+// statistic, the queue and the metrics after one and three steps within stepTolerance (ResNet-50's
+// convolution biases within bnFedBiasTolerance), each backbone at 8 + 4 images per step and Adam
+// ε 0.1. It does NOT pass yet and runs only with NNCLR_RESNET_STEPS=1. Measured (2026-12-06, Keras
+// 3.8 / TF 2.18 on this wheel), comparing Go, Keras float32 and the same Keras reference run in
+// float64 (a copy of pyref/nnclr_keras.py with float64 weights and inputs, outside the repo):
+//   - ResNet-18, both stems, 32×32 (and 16×16, 8×8 for the CIFAR stem, 64×64 for the ImageNet
+//     stem), 3 + 2 and 8 + 4 images: after one step Go matches Keras within 2.4e-5 everywhere.
+//   - After three steps they part (0.6% to 47% in some Adam slots) because a ReLU whose input is
+//     within float32 rounding of zero (about 1e-6 here; a 32×32 batch of 12 has 1.1M ReLU inputs)
+//     takes the other side in one implementation: one such flip changed a BN beta's gradient by
+//     0.87% (measured at conv2_block2_out, 7.7e-7 in float64 vs −1.2e-7 in float32). Keras float32
+//     itself departs from float64 in the same way and by as much (e.g. 11.6% in an Adam slot after
+//     three steps, where Go stayed within 2.6e-5 of float64). Adam ε 1e-3 adds flips caused by
+//     the weight differences after step 1 (lr·δg/ε, 2 flips at step 2); ε 0.1 removes those.
+//     Only resnet18/imagenet at 32×32, 8 + 4, ε 0.1 passed (2.85e-5 after three steps), by luck.
+//   - The nearest-neighbour indices were the same in Go, Keras and float64 at every step (smallest
+//     top-1/top-2 gap 1.3e-3): the step-3 jump of c_loss is not a near-tie.
+//   - ResNet-50 (the real keras.applications model) already parts at step 1 (up to 36% in
+//     conv5_block2_3_conv's Adam m at 32×32, 10% at 64×64), Go and Keras float32 each as far from
+//     float64 as from each other: its 1×1 (2×2) last stage normalises over 12 (48) values per channel.
+//
+// No difference of formula was found: the forward pass of ResNet-50 equals Keras's exactly, and
+// Keras 3.8's BatchNormalization (tf.nn.moments with the variance of x − stop_gradient(mean), then
+// tf.nn.batch_normalization; moving statistics m·0.99 + batch·0.01 after each call) is what
+// batchNorm and movingUpdates build.
+func TestResNetStepsMatchKeras(t *testing.T) {
+	if os.Getenv("NNCLR_RESNET_STEPS") != "1" {
+		t.Skip("known failing (see the doc comment); NNCLR_RESNET_STEPS=1 runs it")
+	}
+	for _, c := range []struct {
+		backbone, stem string
+		size           int
+	}{
+		{BackboneResNet18, StemCIFAR, 32}, {BackboneResNet18, StemImageNet, 32}, {BackboneResNet50, StemImageNet, 64},
+	} {
+		t.Run(c.backbone+"/"+c.stem, func(t *testing.T) {
+			cfg := resnetConfig(c.backbone, c.stem)
+			cfg.Height, cfg.Width, cfg.Epsilon = c.size, c.size, 0.1
+			kc := resnetKerasCheck(false)
+			kc.bu, kc.bl = 8, 4
+			checkAgainstKerasAt(t, cfg, kc)
+		})
+	}
+}
