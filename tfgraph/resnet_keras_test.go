@@ -97,7 +97,7 @@ func resnetStepConfig(backbone, stem string, size int) ModelConfig {
 // five metrics, every weight, every SGD momentum slot, every BN moving statistic and the queue
 // within stepTolerance relative. The contrastive step runs SGD (momentum 0.9, lr 1e-2) because
 // its momentum slot after one step is −lr·g: the gradient itself is compared, where Adam's first
-// step (±lr for any element well above ε) would hide it. make test runs it (about 25 s).
+// step (±lr for any element well above ε) would hide it. make test runs it (about 20 s).
 // Measured: the momentum slots within 6.4e-6, the weights within 5.3e-6 (head/dense1/bias), the
 // moving statistics within 1.5e-7, the queue within 2.3e-6; the step moved each weight tensor by
 // a median 2e-3 (CIFAR stem) and 1.5e-2 (ImageNet stem) of its largest element, 8e-5 at least.
