@@ -260,7 +260,8 @@ class L2SGD:
         self.iterations = self.opt.iterations
 
     def slots(self):
-        return {"momentum": self.opt.momentums}
+        # Keras's SGD keeps no slot at momentum 0 (w = w - lr*g): nothing to load or export.
+        return {"momentum": self.opt.momentums} if self.opt.momentum else {}
 
     def apply_gradients(self, pairs):
         pairs = [(g + self.wd * tf.convert_to_tensor(v) if self.wd and id(v) in self.decaying

@@ -1,6 +1,7 @@
 package tfgraph
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math"
@@ -181,17 +182,36 @@ type kerasCheck struct {
 	distinct bool
 	// forwardOnly stops after the forward pass's comparison.
 	forwardOnly bool
+	// steps is the number of training steps compared, after the first and after the last: 1 or
+	// 3 (0: 3).
+	steps int
 }
 
 // bnFedBiasTolerance bounds, in absolute terms, a convolution bias followed by batch norm and its
-// Adam slots (every convolution of resnet50): its gradient is rounding noise in both
+// Adam slots (every convolution of resnet50) under Adam: its gradient is rounding noise in both
 // implementations (the BN removes it exactly in real arithmetic), so there is nothing relative
-// to compare; the ResNet-50 check runs Adam at ε = 1e-3, where such a bias moves by at most about
-// lr·|noise|/ε.
+// to compare. It does not hold on ResNet-50, which fails under Adam anyway
+// (TestResNetStepsDiagnostic): that noise reaches 6.9e-4 in conv1_conv/bias's gradient, 6.9e-5
+// in its m after one step.
 const bnFedBiasTolerance = 1e-6
 
+// bnFedBiasPerRate bounds the same biases (and momentum slots) under SGD and LARS, per unit of
+// learning rate and per step: there a bias moves by lr times its noise gradient. Measured on
+// ResNet-50 (TestResNetStepsDiagnostic, SGD at lr 1e-4 to 1e-2, 32 to 128 px, 3 + 2 and 8 + 4
+// images): at most 6.9e-4·lr after one step (conv1_conv/bias, the largest gradients) and
+// 2.4e-3·lr after three.
+const bnFedBiasPerRate = 1e-3
+
+// bnFedBiasBound is the absolute bound of a BN-fed bias after step steps of cfg's optimizer.
+func bnFedBiasBound(cfg ModelConfig, step int) float64 {
+	if cfg.recipe().isAdam() {
+		return bnFedBiasTolerance
+	}
+	return bnFedBiasPerRate * cfg.LearningRate * float64(step)
+}
+
 func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
-	const k = 3
+	k := cmp.Or(kc.steps, 3)
 	bu, bl := kc.bu, kc.bl
 	b := bu + bl
 	m := newInitModel(t, cfg, 77)
@@ -302,6 +322,9 @@ func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
 			if name == "global_step" {
 				continue
 			}
+			if strings.HasSuffix(name, "/momentum") && cfg.optimizer() == OptimizerSGD && cfg.Momentum == 0 {
+				continue // Keras's SGD keeps no slot at momentum 0; ours holds −lr·g, read by nothing
+			}
 			r, ok := ref[name]
 			if !ok {
 				t.Errorf("reference lacks %s", name)
@@ -314,8 +337,8 @@ func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
 				continue
 			}
 			if bnFedBias(cfg, name) {
-				if d := absErr(got[name].Float, r.Data.([]float32)); d > bnFedBiasTolerance {
-					t.Errorf("after step %d: %s (a bias followed by BN) absolute error %.3g > %g", step, name, d, bnFedBiasTolerance)
+				if d, bound := absErr(got[name].Float, r.Data.([]float32)), bnFedBiasBound(cfg, step); d > bound {
+					t.Errorf("after step %d: %s (a bias followed by BN) absolute error %.3g > %.3g", step, name, d, bound)
 				}
 				continue
 			}
@@ -363,5 +386,7 @@ func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
 			compareAll(ref1, 1, stepTolerance)
 		}
 	}
-	compareAll(ref3, k, stepTolerance)
+	if k > 1 {
+		compareAll(ref3, k, stepTolerance)
+	}
 }

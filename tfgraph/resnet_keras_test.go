@@ -16,7 +16,6 @@ func resnetConfig(backbone, stem string) ModelConfig {
 	c.Height, c.Width, c.Channels = 32, 32, 3
 	c.Backbone, c.Stem = backbone, stem
 	c.QueueSize, c.NumClasses, c.ProjHidden, c.ProjDim = 32, 5, 64, 16
-	c.Epsilon = resnetCheckEpsilon
 	return c
 }
 
@@ -45,15 +44,6 @@ func perturbEncoderBN(t *testing.T, m *Model) {
 		t.Fatal(err)
 	}
 }
-
-// resnetCheckEpsilon is Adam's ε in the ResNet cross-checks. At Keras's 1e-7, Adam's first
-// steps are ±lr for any gradient element well above ε, and lr·g/(|g|+ε) for those near it: a
-// ResNet has many elements of 1e-8..1e-6 (features near a ReLU's kink, channels a BN makes
-// nearly invariant) whose rounding differences between two correct implementations then become
-// weight differences of up to ~1e-3 relative after one step (measured: 1.1e-3 in
-// conv5_block1_2_conv/kernel of ResNet-18, 2.9e-4 in head/dense0/kernel). At 1e-3 such
-// elements move by lr·g/ε, as small as their noise, and everything is held to stepTolerance.
-const resnetCheckEpsilon = 1e-3
 
 // resnetFwdTolerance bounds the forward pass of a ResNet against Keras (relative): both run
 // the same ops, but the order of the convolutions' and reductions' sums may differ.
@@ -93,35 +83,74 @@ func TestResNetForwardMatchesKeras(t *testing.T) {
 	}
 }
 
-// TestResNetStepsMatchKeras is the step check: every weight, Adam slot, BN moving
-// statistic, the queue and the metrics after one and three steps within stepTolerance (ResNet-50's
-// convolution biases within bnFedBiasTolerance), each backbone at 8 + 4 images per step and Adam
-// ε 0.1. It does NOT pass yet and runs only with NNCLR_RESNET_STEPS=1. Measured (2026-12-06, Keras
-// 3.8 / TF 2.18 on this wheel), comparing Go, Keras float32 and the same Keras reference run in
-// float64 (a copy of pyref/nnclr_keras.py with float64 weights and inputs, outside the repo):
-//   - ResNet-18, both stems, 32×32 (and 16×16, 8×8 for the CIFAR stem, 64×64 for the ImageNet
-//     stem), 3 + 2 and 8 + 4 images: after one step Go matches Keras within 2.4e-5 everywhere.
-//   - After three steps they part (0.6% to 47% in some Adam slots) because a ReLU whose input is
-//     within float32 rounding of zero (about 1e-6 here; a 32×32 batch of 12 has 1.1M ReLU inputs)
-//     takes the other side in one implementation: one such flip changed a BN beta's gradient by
-//     0.87% (measured at conv2_block2_out, 7.7e-7 in float64 vs −1.2e-7 in float32). Keras float32
-//     itself departs from float64 in the same way and by as much (e.g. 11.6% in an Adam slot after
-//     three steps, where Go stayed within 2.6e-5 of float64). Adam ε 1e-3 adds flips caused by
-//     the weight differences after step 1 (lr·δg/ε, 2 flips at step 2); ε 0.1 removes those.
-//     Only resnet18/imagenet at 32×32, 8 + 4, ε 0.1 passed (2.85e-5 after three steps), by luck.
-//   - The nearest-neighbour indices were the same in Go, Keras and float64 at every step (smallest
-//     top-1/top-2 gap 1.3e-3): the step-3 jump of c_loss is not a near-tie.
-//   - ResNet-50 (the real keras.applications model) already parts at step 1 (up to 36% in
-//     conv5_block2_3_conv's Adam m at 32×32, 10% at 64×64), Go and Keras float32 each as far from
-//     float64 as from each other: its 1×1 (2×2) last stage normalises over 12 (48) values per channel.
+// resnetStepConfig is resnetConfig at size×size pixels trained by SGD with momentum 0.9 at
+// learning rate 1e-2 (the probe keeps Adam at 1e-3).
+func resnetStepConfig(backbone, stem string, size int) ModelConfig {
+	c := resnetConfig(backbone, stem)
+	c.Height, c.Width = size, size
+	c.Optimizer, c.LearningRate, c.Momentum, c.ProbeLearningRate = OptimizerSGD, 1e-2, 0.9, 1e-3
+	return c
+}
+
+// TestResNetStepsMatchKeras checks one training step of ResNet-18 (CIFAR and ImageNet stems,
+// 32×32, 8 + 4 images, random BN parameters and statistics) against the Keras reference: the
+// five metrics, every weight, every SGD momentum slot, every BN moving statistic and the queue
+// within stepTolerance relative. The contrastive step runs SGD (momentum 0.9, lr 1e-2) because
+// its momentum slot after one step is −lr·g: the gradient itself is compared, where Adam's first
+// step (±lr for any element well above ε) would hide it. make test runs it (about 20 s).
+// Measured: the momentum slots within 6.4e-6, the weights within 5.3e-6 (head/dense1/bias), the
+// moving statistics within 1.5e-7, the queue within 2.3e-6; the step moved each weight tensor by
+// a median 2e-3 (CIFAR stem) and 1.5e-2 (ImageNet stem) of its largest element, 8e-5 at least.
 //
-// No difference of formula was found: the forward pass of ResNet-50 equals Keras's exactly, and
-// Keras 3.8's BatchNormalization (tf.nn.moments with the variance of x − stop_gradient(mean), then
-// tf.nn.batch_normalization; moving statistics m·0.99 + batch·0.01 after each call) is what
-// batchNorm and movingUpdates build.
+// It is one step, not the three, and ResNet-50 is not checked here, because the step
+// does not agree beyond what float32 determines (TestResNetStepsDiagnostic, NNCLR_RESNET_STEPS=1,
+// measured 2026-12-06): a ReLU input within float32 rounding of zero takes the other side in one
+// implementation (10 of 13.4M ReLU inputs in the ResNet-18 CIFAR step 2 between Keras float32
+// and the same reference in float64, 78 of 18M in ResNet-50's step 1), and each flip moves the
+// sums that make a weight's gradient by percents where a channel has few positions or the sum
+// cancels (same weights, float32 vs float64: 3% in conv3_block1_1_bn/beta's gradient; 21% in
+// ResNet-50's conv5_block3_1_conv/kernel). SGD turns a gradient difference δg into a weight
+// difference lr·δg:
+//   - ResNet-18 after three steps with plain SGD (momentum 0): at lr 1e-2 the weights after
+//     step 2 differ by up to 4.6% (CIFAR stem, head/dense0/bias) and 1.8% (ImageNet stem)
+//     between Keras float32 and float64, and step 3's nearest neighbours then differ (smallest
+//     top-1/top-2 gaps 4.8e-5 and 8.8e-4): 7.4e-2 (CIFAR stem) and 0.22 (ImageNet stem) after
+//     three steps; at lr 1e-3, 3.4e-4 and 3.9e-3 (conv kernels, the same neighbours); at lr 1e-4
+//     both pass (worst 2.7e-5), but 37 (CIFAR) and 20 (ImageNet) of the 66 trained tensors then
+//     move by less than stepTolerance, so the check says little.
+//   - With momentum 0.9 at lr 1e-2 the momentum slots after three steps differ by up to 14.5%
+//     (CIFAR stem) and 34% (ImageNet stem).
+//   - ResNet-50 (keras.applications, 64×64) already parts after one step: from the same weights
+//     Go's and Keras's gradients differ by 8% to 36% (conv4/conv5 tensors) whatever the size (32
+//     to 128 px), batch (3 + 2, 8 + 4) or rate (1e-4 to 1e-2), and each is as far (21%) from the
+//     float64 run.
+//   - Adam (ε 0.1, the previous treatment) fails likewise: 4.2e-2 (ResNet-18 CIFAR stem, step 3)
+//     and 1.0e-1 (ResNet-50, step 1); only the ImageNet stem passes, at 2.85e-5.
+//
+// The nearest-neighbour indices agree where no weight has parted (top-1/top-2 gaps of 3.4e-4
+// and more at steps 1 and 2), and the forward passes agree (TestResNetForwardMatchesKeras).
 func TestResNetStepsMatchKeras(t *testing.T) {
+	for _, stem := range []string{StemCIFAR, StemImageNet} {
+		t.Run(BackboneResNet18+"/"+stem, func(t *testing.T) {
+			kc := resnetKerasCheck(false)
+			kc.bu, kc.bl, kc.steps = 8, 4, 1
+			checkAgainstKerasAt(t, resnetStepConfig(BackboneResNet18, stem, 32), kc)
+		})
+	}
+}
+
+// TestResNetStepsDiagnostic is the full step check, which does NOT pass (see
+// TestResNetStepsMatchKeras for the measured cause): one and three steps of each backbone
+// (ResNet-18 both stems at 32×32, ResNet-50 at 64×64; 8 + 4 images) with plain SGD (lr 1e-2),
+// SGD with momentum 0.9, and Adam at ε 0.1 (at Keras's 1e-7, Adam's first step is ±lr for any
+// gradient element well above ε and lr·g/(|g|+ε) near it, so that the rounding of elements of
+// 1e-8..1e-6 already parts the weights by 1.1e-3 after one step); every weight, slot, BN
+// statistic, the queue and the metrics within stepTolerance (ResNet-50's convolution biases
+// within bnFedBiasBound). It runs only with NNCLR_RESNET_STEPS=1 (about 3½ minutes) and prints
+// the failures its cases measure.
+func TestResNetStepsDiagnostic(t *testing.T) {
 	if os.Getenv("NNCLR_RESNET_STEPS") != "1" {
-		t.Skip("known failing (see the doc comment); NNCLR_RESNET_STEPS=1 runs it")
+		t.Skip("known failing (see TestResNetStepsMatchKeras); NNCLR_RESNET_STEPS=1 runs it")
 	}
 	for _, c := range []struct {
 		backbone, stem string
@@ -129,12 +158,21 @@ func TestResNetStepsMatchKeras(t *testing.T) {
 	}{
 		{BackboneResNet18, StemCIFAR, 32}, {BackboneResNet18, StemImageNet, 32}, {BackboneResNet50, StemImageNet, 64},
 	} {
-		t.Run(c.backbone+"/"+c.stem, func(t *testing.T) {
-			cfg := resnetConfig(c.backbone, c.stem)
-			cfg.Height, cfg.Width, cfg.Epsilon = c.size, c.size, 0.1
-			kc := resnetKerasCheck(false)
-			kc.bu, kc.bl = 8, 4
-			checkAgainstKerasAt(t, cfg, kc)
-		})
+		for _, o := range []struct {
+			name          string
+			optimizer     string
+			momentum, eps float64
+		}{{"sgd", OptimizerSGD, 0, 1e-7}, {"sgd momentum", OptimizerSGD, 0.9, 1e-7}, {"adam", OptimizerAdam, 0, 0.1}} {
+			t.Run(c.backbone+"/"+c.stem+"/"+o.name, func(t *testing.T) {
+				cfg := resnetStepConfig(c.backbone, c.stem, c.size)
+				cfg.Optimizer, cfg.Momentum, cfg.Epsilon = o.optimizer, o.momentum, o.eps
+				if o.optimizer == OptimizerAdam {
+					cfg.LearningRate, cfg.ProbeLearningRate = 1e-3, 0
+				}
+				kc := resnetKerasCheck(false)
+				kc.bu, kc.bl = 8, 4
+				checkAgainstKerasAt(t, cfg, kc)
+			})
+		}
 	}
 }
