@@ -422,7 +422,7 @@ func BenchmarkResNetVsKeras(b *testing.B) {
 			kerasArgs: []string{"--unlabelled-npy", filepath.Join(npyDir, "u.npy"), "--images-npy", filepath.Join(npyDir, "x.npy"),
 				"--labels-npy", filepath.Join(npyDir, "y.npy"), "--backbone", "resnet18"}},
 		{name: "resnet50-imagenet-96", dataDir: stl, images: 40, steps: steps,
-			goArgs: append([]string{"--backbone", "resnet50", "--unlabelled-batch", "32", "--labelled-batch", "8"}, common...),
+			goArgs:    append([]string{"--backbone", "resnet50", "--unlabelled-batch", "32", "--labelled-batch", "8"}, common...),
 			kerasArgs: []string{"--tfds-dir", filepath.Join(stl, "stl10", "1.0.0"), "--backbone", "resnet50"}},
 	}
 	cpu := tfrun.HostCPUFeatures()
