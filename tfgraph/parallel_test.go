@@ -2,7 +2,6 @@ package tfgraph
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -88,143 +87,173 @@ func seq(lo, hi int) []int {
 }
 
 // TestDataParallelEqualsOneProcess runs 2 and 3 workers (sessions on their own gRPC servers on
-// 127.0.0.1, in this process) for three steps of global batches (96×96×3, 8 unlabelled + 4
-// labelled images per worker) and compares every variable (weights, both Adams' slots and
-// counters, the queue) and the metrics with one process training on the same global batches, and
-// the workers with each other; the workers other than the chief start from other weights and
-// take the chief's by SyncFromChief. The workers are bit-identical to each other. Against one process
-// the test allows parallelTolerance relative (max |difference| / max |value| per variable): the
-// workers sum their share of the gradient where one process sums the whole batch in one kernel,
-// and float32 sums in another order differ. The test logs the worst variable and its difference
-// (go test -v -run DataParallelEqualsOneProcess ./tfgraph/): typically the first conv's bias or
-// its Adam moment (a sum over every pixel of every image), of the size of the difference between
-// nnclr and Keras on one process (stepTolerance). A model without a probe (a dataset without
-// labels: the global batch is unlabelled images only) is checked the same way on 2 workers.
+// 127.0.0.1, in this process) for three steps of global batches and compares every variable
+// (weights, both Adams' slots and counters, the queue, the batch norms' moving statistics) and the
+// metrics with one process training on the same global batches, and the workers with each other;
+// the workers other than the chief start from other weights and take the chief's by
+// SyncFromChief. The workers are bit-identical to each other. Against one process the test allows
+// parallelTolerance relative (max |difference| / max |value| per variable): the workers sum their
+// share of the gradient where one process sums the whole batch in one kernel, and float32 sums in
+// another order differ. The test logs the worst variable and its difference (go test -v -run
+// DataParallelEqualsOneProcess ./tfgraph/): typically the first conv's bias or its Adam moment (a
+// sum over every pixel of every image), of the size of the difference between nnclr and Keras on
+// one process (stepTolerance).
+//
+// The models: the example's (96×96×3, 8 unlabelled + 4 labelled images per worker); the same
+// without a probe (a dataset without labels: the global batch is unlabelled images only); with
+// the paper's heads (HeadBN and a prediction head); and ResNet-18 with the CIFAR stem at 16×16×3
+// (4 + 2 images per worker). The last two have batch norms in the train step, which the workers
+// synchronise (syncBN): their statistics are the global batch's, forward and backward.
 const parallelTolerance = 5e-5
 
 func TestDataParallelEqualsOneProcess(t *testing.T) {
-	cfg := smallConfig()
-	cfg.Height, cfg.Width, cfg.QueueSize = 96, 96, 64
-	const steps, uPer = 3, 8
+	base := smallConfig()
+	base.Height, base.Width, base.QueueSize = 96, 96, 64
+	noProbe, heads, rn := base, base, smallConfig()
+	noProbe.NumClasses = 0
+	heads.HeadBN, heads.PredHidden = true, 32
+	rn.Height, rn.Width, rn.QueueSize, rn.Backbone, rn.Stem = 16, 16, 64, BackboneResNet18, StemCIFAR
 	for _, tc := range []struct {
-		workers int
-		probe   bool
-	}{{2, true}, {3, true}, {2, false}} {
-		workers, cfg, lPer, name := tc.workers, cfg, 4, fmt.Sprintf("%d workers", tc.workers)
-		if !tc.probe {
-			cfg.NumClasses, lPer, name = 0, 0, name+", no probe"
-		}
-		t.Run(name, func(t *testing.T) {
-			u, l := workers*uPer, workers*lPer
-			r := rand.New(rand.NewPCG(7, uint64(workers)))
-			data := make([]stepData, steps)
+		name                string
+		cfg                 ModelConfig
+		workers, uPer, lPer int
+	}{
+		{"2 workers", base, 2, 8, 4},
+		{"3 workers", base, 3, 8, 4},
+		{"2 workers, no probe", noProbe, 2, 8, 0},
+		{"2 workers, head BN", heads, 2, 8, 4},
+		{"3 workers, head BN", heads, 3, 8, 4},
+		{"2 workers, resnet18", rn, 2, 4, 2},
+		{"3 workers, resnet18", rn, 3, 4, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(7, uint64(tc.workers)))
+			data := make([]stepData, 3)
 			for i := range data {
-				data[i] = makeStepData(r, cfg, u, l)
+				data[i] = makeStepData(r, tc.cfg, tc.workers*tc.uPer, tc.workers*tc.lPer)
 			}
-			single := newInitModel(t, cfg, 21)
+			single := newInitModel(t, tc.cfg, 21)
 			var want []Metrics
 			for _, d := range data {
-				m, err := single.TrainStep(d.batch(t, cfg, seq(0, u+l), seq(0, l)))
+				u, l := tc.workers*tc.uPer, tc.workers*tc.lPer
+				m, err := single.TrainStep(d.batch(t, tc.cfg, seq(0, u+l), seq(0, l)))
 				if err != nil {
 					t.Fatal(err)
 				}
 				want = append(want, m)
 			}
-			addrs := testutil.FreeAddrs(t, workers)
-			models := make([]*Model, workers)
-			for w := range workers {
-				cl := tfrun.Cluster{Workers: addrs, Task: w, Timeout: 30 * time.Second}
-				target, err := tfrun.StartServer(cl, tfrun.DefaultSessionConfig())
-				if err != nil {
-					t.Fatal(err)
-				}
-				wc := cfg
-				wc.Parallel = &DataParallel{Workers: workers, Task: w, Unlabelled: uPer, Labelled: lPer, Timeout: 30 * time.Second}
-				m, err := NewModel(wc, tfrun.SessionConfig{Cluster: &cl, Target: target})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { m.Close() })
-				// Only the chief starts from the run's seed: SyncFromChief gives the others its state.
-				if err := m.Init(21 + uint64(w)*1000); err != nil {
-					t.Fatal(err)
-				}
-				models[w] = m
-			}
-			// Every worker's part: its unlabelled slice and its labelled slice of each global batch.
-			got := make([][]Metrics, workers)
-			errs := make([]error, workers)
-			var wg sync.WaitGroup
-			for w := range workers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					if errs[w] = models[w].CheckCluster(42); errs[w] != nil {
-						return
-					}
-					if errs[w] = models[w].SyncFromChief(); errs[w] != nil {
-						return
-					}
-					rows := append(seq(w*uPer, (w+1)*uPer), seq(u+w*lPer, u+(w+1)*lPer)...)
-					for _, d := range data {
-						m, err := models[w].TrainStep(d.batch(t, cfg, rows, seq(w*lPer, (w+1)*lPer)))
-						if err != nil {
-							errs[w] = err
-							return
-						}
-						got[w] = append(got[w], m)
-					}
-				}()
-			}
-			wg.Wait()
-			for w, err := range errs {
-				if err != nil {
-					t.Fatalf("worker %d: %v", w, err)
-				}
-			}
-			ref, err := single.Weights()
-			if err != nil {
-				t.Fatal(err)
-			}
-			w0, err := models[0].Weights()
-			if err != nil {
-				t.Fatal(err)
-			}
-			worst, worstName := 0.0, ""
-			for name, a := range ref {
-				b := w0[name]
-				if !slices.Equal(a.Int, b.Int) {
-					t.Errorf("%s: %v, one process %v", name, b.Int, a.Int)
-				}
-				if e := testutil.MaxRel(b.Float, a.Float); e > worst {
-					worst, worstName = e, name
-				}
-			}
-			if worst > parallelTolerance {
-				t.Errorf("worst variable %s differs from one process by %.3g relative", worstName, worst)
-			}
-			t.Logf("%d workers: worst variable %s, %.3g relative to one process", workers, worstName, worst)
-			for w := 1; w < workers; w++ {
-				ww, err := models[w].Weights()
-				if err != nil {
-					t.Fatal(err)
-				}
-				for name, a := range w0 {
-					if !slices.Equal(a.Float, ww[name].Float) || !slices.Equal(a.Int, ww[name].Int) {
-						t.Errorf("worker %d's %s differs from worker 0's", w, name)
-					}
-				}
-			}
-			for i, m := range want {
-				g := got[0][i]
-				for _, c := range [][2]float64{{m.CLoss, g.CLoss}, {m.PLoss, g.PLoss}, {m.CAcc, g.CAcc}, {m.RAcc, g.RAcc}, {m.PAcc, g.PAcc}} {
-					if math.Abs(c[0]-c[1]) > 1e-5*math.Max(1, math.Abs(c[0])) {
-						t.Errorf("step %d: metrics %+v, one process %+v", i+1, g, m)
-						break
-					}
-				}
-			}
+			models, got := trainWorkers(t, tc.cfg, tc.workers, tc.uPer, tc.lPer, data)
+			compareWorkers(t, single, models, want, got[0])
 		})
+	}
+}
+
+// trainWorkers starts workers data-parallel models of cfg on 127.0.0.1, each with its share of
+// uPer unlabelled and lPer labelled images, checks the cluster, takes the chief's variables
+// and trains on every global batch of data; it returns the models and each worker's metrics.
+func trainWorkers(t *testing.T, cfg ModelConfig, workers, uPer, lPer int, data []stepData) ([]*Model, [][]Metrics) {
+	t.Helper()
+	addrs := testutil.FreeAddrs(t, workers)
+	models := make([]*Model, workers)
+	for w := range workers {
+		cl := tfrun.Cluster{Workers: addrs, Task: w, Timeout: 30 * time.Second}
+		target, err := tfrun.StartServer(cl, tfrun.DefaultSessionConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		wc := cfg
+		wc.Parallel = &DataParallel{Workers: workers, Task: w, Unlabelled: uPer, Labelled: lPer, Timeout: 30 * time.Second}
+		m, err := NewModel(wc, tfrun.SessionConfig{Cluster: &cl, Target: target})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		// Only the chief starts from the run's seed: SyncFromChief gives the others its state.
+		if err := m.Init(21 + uint64(w)*1000); err != nil {
+			t.Fatal(err)
+		}
+		models[w] = m
+	}
+	// Every worker's part: its unlabelled slice and its labelled slice of each global batch.
+	u := workers * uPer
+	got := make([][]Metrics, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[w] = models[w].CheckCluster(42); errs[w] != nil {
+				return
+			}
+			if errs[w] = models[w].SyncFromChief(); errs[w] != nil {
+				return
+			}
+			rows := append(seq(w*uPer, (w+1)*uPer), seq(u+w*lPer, u+(w+1)*lPer)...)
+			for _, d := range data {
+				m, err := models[w].TrainStep(d.batch(t, cfg, rows, seq(w*lPer, (w+1)*lPer)))
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				got[w] = append(got[w], m)
+			}
+		}()
+	}
+	wg.Wait()
+	for w, err := range errs {
+		if err != nil {
+			t.Fatalf("worker %d: %v", w, err)
+		}
+	}
+	return models, got
+}
+
+// compareWorkers checks the workers' variables against one process's (parallelTolerance) and
+// against each other's (bit-identical), and the chief's metrics got against one process's want.
+func compareWorkers(t *testing.T, single *Model, models []*Model, want, got []Metrics) {
+	t.Helper()
+	ref, err := single.Weights()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w0, err := models[0].Weights()
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst, worstName := 0.0, ""
+	for name, a := range ref {
+		b := w0[name]
+		if !slices.Equal(a.Int, b.Int) {
+			t.Errorf("%s: %v, one process %v", name, b.Int, a.Int)
+		}
+		if e := testutil.MaxRel(b.Float, a.Float); e > worst {
+			worst, worstName = e, name
+		}
+	}
+	if worst > parallelTolerance {
+		t.Errorf("worst variable %s differs from one process by %.3g relative", worstName, worst)
+	}
+	t.Logf("%d workers: worst variable %s, %.3g relative to one process", len(models), worstName, worst)
+	for w := 1; w < len(models); w++ {
+		ww, err := models[w].Weights()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, a := range w0 {
+			if !slices.Equal(a.Float, ww[name].Float) || !slices.Equal(a.Int, ww[name].Int) {
+				t.Errorf("worker %d's %s differs from worker 0's", w, name)
+			}
+		}
+	}
+	for i, m := range want {
+		g := got[i]
+		for _, c := range [][2]float64{{m.CLoss, g.CLoss}, {m.PLoss, g.PLoss}, {m.CAcc, g.CAcc}, {m.RAcc, g.RAcc}, {m.PAcc, g.PAcc}} {
+			if math.Abs(c[0]-c[1]) > 1e-5*math.Max(1, math.Abs(c[0])) {
+				t.Errorf("step %d: metrics %+v, one process %+v", i+1, g, m)
+				break
+			}
+		}
 	}
 }
 
