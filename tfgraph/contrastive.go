@@ -127,19 +127,23 @@ func (b *builder) contrastive(s *op.Scope, st strategy, v *modelVars, views, pic
 // contrastiveGrads differentiates loss: the registry down to the features and the heads'
 // weights, and a backbone with its own backward pass (handBackward) from there (per view,
 // summed); the registry all the way for the others. Synchronised batch norms cut the registry's
-// part into segments (syncBN.seeds). Then summed over the workers.
+// part into segments (syncBN.gradients). Then summed over the workers.
 func (b *builder) contrastiveGrads(st strategy, sync *syncBN, loss tf.Output, v1, v2 view, v *modelVars) ([]tf.Output, error) {
 	headW, predW, encW := reads(v.head), reads(v.pred), reads(v.enc)
 	hand, isHand := backboneOf(b.cfg).(handBackward)
-	tops := []tf.Output{v1.p, v2.p}
-	if len(v.pred) > 0 {
-		tops = append(tops, v1.q, v2.q)
+	diff := func(xs []tf.Output) []tf.Output {
+		if !sync.active() {
+			return op.Gradients(b.s.SubScope("contrastive_grad"), []tf.Output{loss}, xs)
+		}
+		tops := []tf.Output{v1.p, v2.p}
+		if len(v.pred) > 0 {
+			tops = append(tops, v1.q, v2.q)
+		}
+		return sync.gradients(b.s.SubScope("contrastive_grad"), loss, tops, xs)
 	}
-	ys, dys := sync.seeds(b.s.SubScope("bn_grad"), loss, tops)
 	var grads []tf.Output
 	if isHand {
-		gs := op.Gradients(b.s.SubScope("contrastive_grad"), ys,
-			append(append([]tf.Output{v1.acts.features(), v2.acts.features()}, headW...), predW...), dys...)
+		gs := diff(append(append([]tf.Output{v1.acts.features(), v2.acts.features()}, headW...), predW...))
 		if err := b.s.Err(); err != nil {
 			return nil, fmt.Errorf("contrastive gradients: %w", err)
 		}
@@ -152,7 +156,7 @@ func (b *builder) contrastiveGrads(st strategy, sync *syncBN, loss tf.Output, v1
 		}
 		grads = append(grads, gs[2:]...)
 	} else {
-		grads = op.Gradients(b.s.SubScope("contrastive_grad"), ys, append(append(encW, headW...), predW...), dys...)
+		grads = diff(append(append(encW, headW...), predW...))
 		if err := b.s.Err(); err != nil {
 			return nil, fmt.Errorf("contrastive gradients: %w", err)
 		}
