@@ -3,6 +3,7 @@ package tfgraph
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -511,4 +512,47 @@ func distinctColours(r *rand.Rand, d *stepData) {
 			}
 		}
 	}
+}
+
+// TestSyncBNRunsOneBackward: the synchronised batch norms' segment-wise backward pass builds some
+// gradient ops twice (syncBN.gradients), which Grappler must merge: a data-parallel resnet18 step
+// (one worker, so without other processes) runs as many convolution kernels of each kind as one
+// process's step.
+func TestSyncBNRunsOneBackward(t *testing.T) {
+	c := smallConfig()
+	c.Height, c.Width, c.QueueSize, c.Backbone, c.Stem = 16, 16, 64, BackboneResNet18, StemCIFAR
+	d := makeStepData(rand.New(rand.NewPCG(1, 1)), c, 2, 1)
+	kernels := func(m *Model) map[string]int {
+		ops, err := m.TraceStep(d.batch(t, c, seq(0, 3), seq(0, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := map[string]int{}
+		for _, o := range ops {
+			if strings.Contains(o.Op, "Conv2D") {
+				n[o.Op]++
+			}
+		}
+		return n
+	}
+	want := kernels(newInitModel(t, c, 1))
+	cl := tfrun.Cluster{Workers: testutil.FreeAddrs(t, 1), Timeout: 30 * time.Second}
+	target, err := tfrun.StartServer(cl, tfrun.DefaultSessionConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Parallel = &DataParallel{Workers: 1, Unlabelled: 2, Labelled: 1, Timeout: 30 * time.Second}
+	m, err := NewModel(c, tfrun.SessionConfig{Cluster: &cl, Target: target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	if err := m.Init(1); err != nil {
+		t.Fatal(err)
+	}
+	got := kernels(m)
+	if !maps.Equal(got, want) {
+		t.Fatalf("convolution kernels per step: data-parallel %v, one process %v", got, want)
+	}
+	t.Logf("convolution kernels per step: %v", got)
 }

@@ -103,24 +103,16 @@ func (sb *syncBN) active() bool { return sb != nil && len(sb.bns) > 0 }
 // their gradients, it is the loss's gradient at x. The walks are planned before any gradient op
 // is built (they follow the forward graph only). Then, from the last batch norm built to the
 // first: the gradient at its output, gamma and beta (one op.Gradients), and at its input by hand
-// (inputGrad); last the other weights, each from the seeds it meets.
+// (inputGrad); last the other weights, each from the seeds it meets. Walks from two batch norms
+// can share a path (along a ResNet's identity shortcuts), and their op.Gradients then build the
+// same gradient ops twice; Grappler merges them (TestSyncBNRunsOneBackward: a traced resnet18
+// step runs as many convolution kernels as one process's).
 func (sb *syncBN) gradients(s *op.Scope, loss tf.Output, tops, xs []tf.Output) []tf.Output {
 	ys := append([]tf.Output(nil), tops...)
 	for _, b := range sb.bns {
 		ys = append(ys, b.in)
 	}
-	seedAt, norms := indexOf(ys), map[string]bool{}
-	outSeeds := make([][]int, len(sb.bns))
-	for j, b := range sb.bns {
-		outSeeds[j] = walk(b.out, seedAt)
-		norms[outputKey(b.gamma)], norms[outputKey(b.beta)] = true, true
-	}
-	xSeeds := make([][]int, len(xs)) // nil for a batch norm's gamma or beta
-	for i, x := range xs {
-		if !norms[outputKey(x)] {
-			xSeeds[i] = walk(x, seedAt)
-		}
-	}
+	outSeeds, xSeeds := sb.plan(ys, xs)
 	dys := make([]tf.Output, len(ys))
 	copy(dys, op.Gradients(s.SubScope("tops"), []tf.Output{loss}, tops))
 	if s.Err() != nil {
@@ -149,6 +141,25 @@ func (sb *syncBN) gradients(s *op.Scope, loss tf.Output, tops, xs []tf.Output) [
 		parts[i] = append(parts[i], g[0])
 	}
 	return sumParts(s.SubScope("sum"), parts)
+}
+
+// plan returns the seeds (indices into ys) that a walk meets from each batch norm's output and
+// from each of xs but the batch norms' gamma and beta (nil for those: gradients takes them with
+// their batch norm's output).
+func (sb *syncBN) plan(ys, xs []tf.Output) (outSeeds, xSeeds [][]int) {
+	seedAt, norms := indexOf(ys), map[string]bool{}
+	outSeeds = make([][]int, len(sb.bns))
+	for j, b := range sb.bns {
+		outSeeds[j] = walk(b.out, seedAt)
+		norms[outputKey(b.gamma)], norms[outputKey(b.beta)] = true, true
+	}
+	xSeeds = make([][]int, len(xs))
+	for i, x := range xs {
+		if !norms[outputKey(x)] {
+			xSeeds[i] = walk(x, seedAt)
+		}
+	}
+	return outSeeds, xSeeds
 }
 
 // segmentGrads is op.Gradients of the seeds ys[i] for i in seeds (with their gradients dys[i])
