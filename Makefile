@@ -114,9 +114,10 @@ test: ready
 
 check: check-provisioned fmt-check vet gotest docker-check
 
-## test-long: the long cross-checks make test leaves out (more ResNet variants against Keras)
+## test-long: the long cross-checks make test leaves out (more ResNet variants against Keras,
+## resnet18 on 3 data-parallel workers against one process)
 test-long: ready
-	NNCLR_LONG_CHECKS=1 $(GO) test -run 'ResNet' -timeout 30m ./tfgraph/
+	NNCLR_LONG_CHECKS=1 $(GO) test -run 'ResNet|DataParallelEqualsOneProcess' -timeout 30m ./tfgraph/
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' ':!third_party/graft' 2>/dev/null || find . -name '*.go' -not -path './.venv/*' -not -path './third_party/graft/*')); \

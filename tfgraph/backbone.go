@@ -20,9 +20,9 @@ type backbone interface {
 	// validate reports an input too small for the encoder as a *setting.Error, or nil.
 	validate() error
 	// forward applies the encoder to x with weights w (vars order): with stats nil in training
-	// mode (each BN over the batch, its moments in the activations), else with the moving
-	// statistics stats (statVars order).
-	forward(s *op.Scope, x tf.Output, w, stats []tf.Output) activations
+	// mode (each BN over the batch, synchronised by sync in data-parallel training, its moments
+	// in the activations), else with the moving statistics stats (statVars order).
+	forward(s *op.Scope, x tf.Output, w, stats []tf.Output, sync *syncBN) activations
 	// flops is the floating-point operations (2 per multiply-add) of one image's forward pass.
 	flops() float64
 }
@@ -66,9 +66,10 @@ func backboneOf(c ModelConfig) backbone {
 	return conv4{c}
 }
 
-// encode applies c's encoder to x (float32 in [0, 1]) after c's input normalisation.
-func encode(s *op.Scope, c ModelConfig, x tf.Output, w, stats []tf.Output) activations {
-	return backboneOf(c).forward(s, normalizeInput(s.SubScope("input_norm"), c, x, 1), w, stats)
+// encode applies c's encoder to x (float32 in [0, 1]) after c's input normalisation (sync:
+// backbone.forward's).
+func encode(s *op.Scope, c ModelConfig, x tf.Output, w, stats []tf.Output, sync *syncBN) activations {
+	return backboneOf(c).forward(s, normalizeInput(s.SubScope("input_norm"), c, x, 1), w, stats, sync)
 }
 
 // The input normalisations (ModelConfig.InputNorm).

@@ -98,8 +98,10 @@ type ModelConfig struct {
 // gathered (CollectiveGatherV2), so the contrastive loss sees the global batch as negatives and
 // every worker computes the same loss, with gradients reaching its own rows only; the queue takes
 // the global batch's projections in the global order; the encoder, head and probe gradients are
-// summed across workers (CollectiveReduceV2, Add, one packed tensor per optimizer). Weights, Adam
-// state and the queue stay identical on every worker.
+// summed across workers (CollectiveReduceV2, Add, one packed tensor per optimizer); every batch
+// norm of the train step (the heads' with HeadBN, a ResNet's) normalises with the global batch's
+// moments, forward and backward (syncBN). Weights, Adam state, the queue and the moving
+// statistics stay identical on every worker.
 type DataParallel struct {
 	Workers, Task        int
 	Unlabelled, Labelled int
@@ -173,8 +175,6 @@ func (c ModelConfig) Validate() error {
 		return bad("proj_hidden", c.ProjHidden, "want >= 0 (0: the model width)")
 	case c.ProjDim < 0:
 		return bad("proj_dim", c.ProjDim, "want >= 0 (0: the model width)")
-	case c.HeadBN && c.Parallel != nil:
-		return bad("head_bn", c.HeadBN, "batch normalisation of the heads is not supported in data-parallel training (it would need batch statistics synchronised across workers)")
 	case !finitePos(c.LearningRate):
 		return bad("learning_rate", c.LearningRate, "want a finite value > 0")
 	case !(c.Beta1 >= 0 && c.Beta1 < 1):
@@ -209,8 +209,6 @@ func (c ModelConfig) validateBackbone() error {
 		return setting.Errorf("input_norm", c.InputNorm, "want one of %s", strings.Join(InputNorms, ", "))
 	case c.inputNorm() != NormUnit && c.Channels != 3:
 		return setting.Errorf("input_norm", c.InputNorm, "normalises RGB images: want 3 channels, not %d", c.Channels)
-	case c.isResNet() && c.Parallel != nil:
-		return setting.Errorf("backbone", c.Backbone, "a ResNet's batch normalisation is not supported in data-parallel training yet (it needs batch statistics synchronised across workers)")
 	}
 	return nil
 }

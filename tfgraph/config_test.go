@@ -41,9 +41,6 @@ func TestModelConfigValidate(t *testing.T) {
 		{"schedule without steps", mod(func(c *ModelConfig) { c.LRSchedule = ScheduleWarmupCosine }), "total_steps 0: warmup-cosine needs the run's total steps"},
 		{"warm-up as long as the run", mod(func(c *ModelConfig) { c.LRSchedule, c.WarmupSteps, c.TotalSteps = ScheduleWarmupCosine, 10, 10 }), "warmup_steps 10: want >= 0 and below the 10 total steps"},
 		{"negative probe rate", mod(func(c *ModelConfig) { c.ProbeLearningRate = -1 }), "probe_learning_rate -1:"},
-		{"BN heads in parallel", mod(func(c *ModelConfig) {
-			c.HeadBN, c.Parallel = true, &DataParallel{Workers: 2, Task: 0, Unlabelled: 2, Labelled: 2}
-		}), "head_bn true: batch normalisation of the heads is not supported in data-parallel training"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.cfg.Validate()
@@ -54,6 +51,17 @@ func TestModelConfigValidate(t *testing.T) {
 				t.Fatal("NewModel accepted an invalid config")
 			}
 		})
+	}
+	// Batch norm in data-parallel training is synchronised across the workers (syncBN), so the
+	// heads' BN and a ResNet are valid there.
+	par := &DataParallel{Workers: 2, Task: 0, Unlabelled: 2, Labelled: 2}
+	for _, c := range []ModelConfig{
+		mod(func(c *ModelConfig) { c.HeadBN, c.Parallel = true, par }),
+		mod(func(c *ModelConfig) { c.Backbone, c.Height, c.Width, c.Parallel = BackboneResNet18, 32, 32, par }),
+	} {
+		if err := c.Validate(); err != nil {
+			t.Errorf("head_bn %v, backbone %q, data-parallel: %v", c.HeadBN, c.Backbone, err)
+		}
 	}
 	// The smallest input that works builds a model.
 	m, err := NewModel(mod(func(c *ModelConfig) { c.Height, c.Width, c.ModelWidth, c.QueueSize = 31, 31, 4, 8 }), tfrun.DefaultSessionConfig())

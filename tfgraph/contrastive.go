@@ -15,19 +15,20 @@ type view struct {
 }
 
 // forwardViews applies the encoder to both views, then the projection head and (when the model
-// has one) the prediction head to each, in the train step's mode. Both encoder chains are built
-// before either head, in the graph order the step had before it was split into builders.
-func (b *builder) forwardViews(s *op.Scope, x1, x2 tf.Output, v *modelVars) (view, view) {
+// has one) the prediction head to each, in the train step's mode (the batch norms synchronised
+// by sync). Both encoder chains are built before either head, in the graph order the step had
+// before it was split into builders.
+func (b *builder) forwardViews(s *op.Scope, x1, x2 tf.Output, v *modelVars, sync *syncBN) (view, view) {
 	c, encW := b.cfg, reads(v.enc)
-	views := [2]view{{acts: encode(s.SubScope("encoder1"), c, x1, encW, nil)}, {acts: encode(s.SubScope("encoder2"), c, x2, encW, nil)}}
+	views := [2]view{{acts: encode(s.SubScope("encoder1"), c, x1, encW, nil, sync)}, {acts: encode(s.SubScope("encoder2"), c, x2, encW, nil, sync)}}
 	for i := range views {
 		out := &views[i]
 		hs := s.SubScope(fmt.Sprintf("heads%d", i+1))
-		z, mo := mlp(hs.SubScope("head"), out.acts.features(), reads(v.head), [2]bool{c.HeadBN, c.HeadBN}, nil)
+		z, mo := mlp(hs.SubScope("head"), out.acts.features(), reads(v.head), [2]bool{c.HeadBN, c.HeadBN}, nil, sync)
 		out.p, out.moments = l2normalize(hs.SubScope("norm"), z), mo
 		out.q = out.p
 		if len(v.pred) > 0 {
-			y, pm := mlp(hs.SubScope("pred"), z, reads(v.pred), [2]bool{c.HeadBN, false}, nil)
+			y, pm := mlp(hs.SubScope("pred"), z, reads(v.pred), [2]bool{c.HeadBN, false}, nil, sync)
 			out.q, out.moments = l2normalize(hs.SubScope("pnorm"), y), append(out.moments, pm...)
 		}
 	}
@@ -91,7 +92,8 @@ func (b *builder) contrastive(s *op.Scope, st strategy, v *modelVars, views, pic
 	// step, three interleaved runs) its median step took 4.08-4.40 s and peak RSS 4.32 GiB; two
 	// chains 3.78-3.92 s and 3.60 GiB (a one-off comparison at commit b178e61).
 	vs := op.Split(s.SubScope("Split"), i32(s.SubScope("saxis"), 0), views, 2)
-	v1, v2 := b.forwardViews(s, vs[0], vs[1], v)
+	sync := st.batchNorms()
+	v1, v2 := b.forwardViews(s, vs[0], vs[1], v, sync)
 	statUpdates := movingUpdates(s.SubScope("bn_stats"), v.stats, v1.moments, v2.moments)
 	encStats := movingUpdates(s.SubScope("encoder_bn_stats"), v.encStats, v1.acts.moments(), v2.acts.moments())
 	// The loss and the queue see the global batch; the metrics the global features.
@@ -106,7 +108,7 @@ func (b *builder) contrastive(s *op.Scope, st strategy, v *modelVars, views, pic
 	_, f1 := st.global(ps.SubScope("f1"), v1.acts.features(), fw, keyF1)
 	_, f2 := st.global(ps.SubScope("f2"), v2.acts.features(), fw, keyF2)
 	loss, lookups := b.nnclrLoss(s.SubScope("loss"), p1, p2, q1, q2, v.queue.read, picks)
-	grads, err := b.contrastiveGrads(st, loss, v1, v2, v)
+	grads, err := b.contrastiveGrads(st, sync, loss, v1, v2, v)
 	if err != nil {
 		return contrastiveStep{}, err
 	}
@@ -124,14 +126,24 @@ func (b *builder) contrastive(s *op.Scope, st strategy, v *modelVars, views, pic
 
 // contrastiveGrads differentiates loss: the registry down to the features and the heads'
 // weights, and a backbone with its own backward pass (handBackward) from there (per view,
-// summed); the registry all the way for the others. Then summed over the workers.
-func (b *builder) contrastiveGrads(st strategy, loss tf.Output, v1, v2 view, v *modelVars) ([]tf.Output, error) {
+// summed); the registry all the way for the others. Synchronised batch norms cut the registry's
+// part into segments (syncBN.gradients). Then summed over the workers.
+func (b *builder) contrastiveGrads(st strategy, sync *syncBN, loss tf.Output, v1, v2 view, v *modelVars) ([]tf.Output, error) {
 	headW, predW, encW := reads(v.head), reads(v.pred), reads(v.enc)
 	hand, isHand := backboneOf(b.cfg).(handBackward)
+	diff := func(xs []tf.Output) []tf.Output {
+		if !sync.active() {
+			return op.Gradients(b.s.SubScope("contrastive_grad"), []tf.Output{loss}, xs)
+		}
+		tops := []tf.Output{v1.p, v2.p}
+		if len(v.pred) > 0 {
+			tops = append(tops, v1.q, v2.q)
+		}
+		return sync.gradients(b.s.SubScope("contrastive_grad"), loss, tops, xs)
+	}
 	var grads []tf.Output
 	if isHand {
-		gs := op.Gradients(b.s.SubScope("contrastive_grad"), []tf.Output{loss},
-			append(append([]tf.Output{v1.acts.features(), v2.acts.features()}, headW...), predW...))
+		gs := diff(append(append([]tf.Output{v1.acts.features(), v2.acts.features()}, headW...), predW...))
 		if err := b.s.Err(); err != nil {
 			return nil, fmt.Errorf("contrastive gradients: %w", err)
 		}
@@ -144,7 +156,7 @@ func (b *builder) contrastiveGrads(st strategy, loss tf.Output, v1, v2 view, v *
 		}
 		grads = append(grads, gs[2:]...)
 	} else {
-		grads = op.Gradients(b.s.SubScope("contrastive_grad"), []tf.Output{loss}, append(append(encW, headW...), predW...))
+		grads = diff(append(append(encW, headW...), predW...))
 		if err := b.s.Err(); err != nil {
 			return nil, fmt.Errorf("contrastive gradients: %w", err)
 		}

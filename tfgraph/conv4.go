@@ -84,7 +84,7 @@ type conv4Acts struct {
 func (a conv4Acts) features() tf.Output  { return a.f }
 func (a conv4Acts) moments() []tf.Output { return nil }
 
-func (e conv4) forward(s *op.Scope, x tf.Output, w, _ []tf.Output) activations {
+func (e conv4) forward(s *op.Scope, x tf.Output, w, _ []tf.Output, _ *syncBN) activations {
 	var a conv4Acts
 	h := x
 	for i := 0; i < 4; i++ {

@@ -15,7 +15,8 @@
 //     ckptops.go, variables.go (the model's variables by role, in checkpoint order);
 //   - strategy.go: data parallelism as a strategy the builders call (local, one process, is the
 //     identity); parallel.go is the data-parallel one (collectives over TensorFlow's distributed
-//     runtime), cluster.go its start-up check, chief broadcast and stop agreement;
+//     runtime), syncbn.go its batch norm synchronised across the workers (forward and
+//     backward), cluster.go its start-up check, chief broadcast and stop agreement;
 //   - graph.go assembles them (buildGraph); serving.go is the serving computation an export holds
 //     (savedmodel.Export assembles the SavedModel around it).
 //

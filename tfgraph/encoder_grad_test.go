@@ -26,7 +26,7 @@ func TestEncoderBackwardMatchesRegistry(t *testing.T) {
 	for i, sp := range specs {
 		w[i] = op.Placeholder(s.SubScope("w"), tf.Float, op.PlaceholderShape(tf.MakeShape(sp.Shape...)))
 	}
-	e := enc.forward(s.SubScope("enc"), x, w, nil)
+	e := enc.forward(s.SubScope("enc"), x, w, nil, nil)
 	// loss = Σ f·r, so dL/df = r.
 	loss := op.Sum(s, op.Mul(s, e.features(), r), op.Const(s.SubScope("axes"), []int32{0, 1}))
 	registry := op.Gradients(s.SubScope("grad"), []tf.Output{loss}, w)

@@ -44,9 +44,13 @@ func batchNorm(s *op.Scope, h, gamma, beta tf.Output, stats []tf.Output, eps flo
 	} else {
 		mean, variance = stats[0], stats[1]
 	}
+	return bnApply(s, h, gamma, beta, mean, variance, eps), moments
+}
+
+// bnApply is tf.nn.batch_normalization: h·inv + (beta − mean·inv), inv = gamma/√(variance + eps).
+func bnApply(s *op.Scope, h, gamma, beta, mean, variance tf.Output, eps float64) tf.Output {
 	inv := op.Mul(s.SubScope("scale"), op.Rsqrt(s.SubScope("Rsqrt"), op.AddV2(s.SubScope("eps"), variance, f32(s.SubScope("epsilon"), eps))), gamma)
-	out = op.AddV2(s.SubScope("AddV2"), op.Mul(s.SubScope("Mul"), h, inv), op.Sub(s.SubScope("offset"), beta, op.Mul(s.SubScope("shift"), mean, inv)))
-	return out, moments
+	return op.AddV2(s.SubScope("AddV2"), op.Mul(s.SubScope("Mul"), h, inv), op.Sub(s.SubScope("offset"), beta, op.Mul(s.SubScope("shift"), mean, inv)))
 }
 
 // movingUpdates assigns each moving statistic (mean, variance per BN, in order) the updates of
@@ -68,9 +72,9 @@ func movingUpdates(s *op.Scope, stats []*variable, m1, m2 []tf.Output) []*tf.Ope
 
 // mlp applies a two-layer head with weights w in mlpVars order: layer 0, ReLU, layer 1. A layer
 // with bn[i] has no bias and ends in batch normalisation (batchNorm: over the batch with stats
-// nil, returning the batch moments of each BN in order; else with the moving statistics stats,
-// mean and variance per BN).
-func mlp(s *op.Scope, x tf.Output, w []tf.Output, bn [2]bool, stats []tf.Output) (tf.Output, []tf.Output) {
+// nil, synchronised by sync in data-parallel training, returning the batch moments of each BN in
+// order; else with the moving statistics stats, mean and variance per BN).
+func mlp(s *op.Scope, x tf.Output, w []tf.Output, bn [2]bool, stats []tf.Output, sync *syncBN) (tf.Output, []tf.Output) {
 	var moments []tf.Output
 	h := x
 	for i := 0; i < 2; i++ {
@@ -82,7 +86,7 @@ func mlp(s *op.Scope, x tf.Output, w []tf.Output, bn [2]bool, stats []tf.Output)
 			if stats != nil {
 				st, stats = stats[:2], stats[2:]
 			}
-			h, mo = batchNorm(s.SubScope(fmt.Sprintf("bn%d", i)), op.MatMul(ls.SubScope("MatMul"), h, w[0]), w[1], w[2], st, bnEpsilon, 0)
+			h, mo = sync.norm(s.SubScope(fmt.Sprintf("bn%d", i)), op.MatMul(ls.SubScope("MatMul"), h, w[0]), w[1], w[2], st, bnEpsilon, 0)
 			w, moments = w[3:], append(moments, mo...)
 		}
 		if i == 0 {

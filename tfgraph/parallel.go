@@ -40,6 +40,8 @@ func (p dataParallel) labelled(s *op.Scope, _ tf.Output) tf.Output {
 	return f32(s.SubScope("count"), float64(p.d.Workers*p.d.Labelled))
 }
 
+func (p dataParallel) batchNorms() *syncBN { return &syncBN{p: p} }
+
 func (p dataParallel) clusterOps(s *op.Scope, g *nnclrGraph) {
 	g.check = p.clusterCheck(s.SubScope("cluster_check"))
 	g.sync = p.syncFromChief(s.SubScope("sync"), g.vars)
@@ -108,6 +110,13 @@ func (p dataParallel) global(s *op.Scope, x tf.Output, dim, key int) (live, cons
 	return live, constant
 }
 
+// allReduce adds x across the workers (the same tensor on every worker after).
+func (p dataParallel) allReduce(s *op.Scope, x tf.Output, key int) tf.Output {
+	size, group, inst := p.collectiveArgs(s, key)
+	return op.CollectiveReduceV2(s.SubScope("CollectiveReduceV2"), x, size, group, inst, nil, "Add", "Id",
+		op.CollectiveReduceV2TimeoutSeconds(p.timeoutSeconds()))
+}
+
 // sum adds xs across the workers with one collective on their packed values and returns the
 // sums in xs's shapes.
 func (p dataParallel) sum(s *op.Scope, xs []tf.Output, key int) []tf.Output {
@@ -118,9 +127,7 @@ func (p dataParallel) sum(s *op.Scope, xs []tf.Output, key int) []tf.Output {
 		sizes[i] = op.Size(s.SubScope("Size"), x, op.SizeOutType(tf.Int32))
 	}
 	packed := op.ConcatV2(s.SubScope("pack"), flat, i32(s.SubScope("axis"), 0))
-	size, group, inst := p.collectiveArgs(s, key)
-	sum := op.CollectiveReduceV2(s.SubScope("CollectiveReduceV2"), packed, size, group, inst, nil, "Add", "Id",
-		op.CollectiveReduceV2TimeoutSeconds(p.timeoutSeconds()))
+	sum := p.allReduce(s, packed, key)
 	parts := op.SplitV(s.SubScope("unpack"), sum, op.Pack(s.SubScope("sizes"), sizes), i32(s.SubScope("saxis"), 0), int64(len(xs)))
 	out := make([]tf.Output, len(xs))
 	for i, x := range xs {

@@ -3,8 +3,10 @@ package tfgraph
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -88,149 +90,279 @@ func seq(lo, hi int) []int {
 }
 
 // TestDataParallelEqualsOneProcess runs 2 and 3 workers (sessions on their own gRPC servers on
-// 127.0.0.1, in this process) for three steps of global batches (96×96×3, 8 unlabelled + 4
-// labelled images per worker) and compares every variable (weights, both Adams' slots and
-// counters, the queue) and the metrics with one process training on the same global batches, and
-// the workers with each other; the workers other than the chief start from other weights and
-// take the chief's by SyncFromChief. The workers are bit-identical to each other. Against one process
-// the test allows parallelTolerance relative (max |difference| / max |value| per variable): the
-// workers sum their share of the gradient where one process sums the whole batch in one kernel,
-// and float32 sums in another order differ. The test logs the worst variable and its difference
-// (go test -v -run DataParallelEqualsOneProcess ./tfgraph/): typically the first conv's bias or
-// its Adam moment (a sum over every pixel of every image), of the size of the difference between
-// nnclr and Keras on one process (stepTolerance). A model without a probe (a dataset without
-// labels: the global batch is unlabelled images only) is checked the same way on 2 workers, and
-// so is LARS under warmup-cosine.
+// 127.0.0.1, in this process) for three steps of global batches and compares every variable
+// (weights, both Adams' slots and counters, the queue, the batch norms' moving statistics) and the
+// metrics with one process training on the same global batches, and the workers with each other;
+// the workers other than the chief start from other weights and take the chief's by
+// SyncFromChief. The workers are bit-identical to each other. Against one process the test allows
+// parallelTolerance relative (max |difference| / max |value| per variable): the workers sum their
+// share of the gradient where one process sums the whole batch in one kernel, and float32 sums in
+// another order differ. The test logs the worst variable and its difference (go test -v -run
+// DataParallelEqualsOneProcess ./tfgraph/): typically the first conv's bias or its Adam moment (a
+// sum over every pixel of every image), of the size of the difference between nnclr and Keras on
+// one process (stepTolerance).
+//
+// The models: the example's (96×96×3, 8 unlabelled + 4 labelled images per worker, three steps);
+// the same without a probe (a dataset without labels: the global batch is unlabelled images
+// only); with the paper's heads (HeadBN and a prediction head); and ResNet-18 with the CIFAR stem
+// at 16×16×3 (2 + 1 images per worker, two steps: resnetParallelCase says why; on 3 workers in
+// make test-long only, NNCLR_LONG_CHECKS=1, as it takes 20 s). The last two
+// have batch norms in the train step, which the workers synchronise (syncBN): their statistics
+// are the global batch's, forward and backward. Those two run Adam at ε = 1e-3 as their Keras
+// cross-checks do (TestPaperOptionsMatchKeras), and the encoder's dense bias
+// before the heads' BN is held to bnDenseBiasTolerance as there. LARS under warmup-cosine is
+// checked on 2 workers too (its trust ratios come from the summed gradients).
 const parallelTolerance = 5e-5
 
+// parallelCase is one comparison of TestDataParallelEqualsOneProcess.
+type parallelCase struct {
+	name                       string
+	cfg                        ModelConfig
+	workers, uPer, lPer, steps int
+}
+
 func TestDataParallelEqualsOneProcess(t *testing.T) {
-	cfg := smallConfig()
-	cfg.Height, cfg.Width, cfg.QueueSize = 96, 96, 64
-	const steps, uPer = 3, 8
-	for _, tc := range []struct {
-		workers     int
-		probe, lars bool
-	}{{2, true, false}, {3, true, false}, {2, false, false}, {2, true, true}} {
-		workers, cfg, lPer, name := tc.workers, cfg, 4, fmt.Sprintf("%d workers", tc.workers)
-		if !tc.probe {
-			cfg.NumClasses, lPer, name = 0, 0, name+", no probe"
-		}
-		if tc.lars {
-			// LARS's trust ratios come from the summed gradients, the same on every worker.
-			cfg.Optimizer, cfg.LearningRate, cfg.WeightDecay, cfg.LARSEta = OptimizerLARS, 2, 1e-3, 0.02
-			cfg.LRSchedule, cfg.WarmupSteps, cfg.TotalSteps, name = ScheduleWarmupCosine, 1, 4, name+", lars warmup-cosine"
-		}
-		t.Run(name, func(t *testing.T) {
-			u, l := workers*uPer, workers*lPer
-			r := rand.New(rand.NewPCG(7, uint64(workers)))
-			data := make([]stepData, steps)
-			for i := range data {
-				data[i] = makeStepData(r, cfg, u, l)
+	base := smallConfig()
+	base.Height, base.Width, base.QueueSize = 96, 96, 64
+	noProbe, heads := base, base
+	noProbe.NumClasses = 0
+	lars := base
+	lars.Optimizer, lars.LearningRate, lars.WeightDecay, lars.LARSEta = OptimizerLARS, 2, 1e-3, 0.02
+	lars.LRSchedule, lars.WarmupSteps, lars.TotalSteps = ScheduleWarmupCosine, 1, 4
+	heads.HeadBN, heads.PredHidden, heads.Epsilon = true, 32, 1e-3
+	for _, tc := range []parallelCase{
+		{"2 workers", base, 2, 8, 4, 3},
+		{"3 workers", base, 3, 8, 4, 3},
+		{"2 workers, no probe", noProbe, 2, 8, 0, 3},
+		{"2 workers, head BN", heads, 2, 8, 4, 3},
+		{"3 workers, head BN", heads, 3, 8, 4, 3},
+		{"2 workers, lars warmup-cosine", lars, 2, 8, 4, 3},
+		resnetParallelCase(2),
+		resnetParallelCase(3),
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.cfg.isResNet() && tc.workers > 2 && os.Getenv("NNCLR_LONG_CHECKS") != "1" {
+				t.Skip("20 s more: make test-long (NNCLR_LONG_CHECKS=1) runs it; 3 workers with batch norm are checked with the heads' BN")
 			}
-			single := newInitModel(t, cfg, 21)
-			var want []Metrics
-			for _, d := range data {
-				m, err := single.TrainStep(d.batch(t, cfg, seq(0, u+l), seq(0, l)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				want = append(want, m)
-			}
-			addrs := testutil.FreeAddrs(t, workers)
-			models := make([]*Model, workers)
-			for w := range workers {
-				cl := tfrun.Cluster{Workers: addrs, Task: w, Timeout: 30 * time.Second}
-				target, err := tfrun.StartServer(cl, tfrun.DefaultSessionConfig())
-				if err != nil {
-					t.Fatal(err)
-				}
-				wc := cfg
-				wc.Parallel = &DataParallel{Workers: workers, Task: w, Unlabelled: uPer, Labelled: lPer, Timeout: 30 * time.Second}
-				m, err := NewModel(wc, tfrun.SessionConfig{Cluster: &cl, Target: target})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { m.Close() })
-				// Only the chief starts from the run's seed: SyncFromChief gives the others its state.
-				if err := m.Init(21 + uint64(w)*1000); err != nil {
-					t.Fatal(err)
-				}
-				models[w] = m
-			}
-			// Every worker's part: its unlabelled slice and its labelled slice of each global batch.
-			got := make([][]Metrics, workers)
-			errs := make([]error, workers)
-			var wg sync.WaitGroup
-			for w := range workers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					if errs[w] = models[w].CheckCluster(42); errs[w] != nil {
-						return
-					}
-					if errs[w] = models[w].SyncFromChief(); errs[w] != nil {
-						return
-					}
-					rows := append(seq(w*uPer, (w+1)*uPer), seq(u+w*lPer, u+(w+1)*lPer)...)
-					for _, d := range data {
-						m, err := models[w].TrainStep(d.batch(t, cfg, rows, seq(w*lPer, (w+1)*lPer)))
-						if err != nil {
-							errs[w] = err
-							return
-						}
-						got[w] = append(got[w], m)
-					}
-				}()
-			}
-			wg.Wait()
-			for w, err := range errs {
-				if err != nil {
-					t.Fatalf("worker %d: %v", w, err)
-				}
-			}
-			ref, err := single.Weights()
-			if err != nil {
-				t.Fatal(err)
-			}
-			w0, err := models[0].Weights()
-			if err != nil {
-				t.Fatal(err)
-			}
-			worst, worstName := 0.0, ""
-			for name, a := range ref {
-				b := w0[name]
-				if !slices.Equal(a.Int, b.Int) {
-					t.Errorf("%s: %v, one process %v", name, b.Int, a.Int)
-				}
-				if e := testutil.MaxRel(b.Float, a.Float); e > worst {
-					worst, worstName = e, name
-				}
-			}
-			if worst > parallelTolerance {
-				t.Errorf("worst variable %s differs from one process by %.3g relative", worstName, worst)
-			}
-			t.Logf("%d workers: worst variable %s, %.3g relative to one process", workers, worstName, worst)
-			for w := 1; w < workers; w++ {
-				ww, err := models[w].Weights()
-				if err != nil {
-					t.Fatal(err)
-				}
-				for name, a := range w0 {
-					if !slices.Equal(a.Float, ww[name].Float) || !slices.Equal(a.Int, ww[name].Int) {
-						t.Errorf("worker %d's %s differs from worker 0's", w, name)
-					}
-				}
-			}
-			for i, m := range want {
-				g := got[0][i]
-				for _, c := range [][2]float64{{m.CLoss, g.CLoss}, {m.PLoss, g.PLoss}, {m.CAcc, g.CAcc}, {m.RAcc, g.RAcc}, {m.PAcc, g.PAcc}} {
-					if math.Abs(c[0]-c[1]) > 1e-5*math.Max(1, math.Abs(c[0])) {
-						t.Errorf("step %d: metrics %+v, one process %+v", i+1, g, m)
-						break
-					}
-				}
-			}
+			checkDataParallel(t, tc)
 		})
+	}
+}
+
+// resnetParallelCase is ResNet-18 (CIFAR stem, 16×16×3, heads of 64 and 32) on workers.
+//
+// Synchronised batch norm sums each BN's moments in another order than one process does, so the
+// forward pass differs at rounding level, and a ReLU after a BN sees about a million values per
+// step: where one lies within rounding of 0, one process and the workers take the two sides of
+// the kink and that element's gradient differs by its whole size (measured: a single such
+// element moved an Adam moment of conv3_block1 by 7% after one step at 16×16 with Init's BN).
+// It is the ReLU's form of the nearest-neighbour near-tie (DESIGN, "Numerics"). The case keeps
+// such values rare: liftEncoderBN's offsets put most BN outputs well above the kink, the images
+// have distinct colours (distinctColours), the batch is small, and it compares two steps. With
+// this seed no value falls on a kink; of the data seeds 7..12, three hit one within two steps
+// (errors of 0.6-6%, not of 5e-5), so another seed may need another look.
+func resnetParallelCase(workers int) parallelCase {
+	c := smallConfig()
+	c.Height, c.Width, c.QueueSize, c.Backbone, c.Stem = 16, 16, 64, BackboneResNet18, StemCIFAR
+	c.ProjHidden, c.ProjDim, c.Epsilon = 64, 32, 1e-3
+	return parallelCase{fmt.Sprintf("%d workers, resnet18", workers), c, workers, 2, 1, 2}
+}
+
+// checkDataParallel trains one process and tc.workers workers on the same global batches and
+// compares them (compareWorkers).
+func checkDataParallel(t *testing.T, tc parallelCase) {
+	r := rand.New(rand.NewPCG(7, uint64(tc.workers)))
+	u, l := tc.workers*tc.uPer, tc.workers*tc.lPer
+	data := make([]stepData, tc.steps)
+	for i := range data {
+		data[i] = makeStepData(r, tc.cfg, u, l)
+	}
+	if tc.cfg.isResNet() {
+		for i := range data {
+			distinctColours(r, &data[i])
+		}
+	}
+	single := newInitModel(t, tc.cfg, 21)
+	if tc.cfg.isResNet() {
+		liftEncoderBN(t, single)
+	}
+	var want []Metrics
+	for _, d := range data {
+		m, err := single.TrainStep(d.batch(t, tc.cfg, seq(0, u+l), seq(0, l)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, m)
+	}
+	models, got := trainWorkers(t, tc.cfg, tc.workers, tc.uPer, tc.lPer, data)
+	compareWorkers(t, single, models, want, got[0])
+}
+
+// trainWorkers starts workers data-parallel models of cfg on 127.0.0.1, each with its share of
+// uPer unlabelled and lPer labelled images, checks the cluster, takes the chief's variables
+// and trains on every global batch of data; it returns the models and each worker's metrics.
+func trainWorkers(t *testing.T, cfg ModelConfig, workers, uPer, lPer int, data []stepData) ([]*Model, [][]Metrics) {
+	t.Helper()
+	addrs := testutil.FreeAddrs(t, workers)
+	models := make([]*Model, workers)
+	for w := range workers {
+		cl := tfrun.Cluster{Workers: addrs, Task: w, Timeout: 30 * time.Second}
+		target, err := tfrun.StartServer(cl, tfrun.DefaultSessionConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		wc := cfg
+		wc.Parallel = &DataParallel{Workers: workers, Task: w, Unlabelled: uPer, Labelled: lPer, Timeout: 30 * time.Second}
+		m, err := NewModel(wc, tfrun.SessionConfig{Cluster: &cl, Target: target})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		// Only the chief starts from the run's seed: SyncFromChief gives the others its state.
+		if err := m.Init(21 + uint64(w)*1000); err != nil {
+			t.Fatal(err)
+		}
+		if w == 0 && cfg.isResNet() {
+			liftEncoderBN(t, m)
+		}
+		models[w] = m
+	}
+	// Every worker's part: its unlabelled slice and its labelled slice of each global batch.
+	u := workers * uPer
+	got := make([][]Metrics, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[w] = models[w].CheckCluster(42); errs[w] != nil {
+				return
+			}
+			if errs[w] = models[w].SyncFromChief(); errs[w] != nil {
+				return
+			}
+			rows := append(seq(w*uPer, (w+1)*uPer), seq(u+w*lPer, u+(w+1)*lPer)...)
+			for _, d := range data {
+				m, err := models[w].TrainStep(d.batch(t, cfg, rows, seq(w*lPer, (w+1)*lPer)))
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				got[w] = append(got[w], m)
+			}
+		}()
+	}
+	wg.Wait()
+	for w, err := range errs {
+		if err != nil {
+			t.Fatalf("worker %d: %v", w, err)
+		}
+	}
+	return models, got
+}
+
+// liftEncoderBN gives the encoder's batch norms random scales in [0.5, 1.5] and offsets in
+// [1.5, 2.5] (the same on every call): a ReLU after a BN then sees values centred well above its
+// kink, instead of on it as with Init's offsets of 0 (resnetParallelCase). Larger offsets make
+// the images' features alike, and the loss's gradient at the heads' biases a small difference of
+// large terms (measured with [3, 5]: up to 4e-4 relative in the heads' last layer between one
+// process and a data-parallel model on a single worker, which has no cross-worker terms at all).
+func liftEncoderBN(t *testing.T, m *Model) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(5, 6))
+	vals := map[string]tfrun.Array{}
+	for _, sp := range m.cfg.EncoderVars() {
+		lo, hi := 0.5, 1.5
+		switch {
+		case strings.HasSuffix(sp.Name, "_bn/beta"):
+			lo, hi = 1.5, 2.5
+		case !strings.HasSuffix(sp.Name, "_bn/gamma"):
+			continue
+		}
+		a := tfrun.Array{Shape: sp.Shape, Float: make([]float32, sp.size())}
+		for i := range a.Float {
+			a.Float[i] = float32(lo + (hi-lo)*r.Float64())
+		}
+		vals[sp.Name] = a
+	}
+	if err := m.SetWeights(vals); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// parallelRelErr is variable name's max |got − want| / max |want|, but for a batch norm's moving
+// mean over max(max |want|, √max want's moving variance): a batch mean's rounding error scales
+// with the spread of the values averaged, and the mean itself can be nearly zero (the prediction
+// head's BN takes a linear map of a BN's output, whose batch mean is beta: zero at the start).
+func parallelRelErr(want, got map[string]tfrun.Array, name string) float64 {
+	a, b := want[name].Float, got[name].Float
+	diff, scale := 0.0, 1e-6 // testutil.MaxRel's floor
+	for i := range a {
+		diff, scale = max(diff, math.Abs(float64(b[i]-a[i]))), max(scale, math.Abs(float64(a[i])))
+	}
+	if base, ok := strings.CutSuffix(name, "/moving_mean"); ok {
+		for _, v := range want[base+"/moving_variance"].Float {
+			scale = max(scale, math.Sqrt(float64(v)))
+		}
+	}
+	return diff / scale
+}
+
+// compareWorkers checks the workers' variables against one process's (parallelTolerance) and
+// against each other's (bit-identical), and the chief's metrics got against one process's want.
+func compareWorkers(t *testing.T, single *Model, models []*Model, want, got []Metrics) {
+	t.Helper()
+	ref, err := single.Weights()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w0, err := models[0].Weights()
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst, worstName := 0.0, ""
+	for name, a := range ref {
+		b := w0[name]
+		if !slices.Equal(a.Int, b.Int) {
+			t.Errorf("%s: %v, one process %v", name, b.Int, a.Int)
+		}
+		e := parallelRelErr(ref, w0, name)
+		if single.Config().HeadBN && name == "enc/dense/bias" {
+			// Rounding noise turned into steps by Adam, as in TestPaperOptionsMatchKeras.
+			if e > bnDenseBiasTolerance {
+				t.Errorf("%s differs from one process by %.3g relative > %g", name, e, bnDenseBiasTolerance)
+			}
+			t.Logf("%s (a dense bias before the heads' BN): %.3g relative to one process", name, e)
+			continue
+		}
+		if e > worst {
+			worst, worstName = e, name
+		}
+	}
+	if worst > parallelTolerance {
+		t.Errorf("worst variable %s differs from one process by %.3g relative", worstName, worst)
+	}
+	t.Logf("%d workers: worst variable %s, %.3g relative to one process", len(models), worstName, worst)
+	for w := 1; w < len(models); w++ {
+		ww, err := models[w].Weights()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, a := range w0 {
+			if !slices.Equal(a.Float, ww[name].Float) || !slices.Equal(a.Int, ww[name].Int) {
+				t.Errorf("worker %d's %s differs from worker 0's", w, name)
+			}
+		}
+	}
+	for i, m := range want {
+		g := got[i]
+		for _, c := range [][2]float64{{m.CLoss, g.CLoss}, {m.PLoss, g.PLoss}, {m.CAcc, g.CAcc}, {m.RAcc, g.RAcc}, {m.PAcc, g.PAcc}} {
+			if math.Abs(c[0]-c[1]) > 1e-5*math.Max(1, math.Abs(c[0])) {
+				t.Errorf("step %d: metrics %+v, one process %+v", i+1, g, m)
+				break
+			}
+		}
 	}
 }
 
@@ -378,4 +510,61 @@ func BenchmarkDataParallelStep(b *testing.B) {
 	b.ReportMetric(float64(gather+reduce)/1e6, "MB-per-worker-step")
 	b.Logf("per worker and step: gathers %.2f MB, all-reduces %.2f MB (%d parameters); a collective round trip %.2f ms on loopback",
 		float64(gather)/1e6, float64(reduce)/1e6, enc+head+probe, check*1000)
+}
+
+// distinctColours gives every image of d its own colour under a weaker noise (0.8·colour +
+// 0.2·image, as the ResNet cross-checks' images): uniform noise images look alike to a freshly
+// initialised ResNet, whose projections then nearly tie in the nearest-neighbour argmax.
+func distinctColours(r *rand.Rand, d *stepData) {
+	for _, set := range [][][]float32{d.v1, d.v2, d.px} {
+		for _, img := range set {
+			colour := [3]float32{r.Float32(), r.Float32(), r.Float32()}
+			for i := range img {
+				img[i] = 0.8*colour[i%3] + 0.2*img[i]
+			}
+		}
+	}
+}
+
+// TestSyncBNRunsOneBackward: the synchronised batch norms' segment-wise backward pass builds some
+// gradient ops twice (syncBN.gradients), which Grappler must merge: a data-parallel resnet18 step
+// (one worker, so without other processes) runs as many convolution kernels of each kind as one
+// process's step.
+func TestSyncBNRunsOneBackward(t *testing.T) {
+	c := smallConfig()
+	c.Height, c.Width, c.QueueSize, c.Backbone, c.Stem = 16, 16, 64, BackboneResNet18, StemCIFAR
+	d := makeStepData(rand.New(rand.NewPCG(1, 1)), c, 2, 1)
+	kernels := func(m *Model) map[string]int {
+		ops, err := m.TraceStep(d.batch(t, c, seq(0, 3), seq(0, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := map[string]int{}
+		for _, o := range ops {
+			if strings.Contains(o.Op, "Conv2D") {
+				n[o.Op]++
+			}
+		}
+		return n
+	}
+	want := kernels(newInitModel(t, c, 1))
+	cl := tfrun.Cluster{Workers: testutil.FreeAddrs(t, 1), Timeout: 30 * time.Second}
+	target, err := tfrun.StartServer(cl, tfrun.DefaultSessionConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Parallel = &DataParallel{Workers: 1, Unlabelled: 2, Labelled: 1, Timeout: 30 * time.Second}
+	m, err := NewModel(c, tfrun.SessionConfig{Cluster: &cl, Target: target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	if err := m.Init(1); err != nil {
+		t.Fatal(err)
+	}
+	got := kernels(m)
+	if !maps.Equal(got, want) {
+		t.Fatalf("convolution kernels per step: data-parallel %v, one process %v", got, want)
+	}
+	t.Logf("convolution kernels per step: %v", got)
 }

@@ -24,7 +24,7 @@ func (b *builder) probe(s *op.Scope, st strategy, v *modelVars, x, y tf.Output, 
 	encW := readAfter(ps.SubScope("encoder_w"), v.enc)
 	pW := readAfter(ps.SubScope("probe_w"), v.probe)
 	stats := readAfter(ps.SubScope("encoder_stats"), v.encStats, encStatsDone...)
-	f := encode(ps.SubScope("encoder"), b.cfg, x, encW, stats).features()
+	f := encode(ps.SubScope("encoder"), b.cfg, x, encW, stats, nil).features()
 	logits := dense(ps.SubScope("probe"), f, pW[0], pW[1])
 	ls := b.s.SubScope("train_probe_loss")
 	count := st.labelled(ls.SubScope("count"), y)
@@ -46,7 +46,7 @@ func (b *builder) probe(s *op.Scope, st strategy, v *modelVars, x, y tf.Output, 
 // testStep evaluates the probe on x (float32 in [0, 1]) with labels y: the mean loss and the
 // number of correct predictions.
 func (b *builder) testStep(s *op.Scope, v *modelVars, x, y tf.Output) []tf.Output {
-	f := encode(s.SubScope("encoder"), b.cfg, x, reads(v.enc), reads(v.encStats)).features()
+	f := encode(s.SubScope("encoder"), b.cfg, x, reads(v.enc), reads(v.encStats), nil).features()
 	logits := dense(s.SubScope("probe"), f, v.probe[0].read, v.probe[1].read)
 	loss := meanAxis0(s.SubScope("loss"), xentRows(s.SubScope("loss"), logits, y, i32(s.SubScope("depth"), int32(b.cfg.NumClasses))))
 	return []tf.Output{loss, correctCount(s.SubScope("correct"), logits, y)}
@@ -56,8 +56,8 @@ func (b *builder) testStep(s *op.Scope, v *modelVars, x, y tf.Output) []tf.Outpu
 // moving statistics, the encoder's too) and, in a model with a probe, the probe's logits.
 func (b *builder) forward(s *op.Scope, v *modelVars, x tf.Output) []tf.Output {
 	c := b.cfg
-	f := encode(s.SubScope("encoder"), c, x, reads(v.enc), reads(v.encStats)).features()
-	p, _ := mlp(s.SubScope("head"), f, reads(v.head), [2]bool{c.HeadBN, c.HeadBN}, reads(v.stats))
+	f := encode(s.SubScope("encoder"), c, x, reads(v.enc), reads(v.encStats), nil).features()
+	p, _ := mlp(s.SubScope("head"), f, reads(v.head), [2]bool{c.HeadBN, c.HeadBN}, reads(v.stats), nil)
 	if !c.HasProbe() {
 		return []tf.Output{f, p}
 	}

@@ -47,6 +47,7 @@ type rnWalk struct {
 	s               *op.Scope
 	w, stats        []tf.Output
 	training        bool
+	sync            *syncBN // the training-mode BNs' synchronisation (nil: one process)
 	specs, statSpec []VarSpec
 	moments         []tf.Output
 	flops           float64
@@ -102,7 +103,7 @@ func (r *rnWalk) bn(name string, x fmap) fmap {
 		st, r.stats = r.stats[:2], r.stats[2:]
 	}
 	var mo []tf.Output
-	x.t, mo = batchNorm(r.s.SubScope(name), x.t, gamma, beta, st, resnetBNEpsilon, 0, 1, 2)
+	x.t, mo = r.sync.norm(r.s.SubScope(name), x.t, gamma, beta, st, resnetBNEpsilon, 0, 1, 2)
 	r.moments = append(r.moments, mo...)
 	return x
 }
@@ -254,8 +255,8 @@ type resnetActs struct {
 func (a resnetActs) features() tf.Output  { return a.f }
 func (a resnetActs) moments() []tf.Output { return a.mo }
 
-func (e resnet) forward(s *op.Scope, x tf.Output, w, stats []tf.Output) activations {
-	r := &rnWalk{s: s, w: w, stats: stats, training: stats == nil}
+func (e resnet) forward(s *op.Scope, x tf.Output, w, stats []tf.Output, sync *syncBN) activations {
+	r := &rnWalk{s: s, w: w, stats: stats, training: stats == nil, sync: sync}
 	h := e.walk(r, x)
 	ps := s.SubScope("avg_pool")
 	f := op.Mean(ps.SubScope("Mean"), h.t, i32(ps.SubScope("axes"), 1, 2))

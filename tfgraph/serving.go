@@ -26,7 +26,7 @@ func Serving(s *op.Scope, cfg ModelConfig, images tf.Output, read func(name stri
 	for _, sp := range cfg.EncoderStatVars() {
 		stats = append(stats, read(sp.Name))
 	}
-	embedding = backboneOf(cfg).forward(s.SubScope("encoder"), x, encW, stats).features()
+	embedding = backboneOf(cfg).forward(s.SubScope("encoder"), x, encW, stats, nil).features()
 	if !cfg.HasProbe() {
 		return embedding, tf.Output{}, tf.Output{}
 	}

@@ -17,6 +17,9 @@ type strategy interface {
 	// labelled is the global batch's number of labelled rows, float32, given this worker's
 	// labels y.
 	labelled(s *op.Scope, y tf.Output) tf.Output
+	// batchNorms is the synchronisation of one train step's training-mode batch norms over the
+	// workers (nil: each normalises over this process's batch).
+	batchNorms() *syncBN
 	// clusterOps builds the ops a cluster needs besides the step (start-up check, taking the
 	// chief's variables, the agreement on stopping) into g.
 	clusterOps(s *op.Scope, g *nnclrGraph)
@@ -37,4 +40,5 @@ func (local) sum(_ *op.Scope, xs []tf.Output, _ int) []tf.Output               {
 func (local) labelled(s *op.Scope, y tf.Output) tf.Output {
 	return op.Cast(s.SubScope("Cast"), dim0(s, y), tf.Float)
 }
+func (local) batchNorms() *syncBN               { return nil }
 func (local) clusterOps(*op.Scope, *nnclrGraph) {}
