@@ -397,6 +397,7 @@ type resnetBench struct {
 // with bf16, three with the bf16 rewrite in both. It prints each pair, the median ratio per
 // precision against the targets (fp32 >= 1.0x Keras, bf16 >= Keras with the same rewrite), and
 // the peak RSS of both against the target nnclr <= Keras, and the CPU's bf16 flags.
+// NNCLR_RESNET_BENCH=resnet18 (or resnet50) runs one configuration.
 func BenchmarkResNetVsKeras(b *testing.B) {
 	const steps, threads, pairs = 10, 2, 3
 	dir := b.TempDir()
@@ -424,6 +425,9 @@ func BenchmarkResNetVsKeras(b *testing.B) {
 		{name: "resnet50-imagenet-96", dataDir: stl, images: 40, steps: steps,
 			goArgs:    append([]string{"--backbone", "resnet50", "--unlabelled-batch", "32", "--labelled-batch", "8"}, common...),
 			kerasArgs: []string{"--tfds-dir", filepath.Join(stl, "stl10", "1.0.0"), "--backbone", "resnet50"}},
+	}
+	if only := os.Getenv("NNCLR_RESNET_BENCH"); only != "" {
+		configs = slices.DeleteFunc(configs, func(c resnetBench) bool { return !strings.Contains(c.name, only) })
 	}
 	cpu := tfrun.HostCPUFeatures()
 	b.Logf("CPU: %s", cpu)
