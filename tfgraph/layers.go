@@ -38,8 +38,11 @@ func batchNorm(s *op.Scope, h, gamma, beta tf.Output, stats []tf.Output, eps flo
 	if stats == nil {
 		ax := i32(s.SubScope("axis"), axes...)
 		mean = op.Mean(s.SubScope("mean"), h, ax)
-		dev := op.Sub(s.SubScope("Sub"), h, op.StopGradient(s.SubScope("StopGradient"), mean))
-		variance = op.Mean(s.SubScope("variance"), op.Square(s.SubScope("Square"), dev), ax)
+		// One SquaredDifference, as tf.nn.moments: its gradient reads h, which the backward
+		// keeps anyway, where Sub then Square would keep h − mean as well (an activation-sized
+		// tensor per batch norm).
+		dev2 := op.SquaredDifference(s.SubScope("SquaredDifference"), h, op.StopGradient(s.SubScope("StopGradient"), mean))
+		variance = op.Mean(s.SubScope("variance"), dev2, ax)
 		moments = []tf.Output{mean, variance}
 	} else {
 		mean, variance = stats[0], stats[1]
