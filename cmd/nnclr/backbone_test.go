@@ -32,7 +32,8 @@ func resnetArgs(dataDir, runDir string, epochs int, extra ...string) []string {
 // run.json records them; a run of 2 epochs resumed to 3 equals a run of 3 epochs in every
 // variable (weights, Adam slots, BN moving statistics, queue); the export gives in Python
 // (tf.saved_model.load) the features and logits of the Go model on the same uint8 images
-// (relative 1e-5); embed through the export equals embed through the run; evaluate runs.
+// (relative 1e-5); embed through the export equals embed through the run; evaluate runs on the
+// run's dataset and data dir (run.json's: neither flag given).
 func TestPretrainResNet18(t *testing.T) {
 	dataDir := smallFashion(t, 48)
 	base := t.TempDir()
@@ -99,7 +100,7 @@ func TestPretrainResNet18(t *testing.T) {
 		t.Errorf("embeddings through the export and through the run differ: %.3g", r)
 	}
 	evalOut := filepath.Join(t.TempDir(), "eval.json")
-	if err := run([]string{"--mode", "evaluate", "--run-dir", resumed, "--dataset", "fashion_mnist", "--data-dir", dataDir, "--no-prepare", "--out", evalOut, "--linear-epochs", "2"}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+	if err := run([]string{"--mode", "evaluate", "--run-dir", resumed, "--no-prepare", "--out", evalOut, "--linear-epochs", "2"}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
 		t.Fatalf("evaluate: %v", err)
 	}
 }

@@ -118,7 +118,7 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 	fs.BoolVar(&c.allowPrecisionChange, "allow-precision-change", false, "pretrain --resume: continue a run in another --precision than it ran in")
 	fs.BoolVar(&p.XLA, "xla", false, "compile the TensorFlow graph with XLA (global JIT; bin/nnclr sets TF_XLA_FLAGS for CPU)")
 	fs.StringVar(&p.DataDir, "data-dir", "", "tfds data dir (default $TFDS_DATA_DIR, else ~/tensorflow_datasets)")
-	fs.StringVar(&p.Dataset, "dataset", def.Dataset, "dataset name, optionally with version (stl10:1.0.0)")
+	fs.StringVar(&p.Dataset, "dataset", def.Dataset, "dataset name, optionally with version (stl10:1.0.0); embed, evaluate, neighbours with --run-dir: the run's by default")
 	fs.StringVar(&c.runDir, "run-dir", "", "run directory: run.json, checkpoints, metrics.jsonl, TensorBoard files")
 	fs.StringVar(&c.model, "model", "", "SavedModel directory (info, embed, evaluate)")
 	fs.BoolVarP(&c.quiet, "quiet", "q", false, "no progress bar")

@@ -154,8 +154,29 @@ func (c *cli) prepareOptions(stderr io.Writer) (loader.PrepareOptions, func()) {
 		DownloadProgress: func(done, total int64) { dl.set("downloading STL-10", done, total) }}, func() { dl.finish(); prog.finish() }
 }
 
-// loadDataset opens --dataset and, unless --no-prepare, prepares it first when it is missing.
+// runDataset takes, with --run-dir and no --dataset, the run's dataset from its run.json, and
+// its data dir unless --data-dir is given.
+func (c *cli) runDataset() error {
+	if c.runDir == "" || c.fs.Changed("dataset") {
+		return nil
+	}
+	cfg, err := rundir.ReadConfig(c.runDir)
+	if err != nil {
+		return err
+	}
+	c.pretrain.Dataset = cfg.Dataset
+	if !c.fs.Changed("data-dir") {
+		c.pretrain.DataDir = cfg.DataDir
+	}
+	return nil
+}
+
+// loadDataset opens --dataset (with --run-dir and no --dataset, the run's: runDataset) and,
+// unless --no-prepare, prepares it first when it is missing.
 func (c *cli) loadDataset(stderr io.Writer) (*loader.Dataset, error) {
+	if err := c.runDataset(); err != nil {
+		return nil, err
+	}
 	prep, finish := c.prepareOptions(stderr)
 	defer finish()
 	return loader.Load(c.ctx, c.pretrain.DataDir, c.pretrain.Dataset, loader.LoadOptions{Prepare: !c.noPrepare, PrepareOptions: prep})
