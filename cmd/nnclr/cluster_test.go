@@ -316,12 +316,19 @@ func TestClusterKNNMonitor(t *testing.T) {
 		// subtest), so the scenario runs in a child process (this test binary), which prints
 		// both workers' errors and exits without tearing down; the parent checks them.
 		if os.Getenv(chiefOnlyChild) == "" {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestClusterKNNMonitor$/^chief_only_fails$", "-test.count=1")
-			cmd.Env = append(os.Environ(), chiefOnlyChild+"=1")
-			out, _ := cmd.CombinedOutput() // the child exits 0 after printing, without teardown
-			m := regexp.MustCompile(`(?m)^chief-only: chief: (.*); worker 1: (.*); monitor ([0-9.]+) s$`).FindStringSubmatch(string(out))
-			if m == nil {
-				t.Fatalf("the child process reported nothing:\n%s", out)
+			report := regexp.MustCompile(`(?m)^chief-only: chief: (.*); worker 1: (.*); monitor ([0-9.]+) s$`)
+			var m []string
+			// A child that ends without its line (it died inside TensorFlow before printing: seen
+			// once in a full make test on a loaded machine) is run once more; twice is a failure.
+			for try := 1; m == nil && try <= 2; try++ {
+				cmd := exec.Command(os.Args[0], "-test.run=^TestClusterKNNMonitor$/^chief_only_fails$", "-test.count=1")
+				cmd.Env = append(os.Environ(), chiefOnlyChild+"=1")
+				out, err := cmd.CombinedOutput() // the child exits 0 after printing, without teardown
+				if m = report.FindStringSubmatch(string(out)); m == nil && try == 2 {
+					t.Fatalf("the child process reported nothing twice (%v):\n%s", err, out)
+				} else if m == nil {
+					t.Logf("the child process reported nothing (%v); running it again", err)
+				}
 			}
 			// Worker 1 waits at the next step's collective for the chief's monitor; the
 			// collective times out (on whichever side its timer fires first: the other then
