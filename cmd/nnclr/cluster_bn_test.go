@@ -45,3 +45,53 @@ func TestClusterHeadBN(t *testing.T) {
 	}
 	t.Logf("2 worker processes with --head-bn: worst %s, %.3g relative to one process", name, worst)
 }
+
+// TestClusterResNet: --backbone resnet18 with --cluster: 2 worker processes (16×16×3 images, 4 +
+// 2 of each global batch per worker) train the 2 steps to the end with their batch norms
+// synchronised, and the chief's checkpoint holds the encoder's moving statistics. The difference
+// from one process on the same global batches is logged, not asserted, and it is large: 0.81
+// relative in head/dense0/bias and 0.94 in a BN beta after 2 steps with Adam (one run,
+// 2026-12-06), and 0.46 in conv1's gradient with plain SGD. The same happens between nnclr and
+// Keras on one process (TestResNetStepsMatchKeras's doc comment: ReLU inputs within rounding of
+// zero that fall on the other side when sums run in another order; the workers sum the moments
+// in another order than one process), and TestDataParallelEqualsOneProcess holds its resnet18
+// equality only with the BN offsets moved away from the kink. Whether that is all of it at the
+// default initialisation is not established.
+func TestClusterResNet(t *testing.T) {
+	dataDir := smallFashion(t, 48)
+	extra := []string{"--backbone", "resnet18", "--image-size", "16", "--val-every", "0", "--checkpoint-secs", "0"}
+	one := filepath.Join(t.TempDir(), "one")
+	if err := run(resnetArgs(dataDir, one, 1, extra...), &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	_, want := finalWeights(t, one)
+	dirs := []string{filepath.Join(t.TempDir(), "w0"), filepath.Join(t.TempDir(), "w1")}
+	cmds, outs := startWorkers(t, testutil.FreeAddrs(t, 2), func(w int) []string { return resnetArgs(dataDir, dirs[w], 1, extra...) })
+	for w, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("worker %d: %v\n%s", w, err, outs[w])
+		}
+	}
+	if !strings.Contains(outs[0].String(), "resnet18 (cifar stem") {
+		t.Fatalf("the chief does not say it trains resnet18:\n%s", outs[0])
+	}
+	step, got := finalWeights(t, dirs[0])
+	if step != 2 {
+		t.Fatalf("the chief ends at step %d, want 2", step)
+	}
+	if _, ok := got["enc/conv5_block2_2_bn/moving_mean"]; !ok {
+		t.Fatal("the chief's checkpoint lacks the encoder's BN statistics")
+	}
+	// A batch norm's beta gets a gradient near rounding noise at initialisation, which Adam at
+	// ε 1e-7 turns into ±lr steps whose sign can differ: those are logged apart.
+	worst, name, worstBN, nameBN := 0.0, "", 0.0, ""
+	for k, a := range want {
+		e := testutil.MaxRel(got[k].Float, a.Float)
+		if strings.Contains(k, "_bn/") && e > worstBN {
+			worstBN, nameBN = e, k
+		} else if !strings.Contains(k, "_bn/") && e > worst {
+			worst, name = e, k
+		}
+	}
+	t.Logf("2 worker processes with --backbone resnet18: worst %s, %.3g relative to one process; of the batch norms' variables and slots %s, %.3g", name, worst, nameBN, worstBN)
+}
