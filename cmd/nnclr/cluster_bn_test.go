@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/nnclr/nnclr/internal/testutil"
 )
 
 // TestClusterHeadBN: --head-bn (with a prediction head) is accepted with --cluster, and 2 worker
@@ -24,25 +22,14 @@ func TestClusterHeadBN(t *testing.T) {
 	}
 	_, want := finalWeights(t, one)
 	dirs := []string{filepath.Join(t.TempDir(), "w0"), filepath.Join(t.TempDir(), "w1")}
-	cmds, outs := startWorkers(t, testutil.FreeAddrs(t, 2), func(w int) []string { return clusterArgs(dataDir, dirs[w], 2, extra...) })
-	for w, cmd := range cmds {
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("worker %d: %v\n%s", w, err, outs[w])
-		}
+	out, step, got := runWorkers(t, 2, func(w int) []string { return clusterArgs(dataDir, dirs[w], 2, extra...) }, dirs[0])
+	if !strings.Contains(out, "BN in the heads true") {
+		t.Fatalf("the chief does not say it trains with BN in the heads:\n%s", out)
 	}
-	if !strings.Contains(outs[0].String(), "BN in the heads true") {
-		t.Fatalf("the chief does not say it trains with BN in the heads:\n%s", outs[0])
-	}
-	step, got := finalWeights(t, dirs[0])
 	if step != 8 {
 		t.Fatalf("the chief ends at step %d, want 8", step)
 	}
-	worst, name := 0.0, ""
-	for k, a := range want {
-		if e := testutil.MaxRel(got[k].Float, a.Float); e > worst {
-			worst, name = e, k
-		}
-	}
+	name, worst := worstRel(got, want, nil)
 	t.Logf("2 worker processes with --head-bn: worst %s, %.3g relative to one process", name, worst)
 }
 
@@ -66,16 +53,10 @@ func TestClusterResNet(t *testing.T) {
 	}
 	_, want := finalWeights(t, one)
 	dirs := []string{filepath.Join(t.TempDir(), "w0"), filepath.Join(t.TempDir(), "w1")}
-	cmds, outs := startWorkers(t, testutil.FreeAddrs(t, 2), func(w int) []string { return resnetArgs(dataDir, dirs[w], 1, extra...) })
-	for w, cmd := range cmds {
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("worker %d: %v\n%s", w, err, outs[w])
-		}
+	out, step, got := runWorkers(t, 2, func(w int) []string { return resnetArgs(dataDir, dirs[w], 1, extra...) }, dirs[0])
+	if !strings.Contains(out, "resnet18 (cifar stem") {
+		t.Fatalf("the chief does not say it trains resnet18:\n%s", out)
 	}
-	if !strings.Contains(outs[0].String(), "resnet18 (cifar stem") {
-		t.Fatalf("the chief does not say it trains resnet18:\n%s", outs[0])
-	}
-	step, got := finalWeights(t, dirs[0])
 	if step != 2 {
 		t.Fatalf("the chief ends at step %d, want 2", step)
 	}
@@ -84,14 +65,8 @@ func TestClusterResNet(t *testing.T) {
 	}
 	// A batch norm's beta gets a gradient near rounding noise at initialisation, which Adam at
 	// ε 1e-7 turns into ±lr steps whose sign can differ: those are logged apart.
-	worst, name, worstBN, nameBN := 0.0, "", 0.0, ""
-	for k, a := range want {
-		e := testutil.MaxRel(got[k].Float, a.Float)
-		if strings.Contains(k, "_bn/") && e > worstBN {
-			worstBN, nameBN = e, k
-		} else if !strings.Contains(k, "_bn/") && e > worst {
-			worst, name = e, k
-		}
-	}
+	isBN := func(name string) bool { return strings.Contains(name, "_bn/") }
+	name, worst := worstRel(got, want, func(n string) bool { return !isBN(n) })
+	nameBN, worstBN := worstRel(got, want, isBN)
 	t.Logf("2 worker processes with --backbone resnet18: worst %s, %.3g relative to one process; of the batch norms' variables and slots %s, %.3g", name, worst, nameBN, worstBN)
 }

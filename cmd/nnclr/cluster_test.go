@@ -30,6 +30,36 @@ func clusterArgs(dataDir, runDir string, epochs int, extra ...string) []string {
 		"--shuffle-buffer", "64", "--seed", "9", "--checkpoint-secs", "0", "--quiet"}, extra...)
 }
 
+// runWorkers runs n worker processes on free local ports with args(task) to the end (a failure
+// stops the test, naming the worker) and returns the chief's output and the final step and
+// variables of the run in chiefDir.
+func runWorkers(t *testing.T, n int, args func(task int) []string, chiefDir string) (string, int64, map[string]tfrun.Array) {
+	t.Helper()
+	cmds, outs := startWorkers(t, testutil.FreeAddrs(t, n), args)
+	for w, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("worker %d: %v\n%s", w, err, outs[w])
+		}
+	}
+	step, got := finalWeights(t, chiefDir)
+	return outs[0].String(), step, got
+}
+
+// worstRel returns the variable of got farthest from want's (testutil.MaxRel) among those keep
+// accepts (all with keep nil), and that distance.
+func worstRel(got, want map[string]tfrun.Array, keep func(name string) bool) (string, float64) {
+	name, worst := "", 0.0
+	for k, a := range want {
+		if keep != nil && !keep(k) {
+			continue
+		}
+		if e := testutil.MaxRel(got[k].Float, a.Float); e > worst {
+			name, worst = k, e
+		}
+	}
+	return name, worst
+}
+
 // startWorkers starts one CLI process per address with args and --cluster/--task-index.
 func startWorkers(t *testing.T, addrs []string, args func(task int) []string) ([]*exec.Cmd, []*bytes.Buffer) {
 	t.Helper()
@@ -58,22 +88,11 @@ func TestWorkerProcessesEqualOneProcess(t *testing.T) {
 			for w := range dirs {
 				dirs[w] = filepath.Join(t.TempDir(), fmt.Sprintf("w%d", w))
 			}
-			cmds, outs := startWorkers(t, testutil.FreeAddrs(t, n), func(w int) []string { return clusterArgs(dataDir, dirs[w], 2) })
-			for w, cmd := range cmds {
-				if err := cmd.Wait(); err != nil {
-					t.Fatalf("worker %d: %v\n%s", w, err, outs[w])
-				}
-			}
-			step, got := finalWeights(t, dirs[0])
+			_, step, got := runWorkers(t, n, func(w int) []string { return clusterArgs(dataDir, dirs[w], 2) }, dirs[0])
 			if step != 8 {
 				t.Fatalf("the chief ends at step %d", step)
 			}
-			worst, name := 0.0, ""
-			for k, a := range want {
-				if e := testutil.MaxRel(got[k].Float, a.Float); e > worst {
-					worst, name = e, k
-				}
-			}
+			name, worst := worstRel(got, want, nil)
 			if worst > 5e-5 {
 				t.Errorf("%d workers differ from one process by %.3g relative (%s)", n, worst, name)
 			}
