@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,7 +21,12 @@ import (
 // threads) after one warm-up step on its fixed random batch of n contrastive and bl probe images,
 // and that batch. The model is closed with the benchmark.
 func warmModel96(b *testing.B, n, bl, threads int) (*Model, Batch) {
-	m, err := NewModel(DefaultModelConfig(), tfrun.SessionConfig{IntraOpThreads: threads, InterOpThreads: threads})
+	return warmModel(b, DefaultModelConfig(), n, bl, threads)
+}
+
+// warmModel is warmModel96 for the model of cfg (its image shape and classes).
+func warmModel(b *testing.B, cfg ModelConfig, n, bl, threads int) (*Model, Batch) {
+	m, err := NewModel(cfg, tfrun.SessionConfig{IntraOpThreads: threads, InterOpThreads: threads})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -29,8 +35,9 @@ func warmModel96(b *testing.B, n, bl, threads int) (*Model, Batch) {
 		b.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(1, 1))
-	batch := Batch{Views: randTensor(b, r, 2*int64(n), 96, 96, 3),
-		ProbeX: randTensor(b, r, int64(bl), 96, 96, 3), ProbeY: labelTensor(b, r, bl, 10)}
+	h, w, c := int64(cfg.Height), int64(cfg.Width), int64(cfg.Channels)
+	batch := Batch{Views: randTensor(b, r, 2*int64(n), h, w, c),
+		ProbeX: randTensor(b, r, int64(bl), h, w, c), ProbeY: labelTensor(b, r, bl, cfg.NumClasses)}
 	if _, err := m.TrainStep(batch); err != nil {
 		b.Fatal(err)
 	}
@@ -77,10 +84,32 @@ func BenchmarkTrainStep96(b *testing.B) {
 // (Model.TraceStep), Keras's tf.function step from TensorFlow's profiler
 // (testdata/keras_step_bench.py --trace), both the mean over the traced steps after a warm-up, and the
 // untraced step times beside them. It logs a table by op type (kernel ms per step and kernels per
-// step on each side, largest differences first) and the kernel-time and wall-time totals.
+// step on each side, and the MiB nnclr's kernels of each type output; largest differences
+// first) and the kernel-time and wall-time totals.
+// NNCLR_STEPOPS=resnet18 compares make bench-resnet's ResNet-18 instead (CIFAR stem, 32×32×3,
+// 80 contrastive and 16 probe images, heads 2048 → 256), NNCLR_STEPOPS=resnet50 its ResNet-50
+// (96×96×3, 40 and 8).
 func BenchmarkStepOps(b *testing.B) {
-	const n, bl, threads, steps = 525, 25, 2, 3
-	m, batch := warmModel96(b, n, bl, threads)
+	const threads, steps = 2, 3
+	cfg, n, bl := DefaultModelConfig(), 525, 25
+	var kerasArgs []string
+	switch which := os.Getenv("NNCLR_STEPOPS"); which {
+	case "":
+	case BackboneResNet18, BackboneResNet50:
+		size := 96
+		cfg.Backbone, cfg.Stem, n, bl = which, StemImageNet, 40, 8
+		if which == BackboneResNet18 {
+			size, cfg.Stem, n, bl = 32, StemCIFAR, 80, 16
+		}
+		cfg.Height, cfg.Width, cfg.ProjHidden, cfg.ProjDim = size, size, 2048, 256
+		kerasArgs = []string{"--backbone", which, "--size", strconv.Itoa(size)}
+		if cfg.Stem == StemCIFAR {
+			kerasArgs = append(kerasArgs, "--cifar")
+		}
+	default:
+		b.Fatalf("NNCLR_STEPOPS=%q: want resnet18 or resnet50 (or unset: the seed configuration)", which)
+	}
+	m, batch := warmModel(b, cfg, n, bl, threads)
 	b.ResetTimer()
 	var secs []float64
 	for i := 0; i < steps; i++ {
@@ -90,7 +119,7 @@ func BenchmarkStepOps(b *testing.B) {
 		}
 		secs = append(secs, time.Since(t0).Seconds())
 	}
-	type agg struct{ ms, count float64 }
+	type agg struct{ ms, count, mib float64 }
 	goOps := map[string]agg{}
 	for i := 0; i < steps; i++ {
 		ops, err := m.TraceStep(batch)
@@ -104,6 +133,7 @@ func BenchmarkStepOps(b *testing.B) {
 			a := goOps[o.Op]
 			a.ms += o.Compute.Seconds() * 1e3 / steps
 			a.count += 1.0 / steps
+			a.mib += float64(o.Bytes) / (1 << 20) / steps
 			goOps[o.Op] = a
 		}
 	}
@@ -111,7 +141,7 @@ func BenchmarkStepOps(b *testing.B) {
 	slices.Sort(secs)
 	goSec := secs[len(secs)/2]
 
-	out := testpy.Run(b, "testdata/keras_step_bench.py", strconv.Itoa(n), strconv.Itoa(bl), strconv.Itoa(threads), strconv.Itoa(steps), "--trace")
+	out := testpy.Run(b, "testdata/keras_step_bench.py", append([]string{strconv.Itoa(n), strconv.Itoa(bl), strconv.Itoa(threads), strconv.Itoa(steps), "--trace"}, kerasArgs...)...)
 	var k struct {
 		Seconds float64 `json:"seconds_per_step"`
 		Ops     map[string]struct {
@@ -124,7 +154,7 @@ func BenchmarkStepOps(b *testing.B) {
 	}
 	kerasOps := map[string]agg{}
 	for op, a := range k.Ops {
-		kerasOps[op] = agg{a.Ms, a.Count}
+		kerasOps[op] = agg{ms: a.Ms, count: a.Count}
 	}
 	var names []string
 	var goTotal, kerasTotal float64
@@ -141,17 +171,17 @@ func BenchmarkStepOps(b *testing.B) {
 	diff := func(op string) float64 { return goOps[op].ms - kerasOps[op].ms }
 	slices.SortFunc(names, func(x, y string) int { return cmp.Compare(math.Abs(diff(y)), math.Abs(diff(x))) })
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "kernel time per step by op type (nnclr: FULL_TRACE step stats; Keras: profiler), %d+%d images of 96x96x3, %d threads\n", n, bl, threads)
-	fmt.Fprintf(&sb, "%-40s %10s %8s %10s %8s %10s\n", "op", "nnclr ms", "kernels", "keras ms", "kernels", "diff ms")
+	fmt.Fprintf(&sb, "kernel time per step by op type (nnclr: FULL_TRACE step stats; Keras: profiler), %s, %d+%d images of %dx%dx%d, %d threads\n", cfg.Describe(), n, bl, cfg.Height, cfg.Width, cfg.Channels, threads)
+	fmt.Fprintf(&sb, "%-40s %10s %8s %10s %10s %8s %10s\n", "op", "nnclr ms", "kernels", "nnclr MiB", "keras ms", "kernels", "diff ms")
 	for i, op := range names {
 		if i == 30 {
 			fmt.Fprintf(&sb, "... %d more op types\n", len(names)-i)
 			break
 		}
-		fmt.Fprintf(&sb, "%-40s %10.1f %8.0f %10.1f %8.0f %+10.1f\n", op, goOps[op].ms, goOps[op].count, kerasOps[op].ms, kerasOps[op].count, diff(op))
+		fmt.Fprintf(&sb, "%-40s %10.1f %8.0f %10.1f %10.1f %8.0f %+10.1f\n", op, goOps[op].ms, goOps[op].count, goOps[op].mib, kerasOps[op].ms, kerasOps[op].count, diff(op))
 	}
-	fmt.Fprintf(&sb, "%-40s %10.1f %8s %10.1f %8s %+10.1f\n", "all kernels", goTotal, "", kerasTotal, "", goTotal-kerasTotal)
-	fmt.Fprintf(&sb, "%-40s %10.1f %8s %10.1f %8s %+10.1f\n", "untraced step, wall", goSec*1e3, "", k.Seconds*1e3, "", (goSec-k.Seconds)*1e3)
+	fmt.Fprintf(&sb, "%-40s %10.1f %8s %10s %10.1f %8s %+10.1f\n", "all kernels", goTotal, "", "", kerasTotal, "", goTotal-kerasTotal)
+	fmt.Fprintf(&sb, "%-40s %10.1f %8s %10s %10.1f %8s %+10.1f\n", "untraced step, wall", goSec*1e3, "", "", k.Seconds*1e3, "", (goSec-k.Seconds)*1e3)
 	// Printed, not logged: go test cuts a benchmark's log after a few lines.
 	fmt.Print(sb.String())
 	b.ReportMetric(goSec, "go-s/step")

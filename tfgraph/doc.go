@@ -8,15 +8,15 @@
 //   - backbone.go: the encoder interface (variables, forward pass keeping its activations, an
 //     optional hand-built backward pass, batch-norm moving statistics) and the input
 //     normalisation; conv4.go is the Keras example's encoder (hand-built backward), resnet.go
-//     ResNet-18 and ResNet-50 (keras.applications' layers; registry gradients). Adding a backbone
-//     is adding a file;
+//     ResNet-18 and ResNet-50 (keras.applications' layers; registry gradients between batch
+//     norms whose backward syncbn.go writes by hand). Adding a backbone is adding a file;
 //   - contrastive.go (both views, nearest neighbours, the NNCLR loss, gradients, queue update),
 //     metrics.go, probe.go (the probe step, the test step, the forward pass), adam.go,
 //     ckptops.go, variables.go (the model's variables by role, in checkpoint order);
 //   - strategy.go: data parallelism as a strategy the builders call (local, one process, is the
 //     identity); parallel.go is the data-parallel one (collectives over TensorFlow's distributed
-//     runtime), syncbn.go its batch norm synchronised across the workers (forward and
-//     backward), cluster.go its start-up check, chief broadcast and stop agreement;
+//     runtime), syncbn.go the train step's batch norms with their backward pass by hand (on one
+//     process, and synchronised across the workers of a data-parallel run), cluster.go its start-up check, chief broadcast and stop agreement;
 //   - graph.go assembles them (buildGraph); serving.go is the serving computation an export holds
 //     (savedmodel.Export assembles the SavedModel around it).
 //

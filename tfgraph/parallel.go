@@ -41,6 +41,7 @@ func (p dataParallel) labelled(s *op.Scope, _ tf.Output) tf.Output {
 }
 
 func (p dataParallel) batchNorms() *syncBN { return &syncBN{p: p} }
+func (p dataParallel) workers() int        { return p.d.Workers }
 
 func (p dataParallel) clusterOps(s *op.Scope, g *nnclrGraph) {
 	g.check = p.clusterCheck(s.SubScope("cluster_check"))

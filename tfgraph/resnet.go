@@ -16,9 +16,10 @@ const resnetBNEpsilon = 1.001e-5
 // layer: bottleneck blocks, a bias on every convolution) or ResNet-18 (BasicBlock, no
 // convolution biases, a 1×1 projection shortcut with BN where the shape changes), with the
 // ImageNet stem (7×7/2 convolution, 3×3/2 max-pool) or the CIFAR stem (3×3/1, no pool). Layer
-// names are Keras's (conv1_conv, conv3_block2_2_bn, ...), under enc/. Its backward pass is the
-// gradient registry's; its batch norm is Keras's ops (tf.nn.moments, tf.nn.batch_normalization),
-// so the registry differentiates what Keras differentiates.
+// names are Keras's (conv1_conv, conv3_block2_2_bn, ...), under enc/. Its batch norm's forward
+// pass is Keras's ops (tf.nn.moments, tf.nn.batch_normalization); in the train step the
+// backward pass is the gradient registry's between the batch norms and written by hand through
+// each of them (syncBN.backward: the same gradient in fewer activation-sized tensors).
 type resnet struct {
 	c     ModelConfig
 	depth int // 18 or 50
@@ -47,7 +48,7 @@ type rnWalk struct {
 	s               *op.Scope
 	w, stats        []tf.Output
 	training        bool
-	sync            *syncBN // the training-mode BNs' synchronisation (nil: one process)
+	sync            *syncBN // the training-mode BNs' (nil: the registry differentiates them)
 	specs, statSpec []VarSpec
 	moments         []tf.Output
 	flops           float64

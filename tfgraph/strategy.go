@@ -18,7 +18,7 @@ type strategy interface {
 	// labels y.
 	labelled(s *op.Scope, y tf.Output) tf.Output
 	// batchNorms is the synchronisation of one train step's training-mode batch norms over the
-	// workers (nil: each normalises over this process's batch).
+	// workers; one process's normalise over its batch with the same backward pass by hand.
 	batchNorms() *syncBN
 	// clusterOps builds the ops a cluster needs besides the step (start-up check, taking the
 	// chief's variables, the agreement on stopping) into g.
@@ -40,5 +40,5 @@ func (local) sum(_ *op.Scope, xs []tf.Output, _ int) []tf.Output               {
 func (local) labelled(s *op.Scope, y tf.Output) tf.Output {
 	return op.Cast(s.SubScope("Cast"), dim0(s, y), tf.Float)
 }
-func (local) batchNorms() *syncBN               { return nil }
+func (local) batchNorms() *syncBN               { return &syncBN{p: oneWorker{}} }
 func (local) clusterOps(*op.Scope, *nnclrGraph) {}

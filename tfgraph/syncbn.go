@@ -7,17 +7,22 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
-// syncBN synchronises the training-mode batch norms of a data-parallel train step: each
-// normalises with the moments of the global batch (every worker's rows), and its backward pass
-// adds the terms through those moments that reach the other workers' rows.
+// syncBN builds the training-mode batch norms of a train step with their backward pass by hand.
+// In a data-parallel step each normalises with the moments of the global batch (every worker's
+// rows), and its backward pass adds the terms through those moments that reach the other
+// workers' rows; on one process (oneWorker) the forward pass is batchNorm's, and the backward
+// pass by hand writes and keeps fewer activation-sized tensors than the registry's chain through
+// tf.nn.moments (BenchmarkStepOps with NNCLR_STEPOPS=resnet18 prints the bytes each op type
+// writes, BenchmarkResNetVsKeras the peak RSS).
 //
 // The gradient registry has no gradient for the collectives, and op.Gradients cannot call a
 // gradient of ours, so the step's backward pass is cut at every such batch norm: its input
 // reaches its output only through a StopGradient, and gradients differentiates the loss one
 // segment at a time, from the last batch norm built to the first, each batch norm's input
-// gradient written by hand (inputGrad). A nil *syncBN is one process's batch norm (batchNorm).
+// gradient written by hand (backward). A nil *syncBN is a batch norm the registry differentiates
+// (batchNorm).
 type syncBN struct {
-	p   dataParallel
+	p   bnReducer
 	bns []syncedBN // in build order (a topological order of the step)
 }
 
@@ -40,7 +45,8 @@ const keyBatchNorm = 1000
 // batch's, in two passes as tf.nn.moments takes them on one process (no E[x²] − mean²
 // cancellation): the mean is the all-reduced per-channel sum over the global count, the variance
 // the all-reduced sum of squared deviations from that mean over the same count. Every worker
-// gets the same moments, so the moving statistics stay identical across workers.
+// gets the same moments, so the moving statistics stay identical across workers. With one
+// worker the forward pass is batchNorm's, op for op; only the backward pass is written by hand.
 func (sb *syncBN) norm(s *op.Scope, h, gamma, beta tf.Output, stats []tf.Output, eps float64, axes ...int32) (tf.Output, []tf.Output) {
 	if sb == nil || stats != nil {
 		return batchNorm(s, h, gamma, beta, stats, eps, axes...)
@@ -50,14 +56,20 @@ func (sb *syncBN) norm(s *op.Scope, h, gamma, beta tf.Output, stats []tf.Output,
 	b := syncedBN{in: h, cut: op.StopGradient(ss.SubScope("cut"), h), gamma: gamma, beta: beta, eps: eps, key: key + 2}
 	b.axes = op.Const(ss.SubScope("axes"), axes) // a vector, also for one axis
 	b.count = sb.count(ss.SubScope("count"), h, b.axes)
-	sum := op.Sum(ss.SubScope("sum"), b.cut, b.axes)
-	// The moments are constants to the gradient registry (it has no gradient for a collective);
-	// inputGrad supplies the terms through them.
-	b.mean = op.StopGradient(ss.SubScope("mean_const"), op.RealDiv(ss.SubScope("mean"), sb.p.allReduce(ss.SubScope("sum_allreduce"), sum, key), b.count))
-	dev := op.Square(ss.SubScope("Square"), op.Sub(ss.SubScope("Sub"), b.cut, b.mean))
-	sq := sb.p.allReduce(ss.SubScope("sq_allreduce"), op.Sum(ss.SubScope("sq"), dev, b.axes), key+1)
-	b.variance = op.StopGradient(ss.SubScope("variance_const"), op.RealDiv(ss.SubScope("variance"), sq, b.count))
-	b.out = bnApply(s, b.cut, gamma, beta, b.mean, b.variance, eps)
+	if sb.p.workers() == 1 {
+		var moments []tf.Output
+		b.out, moments = batchNorm(s, b.cut, gamma, beta, nil, eps, axes...)
+		b.mean, b.variance = moments[0], moments[1]
+	} else {
+		// The moments are constants to the gradient registry (it has no gradient for a
+		// collective); backward supplies the terms through them.
+		sum := op.Sum(ss.SubScope("sum"), b.cut, b.axes)
+		b.mean = op.StopGradient(ss.SubScope("mean_const"), op.RealDiv(ss.SubScope("mean"), sb.p.allReduce(ss.SubScope("sum_allreduce"), sum, key), b.count))
+		dev := op.Square(ss.SubScope("Square"), op.Sub(ss.SubScope("Sub"), b.cut, b.mean))
+		sq := sb.p.allReduce(ss.SubScope("sq_allreduce"), op.Sum(ss.SubScope("sq"), dev, b.axes), key+1)
+		b.variance = op.StopGradient(ss.SubScope("variance_const"), op.RealDiv(ss.SubScope("variance"), sq, b.count))
+		b.out = bnApply(s, b.cut, gamma, beta, b.mean, b.variance, eps)
+	}
 	sb.bns = append(sb.bns, b)
 	return b.out, []tf.Output{b.mean, b.variance}
 }
@@ -67,28 +79,31 @@ func (sb *syncBN) norm(s *op.Scope, h, gamma, beta tf.Output, stats []tf.Output,
 func (sb *syncBN) count(s *op.Scope, h, axes tf.Output) tf.Output {
 	dims := op.GatherV2(s.SubScope("dims"), op.Shape(s.SubScope("Shape"), h, op.ShapeOutType(tf.Int64)), axes, i32(s.SubScope("axis"), 0))
 	local := op.Prod(s.SubScope("Prod"), dims, i32(s.SubScope("paxis"), 0))
-	global := op.Mul(s.SubScope("workers"), local, op.Const(s.SubScope("n"), int64(sb.p.d.Workers)))
+	global := op.Mul(s.SubScope("workers"), local, op.Const(s.SubScope("n"), int64(sb.p.workers())))
 	return op.Cast(s.SubScope("Cast"), global, tf.Float)
 }
 
-// inputGrad is the gradient of the global loss at b's input (this worker's rows) given dy, its
-// output's: with σ = √(variance + eps), x̂ = (h − mean)/σ and the global batch's means of dy and
-// of dy·x̂ (one all-reduce of their per-channel sums),
+// backward returns the gradients at b's input (this worker's rows), gamma and beta given dy,
+// its output's. With r = 1/√(variance + eps), e = h − mean, x̂ = e·r, and this worker's
+// per-channel sums Σdy (beta's gradient) and Σdy·x̂ = r·Σdy·e (gamma's), whose all-reduce S, G
+// are the global batch's (one collective),
 //
-//	dh = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂)),
+//	dh = γr·(dy − S/n − x̂·G/n) = a·dy + c·e + d,  a = γr, c = −a·r·G/n, d = −a·S/n,
 //
-// what one process's registry gives through the batch mean and variance.
-func (sb *syncBN) inputGrad(s *op.Scope, b syncedBN, dy tf.Output) tf.Output {
-	rs := op.Rsqrt(s.SubScope("Rsqrt"), op.AddV2(s.SubScope("eps"), b.variance, f32(s.SubScope("epsilon"), b.eps)))
-	xhat := op.Mul(s.SubScope("xhat"), op.Sub(s.SubScope("Sub"), b.cut, b.mean), rs)
-	sums := sb.p.sum(s.SubScope("allreduce"), []tf.Output{
-		op.Sum(s.SubScope("dy"), dy, b.axes),
-		op.Sum(s.SubScope("dyx"), op.Mul(s.SubScope("Mul"), dy, xhat), b.axes),
-	}, b.key)
-	mdy := op.RealDiv(s.SubScope("mdy"), sums[0], b.count)
-	mdyx := op.RealDiv(s.SubScope("mdyx"), sums[1], b.count)
-	centred := op.Sub(s.SubScope("centre"), op.Sub(s.SubScope("mean"), dy, mdy), op.Mul(s.SubScope("proj"), xhat, mdyx))
-	return op.Mul(s.SubScope("dh"), centred, op.Mul(s.SubScope("scale"), b.gamma, rs))
+// what the registry gives through the batch mean and variance, in four activation-sized ops
+// besides e and dy·e (the registry's chain through tf.nn.moments takes about three times as
+// many, and its Mean and broadcast gradients tile and copy whole activations).
+func (sb *syncBN) backward(s *op.Scope, b syncedBN, dy tf.Output) (dh, dgamma, dbeta tf.Output) {
+	r := op.Rsqrt(s.SubScope("Rsqrt"), op.AddV2(s.SubScope("eps"), b.variance, f32(s.SubScope("epsilon"), b.eps)))
+	e := op.Sub(s.SubScope("centre"), b.cut, b.mean)
+	dbeta = op.Sum(s.SubScope("dy"), dy, b.axes)
+	dgamma = op.Mul(s.SubScope("dgamma"), op.Sum(s.SubScope("dye"), op.Mul(s.SubScope("Mul"), dy, e), b.axes), r)
+	sums := sb.p.sum(s.SubScope("allreduce"), []tf.Output{dbeta, dgamma}, b.key)
+	a := op.Mul(s.SubScope("a"), b.gamma, r)
+	c := op.Neg(s.SubScope("c"), op.Mul(s.SubScope("ar"), a, op.Mul(s.SubScope("rG"), r, op.RealDiv(s.SubScope("G"), sums[1], b.count))))
+	d := op.Neg(s.SubScope("d"), op.Mul(s.SubScope("aS"), a, op.RealDiv(s.SubScope("S"), sums[0], b.count)))
+	dh = op.AddV2(s.SubScope("dh"), op.AddV2(s.SubScope("sum"), op.Mul(s.SubScope("ady"), dy, a), op.Mul(s.SubScope("ce"), e, c)), d)
+	return dh, dgamma, dbeta
 }
 
 // active is whether the step has synchronised batch norms.
@@ -103,7 +118,7 @@ func (sb *syncBN) active() bool { return sb != nil && len(sb.bns) > 0 }
 // their gradients, it is the loss's gradient at x. The walks are planned before any gradient op
 // is built (they follow the forward graph only). Then, from the last batch norm built to the
 // first: the gradient at its output, gamma and beta (one op.Gradients), and at its input by hand
-// (inputGrad); last the other weights, each from the seeds it meets. Walks from two batch norms
+// (backward); last the other weights, each from the seeds it meets. Walks from two batch norms
 // can share a path (along a ResNet's identity shortcuts), and their op.Gradients then build the
 // same gradient ops twice; Grappler merges them (TestSyncBNRunsOneBackward: a traced resnet18
 // step runs as many convolution kernels as one process's).
@@ -122,13 +137,14 @@ func (sb *syncBN) gradients(s *op.Scope, loss tf.Output, tops, xs []tf.Output) [
 	at := indexOf(xs)
 	for j := len(sb.bns) - 1; j >= 0; j-- {
 		b, bs := sb.bns[j], s.SubScope(fmt.Sprintf("bn%d", j))
-		g := segmentGrads(bs.SubScope("out"), ys, dys, outSeeds[j], b.out, b.gamma, b.beta)
+		g := segmentGrads(bs.SubScope("out"), ys, dys, outSeeds[j], b.out)
 		if g == nil {
 			return nil
 		}
+		dh, dgamma, dbeta := sb.backward(bs.SubScope("in"), b, g[0])
 		gi, bi := at[outputKey(b.gamma)], at[outputKey(b.beta)]
-		parts[gi], parts[bi] = append(parts[gi], g[1]), append(parts[bi], g[2])
-		dys[len(tops)+j] = sb.inputGrad(bs.SubScope("in"), b, g[0])
+		parts[gi], parts[bi] = append(parts[gi], dgamma), append(parts[bi], dbeta)
+		dys[len(tops)+j] = dh
 	}
 	for i, seeds := range xSeeds {
 		if seeds == nil {
@@ -241,3 +257,17 @@ func indexOf(outs []tf.Output) map[string]int {
 	}
 	return m
 }
+
+// bnReducer is what a synchronised batch norm needs of the workers.
+type bnReducer interface {
+	allReduce(s *op.Scope, x tf.Output, key int) tf.Output
+	sum(s *op.Scope, xs []tf.Output, key int) []tf.Output
+	workers() int
+}
+
+// oneWorker is the bnReducer of one process.
+type oneWorker struct{}
+
+func (oneWorker) allReduce(_ *op.Scope, x tf.Output, _ int) tf.Output { return x }
+func (oneWorker) sum(_ *op.Scope, xs []tf.Output, _ int) []tf.Output  { return xs }
+func (oneWorker) workers() int                                        { return 1 }

@@ -17,6 +17,7 @@ type OpTime struct {
 	Op      string        // its op type as run, e.g. _MklNativeConv2DWithBias after oneDNN's rewrite
 	Device  string        // e.g. /job:localhost/replica:0/task:0/device:CPU:0
 	Compute time.Duration // the kernel's compute time: from its start to its end
+	Bytes   int64         // the bytes of the tensors it output (their allocations' requested sizes)
 }
 
 // Trace runs like Run with TensorFlow's FULL_TRACE (RunOptions.trace_level) and returns, beside
@@ -49,8 +50,12 @@ func (s *Session) Trace(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output, tar
 			if ns == 0 {
 				ns = (n.GetOpEndRelMicros() - n.GetOpStartRelMicros()) * 1000
 			}
+			var bytes int64
+			for _, o := range n.GetOutput() {
+				bytes += o.GetTensorDescription().GetAllocationDescription().GetRequestedBytes()
+			}
 			ops = append(ops, OpTime{Node: n.GetNodeName(), Op: opOfLabel(n.GetTimelineLabel()), Device: d.GetDevice(),
-				Compute: time.Duration(ns)})
+				Compute: time.Duration(ns), Bytes: bytes})
 		}
 	}
 	if len(ops) == 0 {

@@ -1,8 +1,9 @@
 """Times the Keras reference's train step (pyref/nnclr_keras.py) on fixed inputs.
 
-Usage: keras_step_bench.py B BL THREADS STEPS [--trace]
+Usage: keras_step_bench.py B BL THREADS STEPS [--trace] [--backbone NAME --size S [--cifar]]
 The example's model at 96x96x3, width 128, queue 10,000, B contrastive and BL probe images (the
-work of tfgraph's BenchmarkTrainStep96 and BenchmarkStepOps). After a warm-up step, STEPS steps
+work of tfgraph's BenchmarkTrainStep96 and BenchmarkStepOps); with --backbone resnet18|resnet50,
+that ResNet at SxSx3 (--cifar: its CIFAR stem) with heads 2048 -> 256. After a warm-up step, STEPS steps
 are timed. Prints JSON {"seconds_per_step": median of the timed steps}. With --trace, STEPS more
 steps then run under TensorFlow's profiler, whose XSpace gives every kernel's time (events named
 "node:OpType" on the host plane), and the JSON also has
@@ -21,18 +22,25 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 b, bl, threads, steps = (int(a) for a in sys.argv[1:5])
-trace = "--trace" in sys.argv[5:]
+opts = sys.argv[5:]
+trace = "--trace" in opts
+backbone = opts[opts.index("--backbone") + 1] if "--backbone" in opts else "conv4"
+size = int(opts[opts.index("--size") + 1]) if "--size" in opts else 96
 tf.config.threading.set_intra_op_parallelism_threads(threads)
 tf.config.threading.set_inter_op_parallelism_threads(threads)
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pyref"))
 import nnclr_keras as ref_mod  # noqa: E402
 
-ref = ref_mod.Reference(96, 96, 3, 128, 10, 10000)
-ref.queue.assign(tf.math.l2_normalize(tf.random.normal((10000, 128)), axis=1))
+if backbone == "conv4":
+    ref = ref_mod.Reference(96, 96, 3, 128, 10, 10000)
+else:
+    ref = ref_mod.Reference(size, size, 3, 128, 10, 10000, proj_hidden=2048, proj_dim=256,
+                            backbone=backbone, cifar="--cifar" in opts)
+ref.queue.assign(tf.math.l2_normalize(tf.random.normal(tuple(ref.queue.shape)), axis=1))
 rng = np.random.default_rng(0)
-v1 = tf.constant(rng.random((b, 96, 96, 3), dtype=np.float32))
-v2 = tf.constant(rng.random((b, 96, 96, 3), dtype=np.float32))
-px = tf.constant(rng.random((bl, 96, 96, 3), dtype=np.float32))
+v1 = tf.constant(rng.random((b, size, size, 3), dtype=np.float32))
+v2 = tf.constant(rng.random((b, size, size, 3), dtype=np.float32))
+px = tf.constant(rng.random((bl, size, size, 3), dtype=np.float32))
 py = tf.constant(rng.integers(0, 10, bl))
 
 
