@@ -115,9 +115,11 @@ test: ready
 check: check-provisioned fmt-check vet gotest docker-check
 
 ## test-long: the long cross-checks make test leaves out (more ResNet variants against Keras,
-## resnet18 on 3 data-parallel workers against one process)
+## resnet18 on 3 data-parallel workers against one process, the conditioning of resnet18 on 2
+## worker processes)
 test-long: ready
 	NNCLR_LONG_CHECKS=1 $(GO) test -run 'ResNet|DataParallelEqualsOneProcess' -timeout 30m ./tfgraph/
+	NNCLR_LONG_CHECKS=1 $(GO) test -run 'ClusterResNetConditioning' -timeout 30m ./cmd/nnclr/
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' ':!third_party/graft' 2>/dev/null || find . -name '*.go' -not -path './.venv/*' -not -path './third_party/graft/*')); \
