@@ -23,8 +23,8 @@ const clusterTolerance = 5e-5
 // TestClusterHeadBN: --head-bn (with a prediction head) is accepted with --cluster, and 2 worker
 // processes train 4 steps with their batch norms synchronised (tfgraph's syncBN) to within
 // clusterTolerance of one process on the same global batches, every variable (weights, Adam
-// slots, the heads' moving statistics, the queue). Measured 1.06e-5, the first convolution's
-// bias's Adam moment (printed by this test, 2026-12-06). The test ran 8 steps before and
+// slots, the heads' moving statistics, the queue); it prints the worst (the README quotes it).
+// The test ran 8 steps before and
 // printed 4.26e-5 (commit dca7a7f), too near the bound to assert: Adam at ε 1e-7 turns rounding
 // differences of small gradients into larger steps the more steps it takes (DESIGN, "Numerics").
 // It fails if the workers read the wrong shard, if the batch norms' forward moments or the
@@ -58,7 +58,7 @@ func TestClusterHeadBN(t *testing.T) {
 // statistics, the probe, the queue), over 2 steps resumed from a checkpoint whose batch norms'
 // offsets are moved away from the ReLU's kink (liftBN); the contrastive loss of the first
 // resumed step (the same weights on both sides: the forward pass alone) agrees within 1e-6.
-// Measured 3.0e-6 (the probe's kernel) and an equal loss (printed by this test, 2026-12-06).
+// It prints both (the README quotes them).
 //
 // The checkpoint is a one-process run of 2 steps (the resumed steps start mid-training, with Adam
 // slots and moving statistics set) with the lift written into it, and both sides resume it: the
