@@ -33,7 +33,8 @@ type syncedBN struct {
 	mean, variance tf.Output // the global batch's moments
 	axes, count    tf.Output // the reduced axes; the global batch's values per channel (float32)
 	eps            float64
-	key            int // the instance key of its backward's all-reduce
+	key            int  // the instance key of its backward's all-reduce
+	dense          bool // normalises a [batch, features] input (else NHWC)
 }
 
 // keyBatchNorm is the first collective instance key of the synchronised batch norms: the i-th
@@ -55,6 +56,7 @@ func (sb *syncBN) norm(s *op.Scope, h, gamma, beta tf.Output, stats []tf.Output,
 	ss := s.SubScope("sync")
 	b := syncedBN{in: h, cut: op.StopGradient(ss.SubScope("cut"), h), gamma: gamma, beta: beta, eps: eps, key: key + 2}
 	b.axes = op.Const(ss.SubScope("axes"), axes) // a vector, also for one axis
+	b.dense = len(axes) == 1
 	b.count = sb.count(ss.SubScope("count"), h, b.axes)
 	if sb.p.workers() == 1 {
 		var moments []tf.Output
@@ -94,6 +96,9 @@ func (sb *syncBN) count(s *op.Scope, h, axes tf.Output) tf.Output {
 // besides e and dy·e (the registry's chain through tf.nn.moments takes about three times as
 // many, and its Mean and broadcast gradients tile and copy whole activations).
 func (sb *syncBN) backward(s *op.Scope, b syncedBN, dy tf.Output) (dh, dgamma, dbeta tf.Output) {
+	if sb.p.workers() == 1 {
+		return fusedBackward(s, b, dy)
+	}
 	r := op.Rsqrt(s.SubScope("Rsqrt"), op.AddV2(s.SubScope("eps"), b.variance, f32(s.SubScope("epsilon"), b.eps)))
 	e := op.Sub(s.SubScope("centre"), b.cut, b.mean)
 	dbeta = op.Sum(s.SubScope("dy"), dy, b.axes)
@@ -103,6 +108,25 @@ func (sb *syncBN) backward(s *op.Scope, b syncedBN, dy tf.Output) (dh, dgamma, d
 	c := op.Neg(s.SubScope("c"), op.Mul(s.SubScope("ar"), a, op.Mul(s.SubScope("rG"), r, op.RealDiv(s.SubScope("G"), sums[1], b.count))))
 	d := op.Neg(s.SubScope("d"), op.Mul(s.SubScope("aS"), a, op.RealDiv(s.SubScope("S"), sums[0], b.count)))
 	dh = op.AddV2(s.SubScope("dh"), op.AddV2(s.SubScope("sum"), op.Mul(s.SubScope("ady"), dy, a), op.Mul(s.SubScope("ce"), e, c)), d)
+	return dh, dgamma, dbeta
+}
+
+// fusedBackward is backward on one process, in one kernel: FusedBatchNormGradV3 in training
+// mode computes the same three gradients from dy, the input and the batch's moments (a dense
+// layer's [batch, features] as [batch, 1, 1, features]).
+func fusedBackward(s *op.Scope, b syncedBN, dy tf.Output) (dh, dgamma, dbeta tf.Output) {
+	x := b.cut
+	if b.dense {
+		c := op.Slice(s.SubScope("channels"), op.Shape(s.SubScope("Shape"), x), op.Const(s.SubScope("begin"), []int32{1}), op.Const(s.SubScope("size"), []int32{1}))
+		shape := op.ConcatV2(s.SubScope("shape"), []tf.Output{op.Const(s.SubScope("nhw"), []int32{-1, 1, 1}), c}, i32(s.SubScope("axis"), 0))
+		x, dy = op.Reshape(s.SubScope("x"), x, shape), op.Reshape(s.SubScope("dy"), dy, shape)
+	}
+	none := op.Const(s.SubScope("reserve"), []float32{})
+	dh, dgamma, dbeta, _, _ = op.FusedBatchNormGradV3(s.SubScope("FusedBatchNormGradV3"), dy, x, b.gamma, b.mean, b.variance, none,
+		op.FusedBatchNormGradV3Epsilon(float32(b.eps)), op.FusedBatchNormGradV3IsTraining(true))
+	if b.dense {
+		dh = op.Reshape(s.SubScope("dh"), dh, op.Shape(s.SubScope("in"), b.cut))
+	}
 	return dh, dgamma, dbeta
 }
 
