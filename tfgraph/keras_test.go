@@ -185,6 +185,10 @@ type kerasCheck struct {
 	// steps is the number of training steps compared, after the first and after the last: 1 or
 	// 3 (0: 3).
 	steps int
+	// float64 runs both sides in float64: Go's model graph (ModelConfig.testFloat64) and the
+	// Keras reference (keras.config.set_floatx("float64")); the inputs, initial weights and
+	// everything compared stay float32 at the boundary.
+	float64 bool
 }
 
 // bnFedBiasTolerance bounds, in absolute terms, a convolution bias followed by batch norm and its
@@ -214,6 +218,7 @@ func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
 	k := cmp.Or(kc.steps, 3)
 	bu, bl := kc.bu, kc.bl
 	b := bu + bl
+	cfg.testFloat64 = kc.float64
 	m := newInitModel(t, cfg, 77)
 	if kc.perturbBN {
 		perturbEncoderBN(t, m)
@@ -266,6 +271,10 @@ func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
 		arr["stem_cifar"] = npy.Array{Data: []int64{map[bool]int64{false: 0, true: 1}[cfg.ResolvedStem() == StemCIFAR]}}
 		arr["input_norm"] = npy.Array{Data: []int64{int64(slices.Index(InputNorms, cfg.inputNorm()))}}
 		maps.Copy(arr, recipeArrays(cfg))
+		if kc.float64 {
+			arr["float64"] = npy.Array{Data: []int64{1}}
+			arr["temperature"] = npy.Array{Data: []float64{cfg.Temperature}}
+		}
 		if picks != nil {
 			arr["support_topk"] = npy.Array{Data: []int64{int64(cfg.SupportTopK)}}
 			arr["support_pick"] = npy.Array{Shape: []int{nsteps, 2, b}, Data: slices.Concat(picks[:nsteps]...)}

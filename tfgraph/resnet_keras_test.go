@@ -176,3 +176,9 @@ func TestResNetStepsDiagnostic(t *testing.T) {
 		}
 	}
 }
+
+func TestResNetStepsMatchKerasFloat64(t *testing.T) {
+	kc := resnetKerasCheck(false)
+	kc.bu, kc.bl, kc.steps, kc.float64 = 8, 4, 3, true
+	checkAgainstKerasAt(t, resnetStepConfig(BackboneResNet18, StemCIFAR, 32), kc)
+}

@@ -79,7 +79,7 @@ func (sb *syncBN) count(s *op.Scope, h, axes tf.Output) tf.Output {
 //
 // what one process's registry gives through the batch mean and variance.
 func (sb *syncBN) inputGrad(s *op.Scope, b syncedBN, dy tf.Output) tf.Output {
-	rs := op.Rsqrt(s.SubScope("Rsqrt"), op.AddV2(s.SubScope("eps"), b.variance, f32(s.SubScope("epsilon"), b.eps)))
+	rs := op.Rsqrt(s.SubScope("Rsqrt"), op.AddV2(s.SubScope("eps"), b.variance, constLike(s.SubScope("epsilon"), b.variance, b.eps)))
 	xhat := op.Mul(s.SubScope("xhat"), op.Sub(s.SubScope("Sub"), b.cut, b.mean), rs)
 	sums := sb.p.sum(s.SubScope("allreduce"), []tf.Output{
 		op.Sum(s.SubScope("dy"), dy, b.axes),
