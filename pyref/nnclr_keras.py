@@ -222,9 +222,17 @@ def named_stats(head, pred=None, encoder=None):
     return out
 
 
+def hyper(x):
+    """An optimizer's hyperparameter x as Keras should see it: a Python float, or in float64 a
+    NumPy float64. Keras's optimizers take ops.cast(x, variable.dtype), which makes a float32
+    tensor of a Python float first: in float64, 0.999 would become 0.9990000128746033 (and
+    Adam's steps 6.4e-6 smaller)."""
+    return np.float64(x) if keras.config.floatx() == "float64" else x
+
+
 def make_adam(epsilon=EPSILON, learning_rate=LEARNING_RATE, weight_decay=None):
-    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=BETA_1, beta_2=BETA_2,
-                                 epsilon=epsilon, weight_decay=weight_decay)
+    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=hyper(BETA_1),
+                                 beta_2=hyper(BETA_2), epsilon=epsilon, weight_decay=weight_decay)
 
 
 # --- the training recipe: optimizers, weight decay, schedule ----------------------------------
@@ -251,7 +259,7 @@ class L2SGD:
     the decaying variables."""
 
     def __init__(self, lr, momentum, weight_decay, decaying):
-        self.opt = keras.optimizers.SGD(learning_rate=lr, momentum=momentum)
+        self.opt = keras.optimizers.SGD(learning_rate=lr, momentum=hyper(momentum))
         self.wd, self.decaying = weight_decay, decaying
         self.iterations = self.opt.iterations
 
