@@ -189,6 +189,10 @@ type kerasCheck struct {
 	// Keras reference (keras.config.set_floatx("float64")); the inputs, initial weights and
 	// everything compared stay float32 at the boundary.
 	float64 bool
+	// refFloat64 runs only the reference in float64 (Go in float32), and also the reference in
+	// float32, logging how far that is from the float64 one after the last step: how far each
+	// float32 implementation is from float64 (TestResNetStepsDiagnostic).
+	refFloat64 bool
 }
 
 // bnFedBiasTolerance bounds, in absolute terms, a convolution bias followed by batch norm and its
@@ -212,6 +216,24 @@ func bnFedBiasBound(cfg ModelConfig, step int) float64 {
 		return bnFedBiasTolerance
 	}
 	return bnFedBiasPerRate * cfg.LearningRate * float64(step)
+}
+
+// logRefDistance logs the worst relative difference between the Keras reference run in float32
+// (ref32) and in float64 (ref64) after step over the weights, slots and statistics (BN-fed
+// biases aside): the float32 reference's own distance from float64.
+func logRefDistance(t *testing.T, cfg ModelConfig, ref32, ref64 map[string]npy.Array, step int) {
+	t.Helper()
+	worst, worstName := 0.0, ""
+	for _, name := range slices.Sorted(maps.Keys(ref64)) {
+		want, ok := ref64[name].Data.([]float32)
+		if !ok || len(want) <= 1 || bnFedBias(cfg, name) || slices.Contains(trainMetricNames, name) {
+			continue
+		}
+		if e := relErr(ref32[name].Data.([]float32), want); e > worst {
+			worst, worstName = e, name
+		}
+	}
+	t.Logf("after step %d: Keras float32 vs Keras float64: worst variable %s, relative error %.3g", step, worstName, worst)
 }
 
 func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
@@ -249,7 +271,7 @@ func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
 		return npy.Array{Shape: []int{len(xs), n, h, w, c}, Data: all}
 	}
 	dir := t.TempDir()
-	writeIn := func(name string, nsteps int) string {
+	writeIn := func(name string, nsteps int, f64 bool) string {
 		arr := map[string]npy.Array{}
 		for n, a := range init {
 			arr[n] = toNpy(a)
@@ -271,7 +293,7 @@ func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
 		arr["stem_cifar"] = npy.Array{Data: []int64{map[bool]int64{false: 0, true: 1}[cfg.ResolvedStem() == StemCIFAR]}}
 		arr["input_norm"] = npy.Array{Data: []int64{int64(slices.Index(InputNorms, cfg.inputNorm()))}}
 		maps.Copy(arr, recipeArrays(cfg))
-		if kc.float64 {
+		if f64 {
 			arr["float64"] = npy.Array{Data: []int64{1}}
 			arr["temperature"] = npy.Array{Data: []float64{cfg.Temperature}}
 		}
@@ -286,7 +308,7 @@ func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
 		return p
 	}
 	// One run of the reference: the forward pass, the state after step 1 and after step k.
-	in3 := writeIn("in3.npz", k)
+	in3 := writeIn("in3.npz", k, kc.float64 || kc.refFloat64)
 	out1, out3, fwd := filepath.Join(dir, "out1.npz"), filepath.Join(dir, "out3.npz"), filepath.Join(dir, "fwd.npz")
 	testpy.Run(t, kerasRef, "step", in3, out3, "--first", out1, "--forward", fwd)
 	read := func(p string) map[string]npy.Array {
@@ -297,6 +319,11 @@ func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
 		return a
 	}
 	ref1, ref3, reff := read(out1), read(out3), read(fwd)
+	if kc.refFloat64 {
+		out32 := filepath.Join(dir, "out32.npz")
+		testpy.Run(t, kerasRef, "step", writeIn("in32.npz", k, false), out32)
+		logRefDistance(t, cfg, read(out32), ref3, k)
+	}
 
 	// Forward pass.
 	feat, proj, logits, err := m.Forward(floatTensor(t, steps.v1[0], int64(b), int64(h), int64(w), int64(c)))
