@@ -151,7 +151,11 @@ func TestResNetStepsMatchKeras(t *testing.T) {
 // within bnFedBiasBound). Its "vs float64" cases (SGD with momentum 0.9, and Adam at ε 1e-7)
 // compare Go in float32 with the reference in float64 and log how far the reference in float32
 // is from it after three steps: how far each float32 implementation is from a float64 run. It
-// runs only with NNCLR_RESNET_STEPS=1 (about 8 minutes) and prints the failures its cases measure.
+// runs only with NNCLR_RESNET_STEPS=1 (about 9 minutes) and prints the failures its cases measure.
+// Measured (2026-12-06), worst tensor after three steps, nnclr float32 / Keras float32 against
+// Keras float64: ResNet-18 CIFAR stem SGD 0.69 / 0.68, Adam 0.61 / 0.63; ImageNet stem SGD
+// 1.03 / 0.92, Adam 1.58 / 1.02; ResNet-50 SGD 1.84 / 1.61, Adam 1.41 / 1.41 (nnclr after one
+// step: 2.8e-2, 7.4e-2, 2.3e-5, 2.3e-2, 0.21, 0.21). Both float32 runs part from float64 alike.
 func TestResNetStepsDiagnostic(t *testing.T) {
 	if os.Getenv("NNCLR_RESNET_STEPS") != "1" {
 		t.Skip("known failing (see TestResNetStepsMatchKeras); NNCLR_RESNET_STEPS=1 runs it")
