@@ -125,8 +125,8 @@ def with_input_norm(base, norm):
     if norm == "caffe":
         x = layers.Lambda(lambda t: keras.applications.resnet.preprocess_input(t * 255.0))(inp)
     else:
-        mean = np.array([0.485, 0.456, 0.406], np.float32)
-        std = np.array([0.229, 0.224, 0.225], np.float32)
+        mean = np.array([0.485, 0.456, 0.406], floatx())
+        std = np.array([0.229, 0.224, 0.225], floatx())
         x = layers.Lambda(lambda t: (t - mean) / std)(inp)
     return keras.Model(inp, base(x), name="encoder")
 
@@ -222,9 +222,17 @@ def named_stats(head, pred=None, encoder=None):
     return out
 
 
+def hyper(x):
+    """An optimizer's hyperparameter x as Keras should see it: a Python float, or in float64 a
+    NumPy float64. Keras's optimizers take ops.cast(x, variable.dtype), which makes a float32
+    tensor of a Python float first: in float64, 0.999 would become 0.9990000128746033 (and
+    Adam's steps 6.4e-6 smaller)."""
+    return np.float64(x) if keras.config.floatx() == "float64" else x
+
+
 def make_adam(epsilon=EPSILON, learning_rate=LEARNING_RATE, weight_decay=None):
-    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=BETA_1, beta_2=BETA_2,
-                                 epsilon=epsilon, weight_decay=weight_decay)
+    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=hyper(BETA_1),
+                                 beta_2=hyper(BETA_2), epsilon=epsilon, weight_decay=weight_decay)
 
 
 # --- the training recipe: optimizers, weight decay, schedule ----------------------------------
@@ -251,7 +259,7 @@ class L2SGD:
     the decaying variables."""
 
     def __init__(self, lr, momentum, weight_decay, decaying):
-        self.opt = keras.optimizers.SGD(learning_rate=lr, momentum=momentum)
+        self.opt = keras.optimizers.SGD(learning_rate=lr, momentum=hyper(momentum))
         self.wd, self.decaying = weight_decay, decaying
         self.iterations = self.opt.iterations
 
@@ -287,13 +295,13 @@ class LARS:
     def build(self, variables):
         for i, v in enumerate(variables):
             self.index[id(v)] = i
-            self.momentums.append(tf.Variable(tf.zeros(v.shape), trainable=False))
+            self.momentums.append(tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False))
 
     def slots(self):
         return {"momentum": self.momentums}
 
     def apply_gradients(self, pairs):
-        lr = self.lr(self.iterations) if callable(self.lr) else tf.constant(self.lr, tf.float32)
+        lr = self.lr(self.iterations) if callable(self.lr) else tf.constant(self.lr, floatx())
         for g, v in pairs:
             m = self.momentums[self.index[id(v)]]
             w = tf.convert_to_tensor(v)
@@ -400,7 +408,7 @@ def diagonal_accuracy(m):
     labels = tf.range(n, dtype=tf.int64)
     rows = tf.concat([m, tf.transpose(m)], axis=0)
     hits = tf.equal(tf.argmax(rows, axis=1), tf.concat([labels, labels], axis=0))
-    return tf.reduce_mean(tf.cast(hits, tf.float32))
+    return tf.reduce_mean(tf.cast(hits, m.dtype))
 
 
 def contrastive_accuracy(f1, f2):
@@ -410,7 +418,7 @@ def contrastive_accuracy(f1, f2):
 def correlation_accuracy(f1, f2):
     z1 = (f1 - tf.reduce_mean(f1, axis=0)) / tf.math.reduce_std(f1, axis=0)
     z2 = (f2 - tf.reduce_mean(f2, axis=0)) / tf.math.reduce_std(f2, axis=0)
-    b = tf.cast(tf.shape(f1)[0], tf.float32)
+    b = tf.cast(tf.shape(f1)[0], f1.dtype)
     return diagonal_accuracy(tf.matmul(z1, z2, transpose_a=True) / b)
 
 
@@ -451,7 +459,7 @@ def train_step_core(encoder, head, probe, queue, opt_c, opt_p, temperature,
     grads = tape.gradient(p_loss, p_vars)
     opt_p.apply_gradients(zip(grads, p_vars))
     p_acc = tf.reduce_mean(tf.cast(
-        tf.equal(tf.argmax(logits, axis=1), tf.cast(probe_y, tf.int64)), tf.float32))
+        tf.equal(tf.argmax(logits, axis=1), tf.cast(probe_y, tf.int64)), logits.dtype))
     return {"c_loss": c_loss, "c_acc": c_acc, "r_acc": r_acc, "p_loss": p_loss, "p_acc": p_acc}
 
 
@@ -473,7 +481,7 @@ class Reference:
         self.topk = topk
         self.vars = named_variables(base, self.head, self.probe, self.pred)
         self.stats = named_stats(self.head, self.pred, base)
-        self.queue = tf.Variable(tf.zeros([queue_size, dim]), trainable=False, name="queue")
+        self.queue = tf.Variable(tf.zeros([queue_size, dim], floatx()), trainable=False, name="queue")
         self.c_names = [n for n in self.vars if n.startswith(CONTRASTIVE_PREFIXES)]
         self.p_names = [n for n in self.vars if n.startswith("probe/")]
         self.recipe = dict(recipe or DEFAULT_RECIPE)
@@ -509,12 +517,12 @@ class Reference:
 
     def load(self, arrs):
         for n, v in list(self.vars.items()) + list(self.stats.items()):
-            a = np.asarray(arrs[n], dtype=np.float32)
+            a = np.asarray(arrs[n], dtype=floatx())
             if tuple(a.shape) != tuple(v.shape):
                 raise SystemExit(f"{n}: shape {a.shape}, model wants {tuple(v.shape)}")
             v.assign(a)
         if "queue" in arrs:
-            q = np.asarray(arrs["queue"], dtype=np.float32)
+            q = np.asarray(arrs["queue"], dtype=floatx())
             if q.shape != tuple(self.queue.shape):
                 raise SystemExit(f"queue: shape {q.shape}, want {tuple(self.queue.shape)}")
             self.queue.assign(q)
@@ -528,7 +536,7 @@ class Reference:
                     key = f"{prefix}/{n}/{slot}"
                     if key not in arrs:
                         raise SystemExit(f"{prefix}/iterations given but {key} missing")
-                    lst[i].assign(np.asarray(arrs[key], dtype=np.float32))
+                    lst[i].assign(np.asarray(arrs[key], dtype=floatx()))
 
     def weights(self):
         return {n: np.asarray(v.numpy(), dtype=np.float32)
@@ -559,7 +567,7 @@ class Reference:
             self._step_fn = fn
         if picks is None:
             picks = tf.zeros([2, tf.shape(view1)[0]], tf.int32)
-        return self._step_fn(tf.constant(temperature, tf.float32), view1, view2, probe_x,
+        return self._step_fn(tf.constant(temperature, floatx()), view1, view2, probe_x,
                              probe_y, picks)
 
     def forward(self, x):
@@ -572,6 +580,20 @@ class Reference:
 def load_npz(path):
     with np.load(path) as z:
         return {k: z[k] for k in z.files}
+
+
+def floatx():
+    """The NumPy type of Keras's float type: float32, or float64 after use_float64."""
+    return np.dtype(keras.config.floatx())
+
+
+def use_float64(arrs):
+    """With float64 = 1 in arrs, build and run everything in float64 (keras.config.set_floatx):
+    the variables, the inputs (cast from the npz's float32), the step's arithmetic and the
+    optimizers' slots; what is written stays float32. Go's tests use it to compare the step
+    without float32 rounding (tfgraph's TestResNetStepsMatchKerasFloat64)."""
+    if "float64" in arrs and int(arrs["float64"]):
+        keras.config.set_floatx("float64")
 
 
 def set_threads(intra, inter):
@@ -609,9 +631,10 @@ def cmd_forward(a):
 
 def cmd_step(a):
     arrs = load_npz(a.inp)
-    v1 = np.asarray(arrs["view1"], dtype=np.float32)
-    v2 = np.asarray(arrs["view2"], dtype=np.float32)
-    px = np.asarray(arrs["probe_x"], dtype=np.float32)
+    use_float64(arrs)
+    v1 = np.asarray(arrs["view1"], dtype=floatx())
+    v2 = np.asarray(arrs["view2"], dtype=floatx())
+    px = np.asarray(arrs["probe_x"], dtype=floatx())
     py = np.asarray(arrs["probe_y"], dtype=np.int64)
     k, b, h, w, c = v1.shape
     if v2.shape != v1.shape or px.shape[0] != k or px.shape[2:] != (h, w, c) \
@@ -623,11 +646,11 @@ def cmd_step(a):
             raise SystemExit(f"step needs {need!r} in {a.inp}")
     if arrs["queue"].shape[0] < b:
         raise SystemExit(f"queue of {arrs['queue'].shape[0]} rows is smaller than the batch {b}")
-    temperature = np.float32(arrs["temperature"])
+    temperature = floatx().type(arrs["temperature"])
     ref = Reference.from_arrays(arrs, h, w, c)
     if a.forward:
         # The forward pass of arrs["x"] before any step (as the forward command writes it).
-        f, p, logits = ref.forward(np.asarray(arrs["x"], dtype=np.float32))
+        f, p, logits = ref.forward(np.asarray(arrs["x"], dtype=floatx()))
         np.savez(a.forward, features=f.astype(np.float32), projections=p.astype(np.float32),
                  logits=logits.astype(np.float32))
     metrics = {m: np.zeros([k], np.float32) for m in ("c_loss", "c_acc", "r_acc", "p_loss", "p_acc")}

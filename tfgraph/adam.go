@@ -10,11 +10,12 @@ import (
 // (decoupled, AdamW's: w ← w − w·weight_decay·lr, before the update). ds carries the update's
 // dependencies; s is the optimizer's scope.
 func (o *optimizer) applyAdam(s, ds *op.Scope, grads []tf.Output) []*tf.Operation {
-	t := op.Cast(ds.SubScope("Cast"), op.AddV2(ds.SubScope("AddV2"), op.ReadVariableOp(ds.SubScope("iter"), o.iter.handle, tf.Int64), op.Const(ds.SubScope("one"), int64(1))), tf.Float)
-	beta1, beta2 := f32(s.SubScope("beta1"), o.params.beta1), f32(s.SubScope("beta2"), o.params.beta2)
+	dt := o.dtype()
+	t := op.Cast(ds.SubScope("Cast"), op.AddV2(ds.SubScope("AddV2"), op.ReadVariableOp(ds.SubScope("iter"), o.iter.handle, tf.Int64), op.Const(ds.SubScope("one"), int64(1))), dt)
+	beta1, beta2 := constOf(s.SubScope("beta1"), dt, o.params.beta1), constOf(s.SubScope("beta2"), dt, o.params.beta2)
 	b1p := op.Pow(ds.SubScope("b1p"), beta1, t)
 	b2p := op.Pow(ds.SubScope("b2p"), beta2, t)
-	lr, eps := o.learningRate(s, ds), f32(s.SubScope("eps"), o.params.eps)
+	lr, eps := o.learningRate(s, ds), constOf(s.SubScope("eps"), dt, o.params.eps)
 	var applies []*tf.Operation
 	for i, v := range o.vars {
 		vs := ds
@@ -29,7 +30,7 @@ func (o *optimizer) applyAdam(s, ds *op.Scope, grads []tf.Output) []*tf.Operatio
 
 // decoupledDecay assigns v ← v − v·weight_decay·lr.
 func (o *optimizer) decoupledDecay(s *op.Scope, v *variable, lr tf.Output) *tf.Operation {
-	w := op.ReadVariableOp(s.SubScope("read"), v.handle, tf.Float)
-	step := op.Mul(s.SubScope("Mul"), op.Mul(s.SubScope("Mul"), w, f32(s.SubScope("wd"), o.recipe.weightDecay)), lr)
+	w := op.ReadVariableOp(s.SubScope("read"), v.handle, v.dtype)
+	step := op.Mul(s.SubScope("Mul"), op.Mul(s.SubScope("Mul"), w, constLike(s.SubScope("wd"), w, o.recipe.weightDecay)), lr)
 	return op.AssignVariableOp(s.SubScope("assign"), v.handle, op.Sub(s.SubScope("Sub"), w, step))
 }

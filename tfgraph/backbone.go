@@ -66,9 +66,10 @@ func backboneOf(c ModelConfig) backbone {
 	return conv4{c}
 }
 
-// encode applies c's encoder to x (float32 in [0, 1]) after c's input normalisation (sync:
-// backbone.forward's).
+// encode applies c's encoder to x (float32 in [0, 1], cast to the model's float type) after c's
+// input normalisation (sync: backbone.forward's).
 func encode(s *op.Scope, c ModelConfig, x tf.Output, w, stats []tf.Output, sync *syncBN) activations {
+	x = castTo(s.SubScope("input_cast"), x, c.floatType())
 	return backboneOf(c).forward(s, normalizeInput(s.SubScope("input_norm"), c, x, 1), w, stats, sync)
 }
 
@@ -88,20 +89,20 @@ func normalizeInput(s *op.Scope, c ModelConfig, x tf.Output, scale float64) tf.O
 	switch c.inputNorm() {
 	case NormImageNet:
 		if scale != 1 {
-			x = op.Mul(s.SubScope("rescale"), x, f32(s.SubScope("scale"), 1/scale))
+			x = op.Mul(s.SubScope("rescale"), x, constLike(s.SubScope("scale"), x, 1/scale))
 		}
-		mean := op.Const(s.SubScope("mean"), []float32{0.485, 0.456, 0.406})
-		std := op.Const(s.SubScope("std"), []float32{0.229, 0.224, 0.225})
+		mean := constsLike(s.SubScope("mean"), x, 0.485, 0.456, 0.406)
+		std := constsLike(s.SubScope("std"), x, 0.229, 0.224, 0.225)
 		return op.RealDiv(s.SubScope("RealDiv"), op.Sub(s.SubScope("Sub"), x, mean), std)
 	case NormCaffe:
 		if scale != 255 {
-			x = op.Mul(s.SubScope("rescale"), x, f32(s.SubScope("scale"), 255/scale))
+			x = op.Mul(s.SubScope("rescale"), x, constLike(s.SubScope("scale"), x, 255/scale))
 		}
 		bgr := op.ReverseV2(s.SubScope("ReverseV2"), x, op.Const(s.SubScope("axis"), []int32{-1}))
-		return op.Sub(s.SubScope("Sub"), bgr, op.Const(s.SubScope("mean"), []float32{103.939, 116.779, 123.68}))
+		return op.Sub(s.SubScope("Sub"), bgr, constsLike(s.SubScope("mean"), x, 103.939, 116.779, 123.68))
 	}
 	if scale != 1 {
-		return op.Mul(s.SubScope("rescale"), x, op.Const(s.SubScope("scale"), float32(1/scale)))
+		return op.Mul(s.SubScope("rescale"), x, constLike(s.SubScope("scale"), x, 1/scale))
 	}
 	return x
 }

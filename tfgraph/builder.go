@@ -12,8 +12,9 @@ type variable struct {
 	spec   VarSpec
 	dtype  tf.DataType
 	handle tf.Output
-	read   tf.Output     // the read of the step's forward pass, the metrics and the saver
-	in     tf.Output     // placeholder of SetWeights
+	read   tf.Output     // the read of the step's forward pass and the metrics
+	out    tf.Output     // the read at the boundary (Weights, the saver): read, or read as float32
+	in     tf.Output     // placeholder of SetWeights, at the boundary's type
 	assign *tf.Operation // assigns in to the variable
 	stream uint64        // Init's stream: the variable's place in the model with a probe, from 0
 }
@@ -33,15 +34,22 @@ func newBuilder(s *op.Scope, cfg ModelConfig) *builder {
 }
 
 // newVar creates a resource variable named spec.Name with its read, and the placeholder and
-// assignment SetWeights feeds.
+// assignment SetWeights feeds. A float64 variable (ModelConfig.testFloat64) is float32 at the
+// boundary: its placeholder is float32, cast on assignment, and out is its read cast to float32.
 func (b *builder) newVar(spec VarSpec, dtype tf.DataType) *variable {
 	s := b.s.SubScope(spec.Name)
 	v := &variable{spec: spec, dtype: dtype, stream: b.next}
 	b.next++
 	v.handle = op.VarHandleOp(s.SubScope("VarHandleOp"), dtype, tf.MakeShape(spec.Shape...), op.VarHandleOpSharedName(spec.Name))
 	v.read = op.ReadVariableOp(s.SubScope("read"), v.handle, dtype)
-	v.in = op.Placeholder(s.SubScope("in"), dtype, op.PlaceholderShape(tf.MakeShape(spec.Shape...)))
-	v.assign = op.AssignVariableOp(s.SubScope("assign"), v.handle, v.in)
+	v.out = v.read
+	v.in = op.Placeholder(s.SubScope("in"), v.boundaryType(), op.PlaceholderShape(tf.MakeShape(spec.Shape...)))
+	value := v.in
+	if dtype != v.boundaryType() {
+		value = op.Cast(s.SubScope("in_cast"), v.in, dtype)
+		v.out = op.Cast(s.SubScope("out_cast"), v.read, tf.Float)
+	}
+	v.assign = op.AssignVariableOp(s.SubScope("assign"), v.handle, value)
 	b.vars = append(b.vars, v)
 	b.byName[spec.Name] = v
 	return v
@@ -51,11 +59,20 @@ func (b *builder) newVar(spec VarSpec, dtype tf.DataType) *variable {
 // has at this place (a model without a probe keeps the streams of the model with one).
 func (b *builder) reserve(n int) { b.next += uint64(n) }
 
-// newVars creates float32 variables for specs.
+// boundaryType is the variable's type outside the graph (SetWeights, Weights, checkpoints):
+// float32 for a float variable of either precision.
+func (v *variable) boundaryType() tf.DataType {
+	if v.dtype == tf.Double {
+		return tf.Float
+	}
+	return v.dtype
+}
+
+// newVars creates variables of the model's float type for specs.
 func (b *builder) newVars(specs []VarSpec) []*variable {
 	out := make([]*variable, len(specs))
 	for i, sp := range specs {
-		out[i] = b.newVar(sp, tf.Float)
+		out[i] = b.newVar(sp, b.cfg.floatType())
 	}
 	return out
 }
@@ -78,7 +95,58 @@ func reads(vs []*variable) []tf.Output {
 	return out
 }
 
+// outs are the variables' reads at the boundary (variable.out).
+func outs(vs []*variable) []tf.Output {
+	out := make([]tf.Output, len(vs))
+	for i, v := range vs {
+		out[i] = v.out
+	}
+	return out
+}
+
 func f32(s *op.Scope, v float64) tf.Output { return op.Const(s.SubScope("Const"), float32(v)) }
+
+// constOf is the scalar constant v of type dtype: float64 for tf.Double, else float32 (f32).
+func constOf(s *op.Scope, dtype tf.DataType, v float64) tf.Output {
+	if dtype == tf.Double {
+		return op.Const(s.SubScope("Const"), v)
+	}
+	return f32(s, v)
+}
+
+// constLike is the scalar constant v of x's float type, to combine with x: the same graph as
+// f32 in a float32 model, float64 constants in a float64 one (ModelConfig.testFloat64).
+func constLike(s *op.Scope, x tf.Output, v float64) tf.Output { return constOf(s, x.DataType(), v) }
+
+// constsLike is the vector constant v of x's float type, built in s itself.
+func constsLike(s *op.Scope, x tf.Output, v ...float64) tf.Output {
+	if x.DataType() == tf.Double {
+		return op.Const(s, v)
+	}
+	v32 := make([]float32, len(v))
+	for i, f := range v {
+		v32[i] = float32(f)
+	}
+	return op.Const(s, v32)
+}
+
+// castTo is x cast to dtype, or x itself when it has that type already.
+func castTo(s *op.Scope, x tf.Output, dtype tf.DataType) tf.Output {
+	if x.DataType() == dtype {
+		return x
+	}
+	return op.Cast(s.SubScope("Cast"), x, dtype)
+}
+
+// toFloat32 is outs cast to float32 where they are not: a float64 model's fetches at the
+// boundary.
+func toFloat32(s *op.Scope, outs []tf.Output) []tf.Output {
+	res := make([]tf.Output, len(outs))
+	for i, o := range outs {
+		res[i] = castTo(s, o, tf.Float)
+	}
+	return res
+}
 
 func i32(s *op.Scope, v ...int32) tf.Output {
 	if len(v) == 1 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nnclr/nnclr/setting"
 	"github.com/nnclr/nnclr/tfrun"
+	tf "github.com/wamuir/graft/tensorflow"
 )
 
 // ModelConfig describes the NNCLR model of the Keras example and its optimizers.
@@ -88,6 +89,23 @@ type ModelConfig struct {
 	// Parallel, when set, makes the train step one worker's share of a data-parallel step over
 	// the global batch (see DataParallel); nil is the single-process step.
 	Parallel *DataParallel
+
+	// testFloat64 builds the model graph in float64: its variables, constants and computation
+	// (float32 stays at the boundary: the inputs are cast once where they enter the encoder;
+	// SetWeights, Weights, checkpoints and every fetch convert). It is for the tests that
+	// compare the train step with Keras run in float64 (TestResNetStepsMatchKerasFloat64), where
+	// float32 rounding parts the two implementations; no user setting reaches it, and a
+	// data-parallel model refuses it.
+	testFloat64 bool
+}
+
+// floatType is the type of the model graph's float variables and computation: float32, or
+// float64 in the tests' float64 model (testFloat64).
+func (c ModelConfig) floatType() tf.DataType {
+	if c.testFloat64 {
+		return tf.Double
+	}
+	return tf.Float
 }
 
 // DataParallel places a model in a group of Workers data-parallel workers on TensorFlow's

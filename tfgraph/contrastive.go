@@ -62,7 +62,7 @@ func (b *builder) nnclrLoss(s *op.Scope, p1, p2, q1, q2, queue tf.Output, picks 
 	}
 	nn1 := b.nearest(s.SubScope("nn1"), p1, queue, pick1)
 	nn2 := b.nearest(s.SubScope("nn2"), p2, queue, pick2)
-	temp := f32(s.SubScope("temperature"), b.cfg.Temperature)
+	temp := constLike(s.SubScope("temperature"), p1, b.cfg.Temperature)
 	block := func(name string, a, c tf.Output) tf.Output {
 		bs := s.SubScope(name)
 		return op.RealDiv(bs.SubScope("RealDiv"), op.MatMul(bs.SubScope("MatMul"), a, c, op.MatMulTransposeB(true)), temp)

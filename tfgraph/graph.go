@@ -1,6 +1,7 @@
 package tfgraph
 
 import (
+	"errors"
 	"slices"
 
 	tf "github.com/wamuir/graft/tensorflow"
@@ -42,6 +43,9 @@ var trainMetricNames = []string{"c_loss", "c_acc", "r_acc", "p_loss", "p_acc"}
 // then probe), the test step, the forward pass, the checkpoint ops and, in a data-parallel run,
 // the cluster's ops.
 func buildGraph(cfg ModelConfig) (*nnclrGraph, error) {
+	if cfg.testFloat64 && cfg.Parallel != nil {
+		return nil, errors.New("tfgraph: the tests' float64 model is one process's (its collectives and synchronised batch norms are float32)")
+	}
 	root := op.NewScope()
 	b := newBuilder(root, cfg)
 	g := &nnclrGraph{cfg: cfg}
@@ -68,6 +72,13 @@ func buildGraph(cfg ModelConfig) (*nnclrGraph, error) {
 		}
 		g.ckpt = newCheckpointOps(root.SubScope("checkpoint"), g.vars)
 		st.clusterOps(root, g)
+		if cfg.testFloat64 {
+			bs := root.SubScope("boundary")
+			g.trainFetch, g.testFetch, g.fwdFetch = toFloat32(bs, g.trainFetch), toFloat32(bs, g.testFetch), toFloat32(bs, g.fwdFetch)
+			if g.lr.Op != nil {
+				g.lr = castTo(bs, g.lr, tf.Float)
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -124,7 +135,7 @@ func finiteCheck(s *op.Scope, vars []*variable) (tf.Output, []string) {
 	var finite []tf.Output
 	var names []string
 	for _, v := range vars {
-		flat := op.Reshape(s.SubScope("Reshape"), op.ReadVariableOp(s.SubScope("read"), v.handle, tf.Float), op.Const(s.SubScope("shape"), []int32{-1}))
+		flat := op.Reshape(s.SubScope("Reshape"), op.ReadVariableOp(s.SubScope("read"), v.handle, v.dtype), op.Const(s.SubScope("shape"), []int32{-1}))
 		finite = append(finite, op.All(s.SubScope("All"), op.IsFinite(s.SubScope("IsFinite"), flat), i32(s.SubScope("axis"), 0)))
 		names = append(names, v.spec.Name)
 	}

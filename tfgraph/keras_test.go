@@ -185,6 +185,14 @@ type kerasCheck struct {
 	// steps is the number of training steps compared, after the first and after the last: 1 or
 	// 3 (0: 3).
 	steps int
+	// float64 runs both sides in float64: Go's model graph (ModelConfig.testFloat64) and the
+	// Keras reference (keras.config.set_floatx("float64")); the inputs, initial weights and
+	// everything compared stay float32 at the boundary.
+	float64 bool
+	// refFloat64 runs only the reference in float64 (Go in float32), and also the reference in
+	// float32, logging how far that is from the float64 one after the last step: how far each
+	// float32 implementation is from float64 (TestResNetStepsDiagnostic).
+	refFloat64 bool
 }
 
 // bnFedBiasTolerance bounds, in absolute terms, a convolution bias followed by batch norm and its
@@ -210,10 +218,29 @@ func bnFedBiasBound(cfg ModelConfig, step int) float64 {
 	return bnFedBiasPerRate * cfg.LearningRate * float64(step)
 }
 
+// logRefDistance logs the worst relative difference between the Keras reference run in float32
+// (ref32) and in float64 (ref64) after step over the weights, slots and statistics (BN-fed
+// biases aside): the float32 reference's own distance from float64.
+func logRefDistance(t *testing.T, cfg ModelConfig, ref32, ref64 map[string]npy.Array, step int) {
+	t.Helper()
+	worst, worstName := 0.0, ""
+	for _, name := range slices.Sorted(maps.Keys(ref64)) {
+		want, ok := ref64[name].Data.([]float32)
+		if !ok || len(want) <= 1 || bnFedBias(cfg, name) || slices.Contains(trainMetricNames, name) {
+			continue
+		}
+		if e := relErr(ref32[name].Data.([]float32), want); e > worst {
+			worst, worstName = e, name
+		}
+	}
+	t.Logf("after step %d: Keras float32 vs Keras float64: worst variable %s, relative error %.3g", step, worstName, worst)
+}
+
 func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
 	k := cmp.Or(kc.steps, 3)
 	bu, bl := kc.bu, kc.bl
 	b := bu + bl
+	cfg.testFloat64 = kc.float64
 	m := newInitModel(t, cfg, 77)
 	if kc.perturbBN {
 		perturbEncoderBN(t, m)
@@ -244,7 +271,7 @@ func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
 		return npy.Array{Shape: []int{len(xs), n, h, w, c}, Data: all}
 	}
 	dir := t.TempDir()
-	writeIn := func(name string, nsteps int) string {
+	writeIn := func(name string, nsteps int, f64 bool) string {
 		arr := map[string]npy.Array{}
 		for n, a := range init {
 			arr[n] = toNpy(a)
@@ -266,6 +293,10 @@ func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
 		arr["stem_cifar"] = npy.Array{Data: []int64{map[bool]int64{false: 0, true: 1}[cfg.ResolvedStem() == StemCIFAR]}}
 		arr["input_norm"] = npy.Array{Data: []int64{int64(slices.Index(InputNorms, cfg.inputNorm()))}}
 		maps.Copy(arr, recipeArrays(cfg))
+		if f64 {
+			arr["float64"] = npy.Array{Data: []int64{1}}
+			arr["temperature"] = npy.Array{Data: []float64{cfg.Temperature}}
+		}
 		if picks != nil {
 			arr["support_topk"] = npy.Array{Data: []int64{int64(cfg.SupportTopK)}}
 			arr["support_pick"] = npy.Array{Shape: []int{nsteps, 2, b}, Data: slices.Concat(picks[:nsteps]...)}
@@ -277,7 +308,7 @@ func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
 		return p
 	}
 	// One run of the reference: the forward pass, the state after step 1 and after step k.
-	in3 := writeIn("in3.npz", k)
+	in3 := writeIn("in3.npz", k, kc.float64 || kc.refFloat64)
 	out1, out3, fwd := filepath.Join(dir, "out1.npz"), filepath.Join(dir, "out3.npz"), filepath.Join(dir, "fwd.npz")
 	testpy.Run(t, kerasRef, "step", in3, out3, "--first", out1, "--forward", fwd)
 	read := func(p string) map[string]npy.Array {
@@ -288,6 +319,11 @@ func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
 		return a
 	}
 	ref1, ref3, reff := read(out1), read(out3), read(fwd)
+	if kc.refFloat64 {
+		out32 := filepath.Join(dir, "out32.npz")
+		testpy.Run(t, kerasRef, "step", writeIn("in32.npz", k, false), out32)
+		logRefDistance(t, cfg, read(out32), ref3, k)
+	}
 
 	// Forward pass.
 	feat, proj, logits, err := m.Forward(floatTensor(t, steps.v1[0], int64(b), int64(h), int64(w), int64(c)))
@@ -317,7 +353,7 @@ func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		worst, worstName := 0.0, ""
+		worst, worstName, worstBias := 0.0, "", -1.0
 		for _, name := range m.VarNames() {
 			if name == "global_step" {
 				continue
@@ -337,9 +373,11 @@ func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
 				continue
 			}
 			if bnFedBias(cfg, name) {
-				if d, bound := absErr(got[name].Float, r.Data.([]float32)), bnFedBiasBound(cfg, step); d > bound {
+				d, bound := absErr(got[name].Float, r.Data.([]float32)), bnFedBiasBound(cfg, step)
+				if d > bound {
 					t.Errorf("after step %d: %s (a bias followed by BN) absolute error %.3g > %.3g", step, name, d, bound)
 				}
+				worstBias = math.Max(worstBias, d)
 				continue
 			}
 			e := relErr(got[name].Float, r.Data.([]float32))
@@ -351,6 +389,9 @@ func checkAgainstKerasAt(t *testing.T, cfg ModelConfig, kc kerasCheck) {
 			}
 		}
 		t.Logf("after step %d: worst variable %s, relative error %.3g", step, worstName, worst)
+		if worstBias >= 0 {
+			t.Logf("after step %d: worst bias followed by BN (and its slots), absolute error %.3g (bound %.3g)", step, worstBias, bnFedBiasBound(cfg, step))
+		}
 	}
 	for i := 0; i < k; i++ {
 		batch := Batch{

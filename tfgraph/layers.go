@@ -52,7 +52,7 @@ func batchNorm(s *op.Scope, h, gamma, beta tf.Output, stats []tf.Output, eps flo
 
 // bnApply is tf.nn.batch_normalization: h·inv + (beta − mean·inv), inv = gamma/√(variance + eps).
 func bnApply(s *op.Scope, h, gamma, beta, mean, variance tf.Output, eps float64) tf.Output {
-	inv := op.Mul(s.SubScope("scale"), op.Rsqrt(s.SubScope("Rsqrt"), op.AddV2(s.SubScope("eps"), variance, f32(s.SubScope("epsilon"), eps))), gamma)
+	inv := op.Mul(s.SubScope("scale"), op.Rsqrt(s.SubScope("Rsqrt"), op.AddV2(s.SubScope("eps"), variance, constLike(s.SubScope("epsilon"), variance, eps))), gamma)
 	return op.AddV2(s.SubScope("AddV2"), op.Mul(s.SubScope("Mul"), h, inv), op.Sub(s.SubScope("offset"), beta, op.Mul(s.SubScope("shift"), mean, inv)))
 }
 
@@ -63,8 +63,8 @@ func movingUpdates(s *op.Scope, stats []*variable, m1, m2 []tf.Output) []*tf.Ope
 	var ops []*tf.Operation
 	for i, v := range stats {
 		vs := s.SubScope("moving")
-		m, rest := f32(vs.SubScope("momentum"), bnMomentum), f32(vs.SubScope("rest"), 1-bnMomentum)
 		t := v.read
+		m, rest := constLike(vs.SubScope("momentum"), t, bnMomentum), constLike(vs.SubScope("rest"), t, 1-bnMomentum)
 		for _, mo := range [][]tf.Output{m1, m2} {
 			t = op.AddV2(vs.SubScope("AddV2"), op.Mul(vs.SubScope("Mul"), t, m), op.Mul(vs.SubScope("Mul"), mo[i], rest))
 		}
@@ -102,7 +102,7 @@ func mlp(s *op.Scope, x tf.Output, w []tf.Output, bn [2]bool, stats []tf.Output,
 // l2normalize is tf.math.l2_normalize along axis 1: x · rsqrt(max(Σx², 1e-12)).
 func l2normalize(s *op.Scope, x tf.Output) tf.Output {
 	ss := op.Sum(s.SubScope("Sum"), op.Square(s.SubScope("Square"), x), i32(s.SubScope("axis"), 1), op.SumKeepDims(true))
-	return op.Mul(s.SubScope("Mul"), x, op.Rsqrt(s.SubScope("Rsqrt"), op.Maximum(s.SubScope("Maximum"), ss, f32(s.SubScope("eps"), 1e-12))))
+	return op.Mul(s.SubScope("Mul"), x, op.Rsqrt(s.SubScope("Rsqrt"), op.Maximum(s.SubScope("Maximum"), ss, constLike(s.SubScope("eps"), ss, 1e-12))))
 }
 
 // dim0 is the size of x's first dimension, as an int32 scalar.
@@ -111,9 +111,16 @@ func dim0(s *op.Scope, x tf.Output) tf.Output {
 }
 
 // xentRows is the softmax cross-entropy of each row of logits with integer labels, given as
-// one-hot rows of depth (the C++ gradient registry has no gradient for the sparse op).
+// one-hot rows of depth (the C++ gradient registry has no gradient for the sparse op). In
+// float64 (the tests' model, ModelConfig.testFloat64) it is −Σ onehot·log_softmax(logits), equal
+// in real arithmetic: the registry's gradient of SoftmaxCrossEntropyWithLogits multiplies by a
+// float32 constant (−1.0f), so it cannot differentiate the float64 op.
 func xentRows(s *op.Scope, logits, labels, depth tf.Output) tf.Output {
-	onehot := op.OneHot(s.SubScope("OneHot"), labels, depth, f32(s.SubScope("on"), 1), f32(s.SubScope("off"), 0))
+	onehot := op.OneHot(s.SubScope("OneHot"), labels, depth, constLike(s.SubScope("on"), logits, 1), constLike(s.SubScope("off"), logits, 0))
+	if logits.DataType() == tf.Double {
+		picked := op.Sum(s.SubScope("Sum"), op.Mul(s.SubScope("Mul"), onehot, op.LogSoftmax(s.SubScope("LogSoftmax"), logits)), i32(s.SubScope("axis"), 1))
+		return op.Neg(s.SubScope("Neg"), picked)
+	}
 	loss, _ := op.SoftmaxCrossEntropyWithLogits(s.SubScope("SoftmaxCrossEntropyWithLogits"), logits, onehot)
 	return loss
 }
@@ -123,8 +130,8 @@ func meanAxis0(s *op.Scope, x tf.Output) tf.Output {
 	return op.Mean(s.SubScope("Mean"), x, i32(s.SubScope("axis"), 0))
 }
 
-// correctCount is the number of rows of logits whose argmax is the row's label, as float32.
+// correctCount is the number of rows of logits whose argmax is the row's label, of logits' type.
 func correctCount(s *op.Scope, logits, labels tf.Output) tf.Output {
 	hit := op.Equal(s.SubScope("Equal"), op.ArgMax(s.SubScope("ArgMax"), logits, i32(s.SubScope("a"), 1)), labels)
-	return op.Sum(s.SubScope("Sum"), op.Cast(s.SubScope("Cast"), hit, tf.Float), i32(s.SubScope("axis"), 0))
+	return op.Sum(s.SubScope("Sum"), op.Cast(s.SubScope("Cast"), hit, logits.DataType()), i32(s.SubScope("axis"), 0))
 }

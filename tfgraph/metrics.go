@@ -12,7 +12,7 @@ import (
 func contrastiveMetrics(s *op.Scope, f1, f2 tf.Output) (cAcc, rAcc tf.Output) {
 	cAcc = diagonalAccuracy(s.SubScope("c_acc"), op.MatMul(s.SubScope("MatMul"), l2normalize(s.SubScope("n1"), f1), l2normalize(s.SubScope("n2"), f2), op.MatMulTransposeB(true)))
 	s1, s2 := standardize(s.SubScope("z1"), f1), standardize(s.SubScope("z2"), f2)
-	bf := op.Cast(s.SubScope("Cast"), dim0(s.SubScope("batch"), f1), tf.Float)
+	bf := op.Cast(s.SubScope("Cast"), dim0(s.SubScope("batch"), f1), f1.DataType())
 	corr := op.RealDiv(s.SubScope("RealDiv"), op.MatMul(s.SubScope("MatMul"), s1, s2, op.MatMulTransposeA(true)), bf)
 	return cAcc, diagonalAccuracy(s.SubScope("r_acc"), corr)
 }
@@ -25,7 +25,7 @@ func diagonalAccuracy(s *op.Scope, m tf.Output) tf.Output {
 	r := op.Cast(s.SubScope("Cast"), op.Range(s.SubScope("Range"), i32(s.SubScope("zero"), 0), n, i32(s.SubScope("one"), 1)), tf.Int64)
 	labels := op.ConcatV2(s.SubScope("ConcatV2"), []tf.Output{r, r}, i32(s.SubScope("laxis"), 0))
 	pred := op.ArgMax(s.SubScope("ArgMax"), rows, i32(s.SubScope("amax"), 1))
-	return meanAxis0(s, op.Cast(s.SubScope("Cast"), op.Equal(s.SubScope("Equal"), pred, labels), tf.Float))
+	return meanAxis0(s, op.Cast(s.SubScope("Cast"), op.Equal(s.SubScope("Equal"), pred, labels), m.DataType()))
 }
 
 // standardize is (f − mean) / std over the batch, per feature (population std).

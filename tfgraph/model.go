@@ -165,7 +165,7 @@ func (m *Model) Weights(names ...string) (map[string]tfrun.Array, error) {
 		if !ok {
 			return nil, fmt.Errorf("tfgraph: no model variable %q", n)
 		}
-		fetch = append(fetch, v.read)
+		fetch = append(fetch, v.out)
 	}
 	res := map[string]tfrun.Array{}
 	err := m.run(nil, fetch, nil, func(out []*tf.Tensor) error {

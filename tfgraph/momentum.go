@@ -13,18 +13,18 @@ import (
 // is the optimizer's scope.
 func (o *optimizer) applyMomentum(s, ds *op.Scope, grads []tf.Output) []*tf.Operation {
 	lr := o.learningRate(s, ds)
-	mu := f32(s.SubScope("momentum"), o.recipe.momentum)
+	mu := constOf(s.SubScope("momentum"), o.dtype(), o.recipe.momentum)
 	var applies []*tf.Operation
 	for i, v := range o.vars {
 		vs := ds.SubScope("var")
 		g, rate := grads[i], lr
 		if decays(v.spec.Name) {
-			w := op.ReadVariableOp(vs.SubScope("read"), v.handle, tf.Float)
+			w := op.ReadVariableOp(vs.SubScope("read"), v.handle, v.dtype)
 			if o.recipe.kind == OptimizerLARS {
 				rate = o.larsRate(vs.SubScope("lars"), w, g, lr)
 			}
 			if o.recipe.weightDecay > 0 {
-				g = op.AddV2(vs.SubScope("l2"), g, op.Mul(vs.SubScope("wd"), f32(vs.SubScope("decay"), o.recipe.weightDecay), w))
+				g = op.AddV2(vs.SubScope("l2"), g, op.Mul(vs.SubScope("wd"), constLike(vs.SubScope("decay"), w, o.recipe.weightDecay), w))
 			}
 		}
 		applies = append(applies, op.ResourceApplyKerasMomentum(vs.SubScope("apply"), v.handle, o.m[i].handle, rate, g, mu))
@@ -42,11 +42,11 @@ func (o *optimizer) larsRate(s *op.Scope, w, g, lr tf.Output) tf.Output {
 		return op.Sqrt(ns.SubScope("Sqrt"), op.Sum(ns.SubScope("Sum"), op.Square(ns.SubScope("Square"), x), allAxes(ns, x)))
 	}
 	wn, gn := norm("w_norm", w), norm("g_norm", g)
-	den := op.AddV2(s.SubScope("den"), gn, op.Mul(s.SubScope("bw"), f32(s.SubScope("beta"), o.recipe.weightDecay), wn))
-	trust := op.RealDiv(s.SubScope("trust"), op.Mul(s.SubScope("ew"), f32(s.SubScope("eta"), o.recipe.larsEta), wn), den)
-	zero := f32(s.SubScope("zero"), 0)
+	den := op.AddV2(s.SubScope("den"), gn, op.Mul(s.SubScope("bw"), constLike(s.SubScope("beta"), wn, o.recipe.weightDecay), wn))
+	trust := op.RealDiv(s.SubScope("trust"), op.Mul(s.SubScope("ew"), constLike(s.SubScope("eta"), wn, o.recipe.larsEta), wn), den)
+	zero := constLike(s.SubScope("zero"), wn, 0)
 	both := op.LogicalAnd(s.SubScope("both"), op.Greater(s.SubScope("w_pos"), wn, zero), op.Greater(s.SubScope("g_pos"), gn, zero))
-	trust = op.Select(s.SubScope("guard"), both, trust, f32(s.SubScope("one"), 1))
+	trust = op.Select(s.SubScope("guard"), both, trust, constLike(s.SubScope("one"), wn, 1))
 	if o.recipe.larsClip {
 		return op.Minimum(s.SubScope("clip"), trust, lr)
 	}

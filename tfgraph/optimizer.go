@@ -71,8 +71,8 @@ type optimizer struct {
 func (b *builder) newOptimizer(prefix string, vars []*variable, params adamSettings) *optimizer {
 	o := &optimizer{vars: vars, params: params}
 	for _, v := range vars {
-		o.m = append(o.m, b.newVar(VarSpec{prefix + "/" + v.spec.Name + "/m", v.spec.Shape}, tf.Float))
-		o.v = append(o.v, b.newVar(VarSpec{prefix + "/" + v.spec.Name + "/v", v.spec.Shape}, tf.Float))
+		o.m = append(o.m, b.newVar(VarSpec{prefix + "/" + v.spec.Name + "/m", v.spec.Shape}, v.dtype))
+		o.v = append(o.v, b.newVar(VarSpec{prefix + "/" + v.spec.Name + "/v", v.spec.Shape}, v.dtype))
 	}
 	return o
 }
@@ -83,11 +83,14 @@ func (b *builder) newOptimizer(prefix string, vars []*variable, params adamSetti
 func (b *builder) newMomentumOptimizer(prefix string, vars []*variable, params adamSettings) *optimizer {
 	o := &optimizer{vars: vars, params: params}
 	for _, v := range vars {
-		o.m = append(o.m, b.newVar(VarSpec{prefix + "/" + v.spec.Name + "/momentum", v.spec.Shape}, tf.Float))
+		o.m = append(o.m, b.newVar(VarSpec{prefix + "/" + v.spec.Name + "/momentum", v.spec.Shape}, v.dtype))
 	}
 	b.reserve(len(vars))
 	return o
 }
+
+// dtype is the float type of the optimizer's variables, its slots and its arithmetic.
+func (o *optimizer) dtype() tf.DataType { return o.vars[0].dtype }
 
 // apply adds the optimizer's update of the variables with grads, after deps, and returns the op
 // that runs after all of it (the counter's increment).

@@ -28,6 +28,7 @@ func (b *builder) probe(s *op.Scope, st strategy, v *modelVars, x, y tf.Output, 
 	logits := dense(ps.SubScope("probe"), f, pW[0], pW[1])
 	ls := b.s.SubScope("train_probe_loss")
 	count := st.labelled(ls.SubScope("count"), y)
+	count = castTo(ls.SubScope("count_cast"), count, logits.DataType()) // float64 model: float64
 	depth := i32(ls.SubScope("depth"), int32(b.cfg.NumClasses))
 	lossSum := op.Sum(ls.SubScope("Sum"), xentRows(ls, logits, y, depth), i32(ls.SubScope("axis"), 0))
 	local := op.RealDiv(ls.SubScope("RealDiv"), lossSum, count)

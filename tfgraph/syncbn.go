@@ -77,12 +77,12 @@ func (sb *syncBN) norm(s *op.Scope, h, gamma, beta tf.Output, stats []tf.Output,
 }
 
 // count is the number of values per channel of h over axes in the global batch (every worker
-// has as many rows), float32.
+// has as many rows), in h's type.
 func (sb *syncBN) count(s *op.Scope, h, axes tf.Output) tf.Output {
 	dims := op.GatherV2(s.SubScope("dims"), op.Shape(s.SubScope("Shape"), h, op.ShapeOutType(tf.Int64)), axes, i32(s.SubScope("axis"), 0))
 	local := op.Prod(s.SubScope("Prod"), dims, i32(s.SubScope("paxis"), 0))
 	global := op.Mul(s.SubScope("workers"), local, op.Const(s.SubScope("n"), int64(sb.p.workers())))
-	return op.Cast(s.SubScope("Cast"), global, tf.Float)
+	return op.Cast(s.SubScope("Cast"), global, h.DataType())
 }
 
 // backward returns the gradients at b's input (this worker's rows), gamma and beta given dy,
@@ -96,10 +96,10 @@ func (sb *syncBN) count(s *op.Scope, h, axes tf.Output) tf.Output {
 // besides e and dy·e (the registry's chain through tf.nn.moments takes about three times as
 // many, and its Mean and broadcast gradients tile and copy whole activations).
 func (sb *syncBN) backward(s *op.Scope, b syncedBN, dy tf.Output) (dh, dgamma, dbeta tf.Output) {
-	if sb.p.workers() == 1 {
-		return fusedBackward(s, b, dy)
+	if sb.p.workers() == 1 && b.cut.DataType() == tf.Float {
+		return fusedBackward(s, b, dy) // (TensorFlow's CPU kernel has no float64)
 	}
-	r := op.Rsqrt(s.SubScope("Rsqrt"), op.AddV2(s.SubScope("eps"), b.variance, f32(s.SubScope("epsilon"), b.eps)))
+	r := op.Rsqrt(s.SubScope("Rsqrt"), op.AddV2(s.SubScope("eps"), b.variance, constLike(s.SubScope("epsilon"), b.variance, b.eps)))
 	e := op.Sub(s.SubScope("centre"), b.cut, b.mean)
 	dbeta = op.Sum(s.SubScope("dy"), dy, b.axes)
 	dgamma = op.Mul(s.SubScope("dgamma"), op.Sum(s.SubScope("dye"), op.Mul(s.SubScope("Mul"), dy, e), b.axes), r)

@@ -56,7 +56,7 @@ func (b *builder) newModelVars() *modelVars {
 	} else {
 		b.reserve(1) // its counter
 	}
-	v.queue = b.newVar(VarSpec{"queue", []int64{int64(c.QueueSize), int64(c.projDim())}}, tf.Float)
+	v.queue = b.newVar(VarSpec{"queue", []int64{int64(c.QueueSize), int64(c.projDim())}}, c.floatType())
 	v.step = b.newVar(VarSpec{"global_step", nil}, tf.Int64)
 	v.stats = b.newVars(c.StatVars())
 	v.encStats = b.newVars(c.EncoderStatVars())
