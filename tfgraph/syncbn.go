@@ -31,7 +31,7 @@ type syncedBN struct {
 	in, out, cut   tf.Output // input, output, input behind a StopGradient
 	gamma, beta    tf.Output // reads of its weights
 	mean, variance tf.Output // the global batch's moments
-	axes, count    tf.Output // the reduced axes; the global batch's values per channel (float32)
+	axes, count    tf.Output // the reduced axes; the global batch's values per channel (in the input's type)
 	eps            float64
 	key            int  // the instance key of its backward's all-reduce
 	dense          bool // normalises a [batch, features] input (else NHWC)
