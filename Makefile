@@ -154,6 +154,7 @@ bench: check-provisioned
 	$(GO) test -run '^$$' -bench 'TrainStep96|DataParallelStep' -benchtime 5x ./tfgraph/
 	$(GO) test -run '^$$' -bench StepOps -benchtime 1x ./tfgraph/
 	NNCLR_STEPOPS=resnet18 $(GO) test -run '^$$' -bench StepOps -benchtime 1x ./tfgraph/
+	NNCLR_STEPOPS=conv4-32 $(GO) test -run '^$$' -bench StepOps -benchtime 1x ./tfgraph/
 	$(GO) test -run '^$$' -bench CollectivesNetns -benchtime 1x -timeout 15m ./tfgraph/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 90m ./cmd/nnclr/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 150m ./run/

@@ -88,13 +88,17 @@ func BenchmarkTrainStep96(b *testing.B) {
 // first) and the kernel-time and wall-time totals.
 // NNCLR_STEPOPS=resnet18 compares make bench-resnet's ResNet-18 instead (CIFAR stem, 32×32×3,
 // 80 contrastive and 16 probe images, heads 2048 → 256), NNCLR_STEPOPS=resnet50 its ResNet-50
-// (96×96×3, 40 and 8).
+// (96×96×3, 40 and 8), NNCLR_STEPOPS=conv4-32 the Keras example's model at 32×32×3 (issue 20's
+// small-image configuration: 320 contrastive and 64 probe images).
 func BenchmarkStepOps(b *testing.B) {
 	const threads, steps = 2, 3
 	cfg, n, bl := DefaultModelConfig(), 525, 25
 	var kerasArgs []string
 	switch which := os.Getenv("NNCLR_STEPOPS"); which {
 	case "":
+	case "conv4-32":
+		cfg.Height, cfg.Width, n, bl = 32, 32, 320, 64
+		kerasArgs = []string{"--size", "32"}
 	case BackboneResNet18, BackboneResNet50:
 		size := 96
 		cfg.Backbone, cfg.Stem, n, bl = which, StemImageNet, 40, 8
@@ -107,7 +111,7 @@ func BenchmarkStepOps(b *testing.B) {
 			kerasArgs = append(kerasArgs, "--cifar")
 		}
 	default:
-		b.Fatalf("NNCLR_STEPOPS=%q: want resnet18 or resnet50 (or unset: the seed configuration)", which)
+		b.Fatalf("NNCLR_STEPOPS=%q: want resnet18, resnet50 or conv4-32 (or unset: the seed configuration)", which)
 	}
 	m, batch := warmModel(b, cfg, n, bl, threads)
 	b.ResetTimer()

@@ -2,8 +2,9 @@
 
 Usage: keras_step_bench.py B BL THREADS STEPS [--trace] [--backbone NAME --size S [--cifar]]
 The example's model at 96x96x3, width 128, queue 10,000, B contrastive and BL probe images (the
-work of tfgraph's BenchmarkTrainStep96 and BenchmarkStepOps); with --backbone resnet18|resnet50,
-that ResNet at SxSx3 (--cifar: its CIFAR stem) with heads 2048 -> 256. After a warm-up step, STEPS steps
+work of tfgraph's BenchmarkTrainStep96 and BenchmarkStepOps; --size S: at SxSx3); with
+--backbone resnet18|resnet50, that ResNet at SxSx3 (--cifar: its CIFAR stem) with heads
+2048 -> 256. After a warm-up step, STEPS steps
 are timed. Prints JSON {"seconds_per_step": median of the timed steps}. With --trace, STEPS more
 steps then run under TensorFlow's profiler, whose XSpace gives every kernel's time (events named
 "node:OpType" on the host plane), and the JSON also has
@@ -32,7 +33,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pyref"))
 import nnclr_keras as ref_mod  # noqa: E402
 
 if backbone == "conv4":
-    ref = ref_mod.Reference(96, 96, 3, 128, 10, 10000)
+    ref = ref_mod.Reference(size, size, 3, 128, 10, 10000)
 else:
     ref = ref_mod.Reference(size, size, 3, 128, 10, 10000, proj_hidden=2048, proj_dim=256,
                             backbone=backbone, cifar="--cifar" in opts)
