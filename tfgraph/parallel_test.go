@@ -119,6 +119,7 @@ type parallelCase struct {
 	name                       string
 	cfg                        ModelConfig
 	workers, uPer, lPer, steps int
+	dataSeed                   uint64 // the batches' (0: 7)
 }
 
 func TestDataParallelEqualsOneProcess(t *testing.T) {
@@ -131,12 +132,12 @@ func TestDataParallelEqualsOneProcess(t *testing.T) {
 	lars.LRSchedule, lars.WarmupSteps, lars.TotalSteps = ScheduleWarmupCosine, 1, 4
 	heads.HeadBN, heads.PredHidden, heads.Epsilon = true, 32, 1e-3
 	for _, tc := range []parallelCase{
-		{"2 workers", base, 2, 8, 4, 3},
-		{"3 workers", base, 3, 8, 4, 3},
-		{"2 workers, no probe", noProbe, 2, 8, 0, 3},
-		{"2 workers, head BN", heads, 2, 8, 4, 3},
-		{"3 workers, head BN", heads, 3, 8, 4, 3},
-		{"2 workers, lars warmup-cosine", lars, 2, 8, 4, 3},
+		{"2 workers", base, 2, 8, 4, 3, 0},
+		{"3 workers", base, 3, 8, 4, 3, 0},
+		{"2 workers, no probe", noProbe, 2, 8, 0, 3, 0},
+		{"2 workers, head BN", heads, 2, 8, 4, 3, 0},
+		{"3 workers, head BN", heads, 3, 8, 4, 3, 0},
+		{"2 workers, lars warmup-cosine", lars, 2, 8, 4, 3, 0},
 		resnetParallelCase(2),
 		resnetParallelCase(3),
 	} {
@@ -159,19 +160,26 @@ func TestDataParallelEqualsOneProcess(t *testing.T) {
 // It is the ReLU's form of the nearest-neighbour near-tie (DESIGN, "Numerics"). The case keeps
 // such values rare: liftEncoderBN's offsets put most BN outputs well above the kink, the images
 // have distinct colours (distinctColours), the batch is small, and it compares two steps. With
-// this seed no value falls on a kink; of the data seeds 7..12, three hit one within two steps
-// (errors of 0.6-6%, not of 5e-5), so another seed may need another look.
+// this seed no value falls on a kink for 2 or 3 workers; of the data seeds 7..12, four hit one
+// within two steps for 2 or 3 workers (errors of 0.6-9%, not of 5e-5; measured 2026-12-06 after
+// one process's batch-norm backward became the fused kernel, whose rounding differs from the
+// workers' formula: seed 7, the seed before, then failed on 3 workers), so another change of
+// rounding may need another seed.
 func resnetParallelCase(workers int) parallelCase {
 	c := smallConfig()
 	c.Height, c.Width, c.QueueSize, c.Backbone, c.Stem = 16, 16, 64, BackboneResNet18, StemCIFAR
 	c.ProjHidden, c.ProjDim, c.Epsilon = 64, 32, 1e-3
-	return parallelCase{fmt.Sprintf("%d workers, resnet18", workers), c, workers, 2, 1, 2}
+	return parallelCase{fmt.Sprintf("%d workers, resnet18", workers), c, workers, 2, 1, 2, 10}
 }
 
 // checkDataParallel trains one process and tc.workers workers on the same global batches and
 // compares them (compareWorkers).
 func checkDataParallel(t *testing.T, tc parallelCase) {
-	r := rand.New(rand.NewPCG(7, uint64(tc.workers)))
+	seed := tc.dataSeed
+	if seed == 0 {
+		seed = 7
+	}
+	r := rand.New(rand.NewPCG(seed, uint64(tc.workers)))
 	u, l := tc.workers*tc.uPer, tc.workers*tc.lPer
 	data := make([]stepData, tc.steps)
 	for i := range data {
