@@ -186,22 +186,8 @@ func resumeWorkers(t *testing.T, dataDir, chiefDir string) (string, map[string]t
 // returns, given the run's model and its variables.
 func editCheckpoint(t *testing.T, runDir string, edit func(cfg tfgraph.ModelConfig, w map[string]tfrun.Array) map[string]tfrun.Array) {
 	t.Helper()
-	r, err := rundir.Open(runDir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := tfgraph.NewModel(r.Model, tfrun.DefaultSessionConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, m, w := restoredModel(t, runDir)
 	defer m.Close()
-	if err := m.Restore(r.Checkpoint); err != nil {
-		t.Fatal(err)
-	}
-	w, err := m.Weights()
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := m.SetWeights(edit(r.Model, w)); err != nil {
 		t.Fatal(err)
 	}

@@ -105,6 +105,15 @@ func waitForStep(t *testing.T, runDir string, n int64) {
 // finalWeights restores the run's latest checkpoint into a model and returns every variable.
 func finalWeights(t *testing.T, runDir string) (int64, map[string]tfrun.Array) {
 	t.Helper()
+	r, m, w := restoredModel(t, runDir)
+	m.Close()
+	return r.Step, w
+}
+
+// restoredModel opens runDir and returns it, a model with its latest checkpoint restored (closed
+// with the test at the latest) and that model's variables.
+func restoredModel(t *testing.T, runDir string) (*rundir.Run, *tfgraph.Model, map[string]tfrun.Array) {
+	t.Helper()
 	r, err := rundir.Open(runDir, "")
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +122,7 @@ func finalWeights(t *testing.T, runDir string) (int64, map[string]tfrun.Array) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
+	t.Cleanup(func() { m.Close() })
 	if err := m.Restore(r.Checkpoint); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +130,7 @@ func finalWeights(t *testing.T, runDir string) (int64, map[string]tfrun.Array) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r.Step, w
+	return r, m, w
 }
 
 func sameVariables(t *testing.T, what string, a, b map[string]tfrun.Array) {
