@@ -10,7 +10,7 @@ import (
 
 // TestTraceStep: a traced train step makes the same update as TrainStep (every variable equal
 // after one step from the same initial state and inputs) and reports the graph's kernels with
-// their times.
+// their times and output sizes.
 func TestTraceStep(t *testing.T) {
 	cfg := smallConfig()
 	var models [2]*Model
@@ -63,9 +63,17 @@ func TestTraceStep(t *testing.T) {
 	}
 	kinds := map[string]bool{}
 	var total int64
+	// View 1's first convolution outputs 8 images of 15×15 (3×3/2, valid, on 32×32), float32.
+	conv0Bytes := int64(8 * 15 * 15 * cfg.ModelWidth * 4)
 	for _, o := range ops {
 		if o.Compute < 0 || o.Node == "" {
 			t.Fatalf("kernel %+v", o)
+		}
+		if strings.Contains(o.Node, "encoder1/conv0/") && strings.Contains(o.Op, "Conv2D") {
+			kinds["conv0"] = true
+			if o.Bytes != conv0Bytes {
+				t.Errorf("%s (%s) output %d bytes, want %d", o.Node, o.Op, o.Bytes, conv0Bytes)
+			}
 		}
 		total += int64(o.Compute)
 		for _, k := range []string{"Conv2D", "MatMul", "ReluGrad", "ApplyAdam"} {
@@ -74,8 +82,8 @@ func TestTraceStep(t *testing.T) {
 			}
 		}
 	}
-	if len(kinds) != 4 || total <= 0 {
-		t.Fatalf("%d kernels, %d ns in all, kinds seen %v: want Conv2D, MatMul, ReluGrad and ApplyAdam kernels", len(ops), total, kinds)
+	if len(kinds) != 5 || total <= 0 {
+		t.Fatalf("%d kernels, %d ns in all, kinds seen %v: want Conv2D (view 1's conv0 among them), MatMul, ReluGrad and ApplyAdam kernels", len(ops), total, kinds)
 	}
 	t.Logf("%d kernels, %.1f ms of kernel time", len(ops), float64(total)/1e6)
 }
