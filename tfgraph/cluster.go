@@ -64,8 +64,8 @@ func (m *Model) CheckCluster(fingerprint uint64) error {
 }
 
 // syncOps broadcasts every variable from the chief (task 0) to the other workers: the chief
-// sends its float32 and int64 variables packed into one tensor each, the others receive them and
-// assign.
+// sends its float (float32; float64 in the tests' float64 model) and int64 variables packed into
+// one tensor each, the others receive them and assign.
 type syncOps struct {
 	fetch []tf.Output     // the chief's sends
 	ops   []*tf.Operation // the others' assignments
@@ -74,7 +74,7 @@ type syncOps struct {
 func (p dataParallel) syncFromChief(s *op.Scope, vars []*variable) syncOps {
 	d := p.d
 	var so syncOps
-	for _, dt := range []tf.DataType{tf.Float, tf.Int64} {
+	for _, dt := range []tf.DataType{p.floatType(vars), tf.Int64} {
 		var vs []*variable
 		total := int64(0)
 		for _, v := range vars {
@@ -203,4 +203,15 @@ func (m *Model) SumOverWorkers(v []float64) ([]float64, error) {
 		return nil, fmt.Errorf("tfgraph: worker %d: summing %d values over the workers: %w", d.Task, len(v), err)
 	}
 	return sum, nil
+}
+
+// floatType is the type of vars' float variables: float32, or float64 in the tests' float64
+// model (ModelConfig.testFloat64).
+func (dataParallel) floatType(vars []*variable) tf.DataType {
+	for _, v := range vars {
+		if v.dtype == tf.Double {
+			return tf.Double
+		}
+	}
+	return tf.Float
 }

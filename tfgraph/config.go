@@ -93,9 +93,10 @@ type ModelConfig struct {
 	// testFloat64 builds the model graph in float64: its variables, constants and computation
 	// (float32 stays at the boundary: the inputs are cast once where they enter the encoder;
 	// SetWeights, Weights, checkpoints and every fetch convert). It is for the tests that
-	// compare the train step with Keras run in float64 (TestResNetStepsMatchKerasFloat64), where
-	// float32 rounding parts the two implementations; no user setting reaches it, and a
-	// data-parallel model refuses it.
+	// compare the train step with Keras run in float64 (TestResNetStepsMatchKerasFloat64) and
+	// data-parallel workers with one process (TestDataParallelEqualsOneProcess's float64
+	// ResNet cases: the collectives and synchronised batch norms take the float64 tensors),
+	// where float32 rounding parts the two; no user setting reaches it.
 	testFloat64 bool
 }
 

@@ -1,7 +1,6 @@
 package tfgraph
 
 import (
-	"errors"
 	"slices"
 
 	tf "github.com/wamuir/graft/tensorflow"
@@ -43,9 +42,6 @@ var trainMetricNames = []string{"c_loss", "c_acc", "r_acc", "p_loss", "p_acc"}
 // then probe), the test step, the forward pass, the checkpoint ops and, in a data-parallel run,
 // the cluster's ops.
 func buildGraph(cfg ModelConfig) (*nnclrGraph, error) {
-	if cfg.testFloat64 && cfg.Parallel != nil {
-		return nil, errors.New("tfgraph: the tests' float64 model is one process's (its collectives and synchronised batch norms are float32)")
-	}
 	root := op.NewScope()
 	b := newBuilder(root, cfg)
 	g := &nnclrGraph{cfg: cfg}

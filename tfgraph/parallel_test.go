@@ -140,6 +140,8 @@ func TestDataParallelEqualsOneProcess(t *testing.T) {
 		{"2 workers, lars warmup-cosine", lars, 2, 8, 4, 3, 0},
 		resnetParallelCase(2),
 		resnetParallelCase(3),
+		resnetParallelCase64(2),
+		resnetParallelCase64(3),
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.cfg.isResNet() && tc.workers > 2 && os.Getenv("NNCLR_LONG_CHECKS") != "1" {
@@ -164,12 +166,24 @@ func TestDataParallelEqualsOneProcess(t *testing.T) {
 // within two steps for 2 or 3 workers (errors of 0.6-9%, not of 5e-5; measured 2026-12-06 after
 // one process's batch-norm backward became the fused kernel, whose rounding differs from the
 // workers' formula: seed 7, the seed before, then failed on 3 workers), so another change of
-// rounding may need another seed.
+// rounding may need another seed. resnetParallelCase64 is the same check without that
+// fragility.
 func resnetParallelCase(workers int) parallelCase {
 	c := smallConfig()
 	c.Height, c.Width, c.QueueSize, c.Backbone, c.Stem = 16, 16, 64, BackboneResNet18, StemCIFAR
 	c.ProjHidden, c.ProjDim, c.Epsilon = 64, 32, 1e-3
 	return parallelCase{fmt.Sprintf("%d workers, resnet18", workers), c, workers, 2, 1, 2, 10}
+}
+
+// resnetParallelCase64 is resnetParallelCase in the tests' float64 model (ModelConfig.testFloat64)
+// at Init's batch-norm offsets, data seed 7: float64 rounding puts no ReLU input within reach of
+// the kink, so the check needs neither lifted offsets nor a chosen seed (measured 2026-12-06,
+// worst of 2 and 3 workers: 1.8e-8 at seed 7, at most 1.6e-8 at seeds 8, 9 and 12, three of
+// those float32 fails on).
+func resnetParallelCase64(workers int) parallelCase {
+	c := resnetParallelCase(workers)
+	c.name, c.cfg.testFloat64, c.dataSeed = c.name+", float64", true, 7
+	return c
 }
 
 // checkDataParallel trains one process and tc.workers workers on the same global batches and
@@ -191,7 +205,7 @@ func checkDataParallel(t *testing.T, tc parallelCase) {
 		}
 	}
 	single := newInitModel(t, tc.cfg, 21)
-	if tc.cfg.isResNet() {
+	if tc.cfg.isResNet() && !tc.cfg.testFloat64 {
 		liftEncoderBN(t, single)
 	}
 	var want []Metrics
@@ -230,7 +244,7 @@ func trainWorkers(t *testing.T, cfg ModelConfig, workers, uPer, lPer int, data [
 		if err := m.Init(21 + uint64(w)*1000); err != nil {
 			t.Fatal(err)
 		}
-		if w == 0 && cfg.isResNet() {
+		if w == 0 && cfg.isResNet() && !cfg.testFloat64 {
 			liftEncoderBN(t, m)
 		}
 		models[w] = m
