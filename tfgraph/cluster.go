@@ -71,10 +71,10 @@ type syncOps struct {
 	ops   []*tf.Operation // the others' assignments
 }
 
-func (p dataParallel) syncFromChief(s *op.Scope, vars []*variable) syncOps {
+func (p dataParallel) syncFromChief(s *op.Scope, vars []*variable, floatType tf.DataType) syncOps {
 	d := p.d
 	var so syncOps
-	for _, dt := range []tf.DataType{p.floatType(vars), tf.Int64} {
+	for _, dt := range []tf.DataType{floatType, tf.Int64} {
 		var vs []*variable
 		total := int64(0)
 		for _, v := range vars {
@@ -203,15 +203,4 @@ func (m *Model) SumOverWorkers(v []float64) ([]float64, error) {
 		return nil, fmt.Errorf("tfgraph: worker %d: summing %d values over the workers: %w", d.Task, len(v), err)
 	}
 	return sum, nil
-}
-
-// floatType is the type of vars' float variables: float32, or float64 in the tests' float64
-// model (ModelConfig.testFloat64).
-func (dataParallel) floatType(vars []*variable) tf.DataType {
-	for _, v := range vars {
-		if v.dtype == tf.Double {
-			return tf.Double
-		}
-	}
-	return tf.Float
 }

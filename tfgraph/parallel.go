@@ -45,7 +45,7 @@ func (p dataParallel) workers() int        { return p.d.Workers }
 
 func (p dataParallel) clusterOps(s *op.Scope, g *nnclrGraph) {
 	g.check = p.clusterCheck(s.SubScope("cluster_check"))
-	g.sync = p.syncFromChief(s.SubScope("sync"), g.vars)
+	g.sync = p.syncFromChief(s.SubScope("sync"), g.vars, g.cfg.floatType())
 	g.stop = p.stopAgreement(s.SubScope("stop"))
 	g.totals = p.totals(s.SubScope("totals"))
 }

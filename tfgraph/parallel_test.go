@@ -292,25 +292,15 @@ func trainWorkers(t *testing.T, cfg ModelConfig, workers, uPer, lPer int, data [
 // process and a data-parallel model on a single worker, which has no cross-worker terms at all).
 func liftEncoderBN(t *testing.T, m *Model) {
 	t.Helper()
-	r := rand.New(rand.NewPCG(5, 6))
-	vals := map[string]tfrun.Array{}
-	for _, sp := range m.cfg.EncoderVars() {
-		lo, hi := 0.5, 1.5
+	setUniform(t, m, rand.New(rand.NewPCG(5, 6)), m.cfg.EncoderVars(), func(name string) (float64, float64, bool) {
 		switch {
-		case strings.HasSuffix(sp.Name, "_bn/beta"):
-			lo, hi = 1.5, 2.5
-		case !strings.HasSuffix(sp.Name, "_bn/gamma"):
-			continue
+		case strings.HasSuffix(name, "_bn/beta"):
+			return 1.5, 2.5, true
+		case strings.HasSuffix(name, "_bn/gamma"):
+			return 0.5, 1.5, true
 		}
-		a := tfrun.Array{Shape: sp.Shape, Float: make([]float32, sp.size())}
-		for i := range a.Float {
-			a.Float[i] = float32(lo + (hi-lo)*r.Float64())
-		}
-		vals[sp.Name] = a
-	}
-	if err := m.SetWeights(vals); err != nil {
-		t.Fatal(err)
-	}
+		return 0, 0, false
+	})
 }
 
 // parallelRelErr is variable name's max |got − want| / max |want|, but for a batch norm's moving

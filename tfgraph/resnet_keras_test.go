@@ -22,16 +22,25 @@ func resnetConfig(backbone, stem string) ModelConfig {
 // perturbEncoderBN gives the encoder's BNs random gamma, beta and moving statistics.
 func perturbEncoderBN(t *testing.T, m *Model) {
 	t.Helper()
-	r := rand.New(rand.NewPCG(11, 12))
-	vals := map[string]tfrun.Array{}
-	for _, sp := range append(m.cfg.EncoderVars(), m.cfg.EncoderStatVars()...) {
-		lo, hi := 0.0, 0.0
+	setUniform(t, m, rand.New(rand.NewPCG(11, 12)), append(m.cfg.EncoderVars(), m.cfg.EncoderStatVars()...), func(name string) (float64, float64, bool) {
 		switch {
-		case strings.HasSuffix(sp.Name, "/gamma"), strings.HasSuffix(sp.Name, "/moving_variance"):
-			lo, hi = 0.5, 1.5
-		case strings.HasSuffix(sp.Name, "/beta"), strings.HasSuffix(sp.Name, "/moving_mean"):
-			lo, hi = -0.2, 0.2
-		default:
+		case strings.HasSuffix(name, "/gamma"), strings.HasSuffix(name, "/moving_variance"):
+			return 0.5, 1.5, true
+		case strings.HasSuffix(name, "/beta"), strings.HasSuffix(name, "/moving_mean"):
+			return -0.2, 0.2, true
+		}
+		return 0, 0, false
+	})
+}
+
+// setUniform sets m's variables of specs for which span says ok to values drawn from U(lo, hi)
+// with r, one variable after the other in specs' order.
+func setUniform(t *testing.T, m *Model, r *rand.Rand, specs []VarSpec, span func(name string) (lo, hi float64, ok bool)) {
+	t.Helper()
+	vals := map[string]tfrun.Array{}
+	for _, sp := range specs {
+		lo, hi, ok := span(sp.Name)
+		if !ok {
 			continue
 		}
 		a := tfrun.Array{Shape: sp.Shape, Float: make([]float32, sp.size())}
