@@ -21,12 +21,13 @@ import (
 // threads) after one warm-up step on its fixed random batch of n contrastive and bl probe images,
 // and that batch. The model is closed with the benchmark.
 func warmModel96(b *testing.B, n, bl, threads int) (*Model, Batch) {
-	return warmModel(b, DefaultModelConfig(), n, bl, threads)
+	return warmModel(b, DefaultModelConfig(), n, bl, threads, tfrun.FP32)
 }
 
-// warmModel is warmModel96 for the model of cfg (its image shape and classes).
-func warmModel(b *testing.B, cfg ModelConfig, n, bl, threads int) (*Model, Batch) {
-	m, err := NewModel(cfg, tfrun.SessionConfig{IntraOpThreads: threads, InterOpThreads: threads})
+// warmModel is warmModel96 for the model of cfg (its image shape and classes), in a session of
+// precision p.
+func warmModel(b testing.TB, cfg ModelConfig, n, bl, threads int, p tfrun.Precision) (*Model, Batch) {
+	m, err := NewModel(cfg, tfrun.SessionConfig{IntraOpThreads: threads, InterOpThreads: threads, Precision: p})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -89,7 +90,9 @@ func BenchmarkTrainStep96(b *testing.B) {
 // NNCLR_STEPOPS=resnet18 compares make bench-resnet's ResNet-18 instead (CIFAR stem, 32×32×3,
 // 80 contrastive and 16 probe images, heads 2048 → 256), NNCLR_STEPOPS=resnet50 its ResNet-50
 // (96×96×3, 40 and 8), NNCLR_STEPOPS=conv4-32 the Keras example's model at 32×32×3 (issue 20's
-// small-image configuration: 320 contrastive and 64 probe images).
+// small-image configuration: 320 contrastive and 64 probe images). NNCLR_STEPOPS_PRECISION=bf16
+// runs both sides with oneDNN's bf16 rewrite (nnclr's session precision; Keras's
+// auto_mixed_precision_onednn_bfloat16 option).
 func BenchmarkStepOps(b *testing.B) {
 	const threads, steps = 2, 3
 	cfg, n, bl := DefaultModelConfig(), 525, 25
@@ -113,7 +116,17 @@ func BenchmarkStepOps(b *testing.B) {
 	default:
 		b.Fatalf("NNCLR_STEPOPS=%q: want resnet18, resnet50 or conv4-32 (or unset: the seed configuration)", which)
 	}
-	m, batch := warmModel(b, cfg, n, bl, threads)
+	prec := tfrun.FP32
+	if v := os.Getenv("NNCLR_STEPOPS_PRECISION"); v != "" {
+		var err error
+		if prec, err = tfrun.ParsePrecision(v); err != nil || prec == tfrun.FP16 {
+			b.Fatalf("NNCLR_STEPOPS_PRECISION=%q: want fp32 or bf16", v)
+		}
+		if prec == tfrun.BF16 {
+			kerasArgs = append(kerasArgs, "--bf16")
+		}
+	}
+	m, batch := warmModel(b, cfg, n, bl, threads, prec)
 	b.ResetTimer()
 	var secs []float64
 	for i := 0; i < steps; i++ {
@@ -175,7 +188,7 @@ func BenchmarkStepOps(b *testing.B) {
 	diff := func(op string) float64 { return goOps[op].ms - kerasOps[op].ms }
 	slices.SortFunc(names, func(x, y string) int { return cmp.Compare(math.Abs(diff(y)), math.Abs(diff(x))) })
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "kernel time per step by op type (nnclr: FULL_TRACE step stats; Keras: profiler), %s, %d+%d images of %dx%dx%d, %d threads\n", cfg.Describe(), n, bl, cfg.Height, cfg.Width, cfg.Channels, threads)
+	fmt.Fprintf(&sb, "kernel time per step by op type (nnclr: FULL_TRACE step stats; Keras: profiler), %s, %d+%d images of %dx%dx%d, %d threads, %s\n", cfg.Describe(), n, bl, cfg.Height, cfg.Width, cfg.Channels, threads, prec)
 	fmt.Fprintf(&sb, "%-40s %10s %8s %10s %10s %8s %10s\n", "op", "nnclr ms", "kernels", "nnclr MiB", "keras ms", "kernels", "diff ms")
 	for i, op := range names {
 		if i == 30 {

@@ -1,10 +1,11 @@
 """Times the Keras reference's train step (pyref/nnclr_keras.py) on fixed inputs.
 
-Usage: keras_step_bench.py B BL THREADS STEPS [--trace] [--backbone NAME --size S [--cifar]]
+Usage: keras_step_bench.py B BL THREADS STEPS [--trace] [--bf16] [--backbone NAME --size S [--cifar]]
 The example's model at 96x96x3, width 128, queue 10,000, B contrastive and BL probe images (the
 work of tfgraph's BenchmarkTrainStep96 and BenchmarkStepOps; --size S: at SxSx3); with
 --backbone resnet18|resnet50, that ResNet at SxSx3 (--cifar: its CIFAR stem) with heads
-2048 -> 256. After a warm-up step, STEPS steps
+2048 -> 256; --bf16: with oneDNN's bfloat16 rewrite (auto_mixed_precision_onednn_bfloat16, the
+rewrite nnclr's --precision bf16 turns on). After a warm-up step, STEPS steps
 are timed. Prints JSON {"seconds_per_step": median of the timed steps}. With --trace, STEPS more
 steps then run under TensorFlow's profiler, whose XSpace gives every kernel's time (events named
 "node:OpType" on the host plane), and the JSON also has
@@ -29,6 +30,8 @@ backbone = opts[opts.index("--backbone") + 1] if "--backbone" in opts else "conv
 size = int(opts[opts.index("--size") + 1]) if "--size" in opts else 96
 tf.config.threading.set_intra_op_parallelism_threads(threads)
 tf.config.threading.set_inter_op_parallelism_threads(threads)
+if "--bf16" in opts:
+    tf.config.optimizer.set_experimental_options({"auto_mixed_precision_onednn_bfloat16": True})
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "pyref"))
 import nnclr_keras as ref_mod  # noqa: E402
 
