@@ -1,9 +1,12 @@
 package loader
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/nnclr/nnclr/setting"
@@ -27,8 +30,12 @@ type Options struct {
 	InterleaveCycle, InterleaveBlock int
 	// Workers decode images in parallel; Prefetch batches per stream are prepared ahead.
 	Workers, Prefetch int
-	// Cache keeps decoded images in memory after their first epoch (see ImageCache for the
-	// memory it takes).
+	// WorkerStart, when set, is called first by every decoding goroutine of every iterator
+	// (BatchConfig.WorkerStart).
+	WorkerStart func()
+	// Cache keeps decoded images in memory after their first read (see ImageCache for the
+	// memory it takes); Preload fills it before the first epoch. The unlabelled and labelled
+	// streams share one cache when they read the same split.
 	Cache bool
 	// The split names.
 	UnlabelledSplit, LabelledSplit, TestSplit string
@@ -73,6 +80,9 @@ type Pipeline struct {
 	UnlabelledBatch, LabelledBatch, TestBatch int
 	name                                      string // the dataset's
 }
+
+// SetWorkerStart sets Options.WorkerStart for the iterators made after it.
+func (p *Pipeline) SetWorkerStart(f func()) { p.opts.WorkerStart = f }
 
 // ErrNoLabels reports a use of labels (a labelled or test split, a labelled batch) on a dataset
 // without labels.
@@ -120,11 +130,52 @@ func NewPipeline(ds *Dataset, opts Options) (*Pipeline, error) {
 	if opts.Cache {
 		p.unlCache = NewImageCache(p.unl.Len(), cacheShape(p.unl.Shape(), opts.Output))
 		if p.lab != nil {
-			p.labCache = NewImageCache(p.lab.Len(), cacheShape(p.lab.Shape(), opts.Output))
+			p.labCache = p.unlCache
+			if opts.LabelledSplit != opts.UnlabelledSplit {
+				p.labCache = NewImageCache(p.lab.Len(), cacheShape(p.lab.Shape(), opts.Output))
+			}
 			p.testCache = NewImageCache(p.test.Len(), cacheShape(p.test.Shape(), opts.Output))
+			if opts.TestSplit == opts.UnlabelledSplit {
+				p.testCache = p.unlCache
+			} else if opts.TestSplit == opts.LabelledSplit {
+				p.testCache = p.labCache
+			}
 		}
 	}
 	return p, nil
+}
+
+// Preload fills the caches (Options.Cache; without it Preload does nothing) with every image
+// of the pipeline's splits, each split read once in file order by Workers goroutines, so that
+// no epoch decodes. It returns the number of images and the bytes they take; a bad record is
+// a *RecordError as in an epoch, and ctx stops it between batches.
+func (p *Pipeline) Preload(ctx context.Context) (images int, bytes int64, err error) {
+	var done []*ImageCache
+	for _, s := range []struct {
+		r *SplitReader
+		c *ImageCache
+	}{{p.unl, p.unlCache}, {p.lab, p.labCache}, {p.test, p.testCache}} {
+		if s.c == nil || slices.Contains(done, s.c) {
+			continue
+		}
+		done = append(done, s.c)
+		it, err := NewBatchIterator(s.r, BatchConfig{BatchSize: 256, Workers: p.opts.Workers, Prefetch: p.opts.Prefetch, Output: s.c.shape, Cache: s.c})
+		if err != nil {
+			return images, bytes, err
+		}
+		for err == nil {
+			var b *Batch
+			if b, err = it.Next(); err == nil {
+				images, bytes = images+b.Len(), bytes+int64(len(b.Images))
+				err = ctx.Err()
+			}
+		}
+		it.Close()
+		if err != io.EOF {
+			return images, bytes, err
+		}
+	}
+	return images, bytes, nil
 }
 
 // batchSizes sets the batch sizes of the splits opened: split size / steps, or the options'.
@@ -181,7 +232,7 @@ func (p *Pipeline) config(batch int, shuffle, drop bool, epoch int, cache *Image
 		BatchSize: batch, DropRemainder: drop,
 		InterleaveCycle: o.InterleaveCycle, InterleaveBlock: o.InterleaveBlock,
 		Seed: o.Seed, Epoch: epoch,
-		Workers: o.Workers, Prefetch: o.Prefetch,
+		Workers: o.Workers, Prefetch: o.Prefetch, WorkerStart: o.WorkerStart,
 		Output: o.Output, Cache: cache,
 	}
 	if shuffle {

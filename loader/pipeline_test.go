@@ -2,12 +2,16 @@ package loader
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/nnclr/nnclr/internal/rng"
@@ -268,10 +272,12 @@ func TestPipelineEpoch(t *testing.T) {
 // prefetch depth or caching; another seed gives others.
 func TestPipelineDeterminism(t *testing.T) {
 	ds := writeSynth(t, t.TempDir(), Shape{4, 4, 3}, map[string]int{"unlabelled": 150, "train": 40, "test": 30}, 23)
+	var starts atomic.Int32
 	run := func(seed uint64, workers, prefetch int, cache bool, epoch int) ([]TrainStep, []*Batch) {
 		opts := DefaultOptions()
 		opts.StepsPerEpoch, opts.ShuffleBuffer, opts.Seed = 4, 20, seed
 		opts.Workers, opts.Prefetch, opts.Cache = workers, prefetch, cache
+		opts.WorkerStart = func() { starts.Add(1) }
 		p, err := NewPipeline(ds, opts)
 		if err != nil {
 			t.Fatal(err)
@@ -302,7 +308,17 @@ func TestPipelineDeterminism(t *testing.T) {
 			workers, prefetch int
 			cache             bool
 		}{{2, 1, false}, {4, 3, false}, {4, 2, true}, {1, 1, true}} {
+			starts.Store(0)
 			got, gotTest := run(7, c.workers, c.prefetch, c.cache, epoch)
+			// Options.WorkerStart: once per decoding goroutine of each split's iterator (the
+			// unlabelled, labelled and test splits; two epochs of them with a cache).
+			iterators := 3
+			if c.cache {
+				iterators = 6
+			}
+			if n := int(starts.Load()); n != c.workers*iterators {
+				t.Errorf("workers %d cache %v: WorkerStart called %d times, want %d", c.workers, c.cache, n, c.workers*iterators)
+			}
 			if !same(ref, got) {
 				t.Errorf("epoch %d: workers %d prefetch %d cache %v: batches differ from 1 worker's", epoch, c.workers, c.prefetch, c.cache)
 			}
@@ -542,5 +558,99 @@ func TestTrainSlice(t *testing.T) {
 	}
 	if _, err := p.TrainSlice(0, 0, 3); err == nil || !strings.Contains(err.Error(), "slice 0 of 3 of batches of 40") {
 		t.Errorf("40 images over 3 slices: %v", err)
+	}
+}
+
+// TestPreload: after Preload, epochs (at another output size, so cached images are resized)
+// give the batches a pipeline without a cache gives, with every shard file truncated to nothing
+// (nothing is read again); each split is loaded once, the labelled stream sharing the
+// unlabelled one's cache when both read the same split; a bad record fails Preload with its
+// *RecordError; a cancelled context stops it.
+func TestPreload(t *testing.T) {
+	out := Shape{6, 6, 3}
+	for _, shared := range []bool{false, true} {
+		dir := t.TempDir()
+		ds := writeSynth(t, dir, Shape{4, 4, 3}, map[string]int{"unlabelled": 150, "train": 40, "test": 30}, 23)
+		opts := DefaultOptions()
+		opts.StepsPerEpoch, opts.ShuffleBuffer, opts.Seed, opts.Output = 4, 20, 7, out
+		if shared {
+			opts.UnlabelledSplit = "train"
+		}
+		plain, err := NewPipeline(ds, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantTest := collectEpoch(t, plain, 2)
+		plain.Close()
+		opts.Cache = true
+		p, err := NewPipeline(ds, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		images, size, err := p.Preload(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantImages := 150 + 40 + 30
+		if shared {
+			wantImages = 40 + 30
+		}
+		if images != wantImages || size != int64(wantImages*4*4*3) {
+			t.Fatalf("shared %v: preloaded %d images, %d bytes; want %d and %d", shared, images, size, wantImages, wantImages*4*4*3)
+		}
+		shards, _ := filepath.Glob(filepath.Join(ds.Dir, "*.tfrecord*"))
+		if len(shards) == 0 {
+			t.Fatalf("no shards in %s", ds.Dir)
+		}
+		for _, s := range shards {
+			if err := os.Truncate(s, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, gotTest := collectEpoch(t, p, 2)
+		p.Close()
+		if len(got) != len(want) || len(gotTest) != len(wantTest) {
+			t.Fatalf("shared %v: %d steps and %d test batches, want %d and %d", shared, len(got), len(gotTest), len(want), len(wantTest))
+		}
+		for i := range want {
+			for _, pair := range [][2]*Batch{{want[i].Unlabelled, got[i].Unlabelled}, {want[i].Labelled, got[i].Labelled}} {
+				if !bytes.Equal(pair[0].Images, pair[1].Images) || !slices.Equal(pair[0].Labels, pair[1].Labels) {
+					t.Fatalf("shared %v: step %d differs from the uncached pipeline's", shared, i)
+				}
+			}
+		}
+		for i := range wantTest {
+			if !bytes.Equal(wantTest[i].Images, gotTest[i].Images) || !slices.Equal(wantTest[i].Labels, gotTest[i].Labels) {
+				t.Fatalf("shared %v: test batch %d differs", shared, i)
+			}
+		}
+	}
+
+	bad, err := Open("testdata/tfds", "badpng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := DefaultOptions()
+	opts.StepsPerEpoch, opts.Cache = 1, true
+	p, err := NewPipeline(bad, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	_, _, err = p.Preload(context.Background())
+	var re *RecordError
+	if !errors.As(err, &re) || !errors.Is(err, ErrBadImage) || re.Index != 1 || re.Path != shardPath("badpng", "train") {
+		t.Fatalf("preloading badpng: %v, want a bad image error at record 1 of the train shard", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ds := writeSynth(t, t.TempDir(), Shape{4, 4, 3}, map[string]int{"unlabelled": 600, "train": 40, "test": 30}, 100)
+	opts.StepsPerEpoch = 4
+	if p, err = NewPipeline(ds, opts); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if n, _, err := p.Preload(ctx); !errors.Is(err, context.Canceled) || n >= 600 {
+		t.Fatalf("cancelled preload: %d images, %v; want context.Canceled before the end", n, err)
 	}
 }

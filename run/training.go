@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/nnclr/nnclr/internal/idle"
 	"io"
 	"os"
 	"path/filepath"
@@ -226,6 +227,16 @@ func (t *Training) build(cfg Config, opts Options, cluster *tfrun.Cluster, log i
 	if t.Pipeline, err = loader.NewPipeline(ds, lo); err != nil {
 		return err
 	}
+	if cfg.Cache && cluster == nil {
+		// Every image decoded now, none in the steps (a cluster's workers fill their caches as
+		// they read instead: preloading would hold the others at the first collective).
+		t0 := time.Now()
+		n, size, err := t.Pipeline.Preload(ctx)
+		if err != nil {
+			return fmt.Errorf("run: cache: %w", err)
+		}
+		fmt.Fprintf(log, "cache: %d images decoded into memory (%.1f MiB) in %.1f s\n", n, float64(size)/(1<<20), time.Since(t0).Seconds())
+	}
 	if b := t.Pipeline.UnlabelledBatch + t.Pipeline.LabelledBatch; cfg.QueueSize < b {
 		return setting.Errorf("queue_size", cfg.QueueSize, "smaller than the contrastive batch %d (%d unlabelled + %d labelled): the queue must hold at least one batch",
 			b, t.Pipeline.UnlabelledBatch, t.Pipeline.LabelledBatch)
@@ -285,9 +296,21 @@ func (t *Training) build(cfg Config, opts Options, cluster *tfrun.Cluster, log i
 	if cluster != nil {
 		t.Trainer.Workers, t.Trainer.Task, t.Trainer.SlicedInput = cluster.Size(), cluster.Task, true
 	}
+	// The input pipeline prepares the next step on the cores the session's kernels use: at idle
+	// priority it takes only the cycles they leave (see Config.InputPriority).
+	var inputStart func()
+	if cfg.idleInput(t.Model.Session().Devices()) {
+		inputStart = func() { idle.Enter() }
+		t.Pipeline.SetWorkerStart(inputStart)
+		t.Trainer.ProducerStart = inputStart
+	}
 	aug := func(ac augment.Config) (*augment.Augmenter, error) {
 		ac.Workers = cfg.Workers
-		return augment.New(ac, seeds.Augment)
+		a, err := augment.New(ac, seeds.Augment)
+		if err == nil {
+			a.SetWorkerStart(inputStart)
+		}
+		return a, err
 	}
 	view1, view2 := cfg.ContrastiveAugment(1), cfg.ContrastiveAugment(2)
 	if t.Trainer.Contrastive, err = aug(view1); err != nil {

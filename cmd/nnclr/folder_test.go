@@ -92,10 +92,16 @@ func TestFolderEndToEnd(t *testing.T) {
 	}
 
 	runDir := filepath.Join(t.TempDir(), "run")
+	out.Reset()
 	if err := run([]string{"--mode", "pretrain", "--dataset", "my_photos", "--data-dir", dataDir, "--run-dir", runDir, "--cache",
 		"--image-size", "32", "--channels", "3", "--width", "8", "--queue-size", "96", "--epochs", "2", "--steps-per-epoch", "2", "--seed", "5", "--quiet"},
-		&bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		&out, &out); err != nil {
 		t.Fatalf("pretrain: %v", err)
+	}
+	// --cache decodes the train split (also the unlabelled stream's: one cache) and the test
+	// split, 60 + 20 images, before the first step.
+	if !strings.Contains(out.String(), "cache: 80 images decoded into memory") {
+		t.Fatalf("pretrain --cache output: %s", out.String())
 	}
 	out.Reset()
 	evalOut := filepath.Join(t.TempDir(), "eval.json")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	runtime.LockOSThread() // as main's init does
 	code := m.Run()
 	kerasfixture.Remove()
 	if binPath != "" {
