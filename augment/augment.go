@@ -85,10 +85,9 @@ func JitterOrder(k int) [4]ColorOp {
 // Augmenter applies one Config to batches. It holds no mutable state: Apply may be called from
 // several goroutines at once.
 type Augmenter struct {
-	cfg         Config
-	seed        uint64
-	lut         *scaleLUT
-	workerStart func()
+	cfg  Config
+	seed uint64
+	lut  *scaleLUT
 }
 
 // New returns an augmenter for cfg whose random draws derive from seed.
@@ -98,12 +97,6 @@ func New(cfg Config, seed uint64) (*Augmenter, error) {
 	}
 	return &Augmenter{cfg: cfg, seed: seed, lut: newScaleLUT(Rescale)}, nil
 }
-
-// SetWorkerStart makes f the first call of every goroutine Apply and ApplyFrom start to augment
-// in parallel, on that goroutine (e.g. idle.Enter, to augment at the lowest CPU priority); with
-// one worker Apply runs on the caller's goroutine and f is not called. Set it before the
-// augmenter is used. The goroutines end when the call that started them returns.
-func (a *Augmenter) SetWorkerStart(f func()) { a.workerStart = f }
 
 // Config returns the augmenter's configuration.
 func (a *Augmenter) Config() Config { return a.cfg }
@@ -224,9 +217,6 @@ func (a *Augmenter) ApplyFrom(dst []float32, src Images, stream, step uint64, ba
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if a.workerStart != nil {
-				a.workerStart()
-			}
 			var sc scratch
 			for {
 				i := int(next.Add(1) - 1)

@@ -30,9 +30,6 @@ type Options struct {
 	InterleaveCycle, InterleaveBlock int
 	// Workers decode images in parallel; Prefetch batches per stream are prepared ahead.
 	Workers, Prefetch int
-	// WorkerStart, when set, is called first by every decoding goroutine of every iterator
-	// (BatchConfig.WorkerStart).
-	WorkerStart func()
 	// Cache keeps decoded images in memory after their first read (see ImageCache for the
 	// memory it takes); Preload fills it before the first epoch. The unlabelled and labelled
 	// streams share one cache when they read the same split.
@@ -80,9 +77,6 @@ type Pipeline struct {
 	UnlabelledBatch, LabelledBatch, TestBatch int
 	name                                      string // the dataset's
 }
-
-// SetWorkerStart sets Options.WorkerStart for the iterators made after it.
-func (p *Pipeline) SetWorkerStart(f func()) { p.opts.WorkerStart = f }
 
 // ErrNoLabels reports a use of labels (a labelled or test split, a labelled batch) on a dataset
 // without labels.
@@ -232,7 +226,7 @@ func (p *Pipeline) config(batch int, shuffle, drop bool, epoch int, cache *Image
 		BatchSize: batch, DropRemainder: drop,
 		InterleaveCycle: o.InterleaveCycle, InterleaveBlock: o.InterleaveBlock,
 		Seed: o.Seed, Epoch: epoch,
-		Workers: o.Workers, Prefetch: o.Prefetch, WorkerStart: o.WorkerStart,
+		Workers: o.Workers, Prefetch: o.Prefetch,
 		Output: o.Output, Cache: cache,
 	}
 	if shuffle {

@@ -52,10 +52,6 @@ type BatchConfig struct {
 	// Workers decode in parallel; Prefetch batches are prepared ahead of the consumer. Neither
 	// changes the output.
 	Workers, Prefetch int
-	// WorkerStart, when set, is called first by each decoding goroutine, on that goroutine
-	// (e.g. idle.Enter, to decode at the lowest CPU priority). The goroutines end when the
-	// iterator is closed or done.
-	WorkerStart func()
 	// Output is the shape of the returned images (zero: the split's shape); see Resize.
 	Output Shape
 	// Cache, when not nil, keeps decoded images across epochs (see NewImageCache).
@@ -245,9 +241,6 @@ func (it *BatchIterator) dispatch(jobs chan<- decodeJob) {
 
 func (it *BatchIterator) work(jobs <-chan decodeJob) {
 	defer it.workers.Done()
-	if it.cfg.WorkerStart != nil {
-		it.cfg.WorkerStart()
-	}
 	native := it.r.Shape()
 	variable := !native.Fixed()
 	resize := variable || native != it.cfg.Output

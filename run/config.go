@@ -129,36 +129,10 @@ type Config struct {
 	InterOpThreads int    `json:"inter_op_threads"`
 	XLA            bool   `json:"xla"`
 	Workers        int    `json:"workers"` // decoding and augmentation goroutines (0: one per core)
-	// InputPriority is the CPU priority of the training input pipeline's goroutines (decoding
-	// and augmentation, which prepare the next step while the session runs this one): "idle"
-	// runs them on threads of Linux's SCHED_IDLE class (internal/idle), which get only the
-	// cycles TensorFlow's kernels leave, "normal" at the process's own priority, and "auto"
-	// (also a run.json without it) idle when the session runs on the CPU and normal with a GPU.
-	// On a host shared with other busy processes, idle input threads wait for them too: use
-	// normal there.
-	InputPriority string `json:"input_priority"`
 	// ClusterSize is the number of data-parallel workers the run last trained on (0 or 1: one
 	// process); set by Create and Resume from Options.Cluster. The batches are global, so a run
 	// may resume on another number of workers that divides them.
 	ClusterSize int `json:"cluster_size"`
-}
-
-// The values of Config.InputPriority.
-const (
-	InputPriorityAuto   = "auto"   // idle on the CPU, normal with a GPU
-	InputPriorityIdle   = "idle"   // Linux's SCHED_IDLE (elsewhere: normal)
-	InputPriorityNormal = "normal" // the process's own
-)
-
-// idleInput reports whether the input pipeline runs at idle priority for a session on devs.
-func (c Config) idleInput(devs []tfrun.Device) bool {
-	switch c.InputPriority {
-	case InputPriorityIdle:
-		return true
-	case InputPriorityNormal:
-		return false
-	}
-	return !slices.ContainsFunc(devs, func(d tfrun.Device) bool { return d.Type == "GPU" })
 }
 
 // DefaultConfig returns the Keras example's run: the model's defaults of
@@ -176,7 +150,7 @@ func DefaultConfig() Config {
 		ProbeLearningRate: mc.LearningRate, Optimizer: mc.Optimizer, Momentum: mc.Momentum, LARSEta: mc.LARSEta, LRSchedule: mc.LRSchedule,
 		SupportTopK: mc.SupportTopK, StepsPerEpoch: lo.StepsPerEpoch, ShuffleBuffer: lo.ShuffleBuffer, LabelledSplit: lo.LabelledSplit,
 		TestSplit: lo.TestSplit, Jitter: []float64{0.4, 0.4, 0.2, 0.1}, BlurProb: []float64{0}, BlurSigma: []float64{0.1, 2},
-		SolarizeProb: []float64{0}, Epochs: 5, KNNLimit: 5000, ValEvery: 1, CheckpointSecs: 600, KeepCheckpoints: 3, Precision: tfrun.FP32, Device: "auto", InputPriority: InputPriorityAuto}
+		SolarizeProb: []float64{0}, Epochs: 5, KNNLimit: 5000, ValEvery: 1, CheckpointSecs: 600, KeepCheckpoints: 3, Precision: tfrun.FP32, Device: "auto"}
 }
 
 // Session returns the session settings of the config's runtime fields.
@@ -336,9 +310,6 @@ func (c Config) Validate() error {
 		if p.v < 0 {
 			return setting.Errorf(p.name, p.v, "want >= 0")
 		}
-	}
-	if !slices.Contains([]string{"", InputPriorityAuto, InputPriorityIdle, InputPriorityNormal}, c.InputPriority) {
-		return setting.Errorf("input_priority", c.InputPriority, "want %s, %s or %s", InputPriorityAuto, InputPriorityIdle, InputPriorityNormal)
 	}
 	if c.Channels != 0 && c.Channels != 1 && c.Channels != 3 {
 		return setting.Errorf("channels", c.Channels, "want 0 (the dataset's), 1 or 3")

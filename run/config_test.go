@@ -3,7 +3,6 @@ package run
 import (
 	"encoding/json"
 	"errors"
-	"github.com/nnclr/nnclr/tfrun"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -122,7 +121,6 @@ func TestValidateNamesTheSetting(t *testing.T) {
 	}{
 		{func(c *Config) { c.Epochs = 0 }, "epochs", "epochs 0: want > 0"},
 		{func(c *Config) { c.Workers = -1 }, "workers", "workers -1: want >= 0"},
-		{func(c *Config) { c.InputPriority = "low" }, "input_priority", "input_priority low: want auto, idle or normal"},
 		{func(c *Config) { c.Channels = 2 }, "channels", "want 0 (the dataset's), 1 or 3"},
 		{func(c *Config) { c.Device = "tpu" }, "device", "device tpu: want auto, cpu, gpu or gpu:N"},
 		{func(c *Config) { c.IntraOpThreads = -1 }, "intra_op_threads", "intra_op_threads -1: want >= 0"},
@@ -264,25 +262,5 @@ func TestApplyPreset(t *testing.T) {
 	bad.Preset = "simclr"
 	if _, _, err := bad.ApplyPreset(nil); !errors.As(err, &se) || se.Name != "preset" {
 		t.Fatalf("unknown preset: %v", err)
-	}
-}
-
-// TestIdleInput: which sessions get an idle-priority input pipeline for each input_priority (a
-// run.json without the setting reads as auto).
-func TestIdleInput(t *testing.T) {
-	cpu := []tfrun.Device{{Type: "CPU"}}
-	gpu := []tfrun.Device{{Type: "CPU"}, {Type: "GPU"}}
-	for _, tc := range []struct {
-		priority       string
-		onCPU, withGPU bool
-	}{{"", true, false}, {InputPriorityAuto, true, false}, {InputPriorityIdle, true, true}, {InputPriorityNormal, false, false}} {
-		c := DefaultConfig()
-		c.InputPriority = tc.priority
-		if got := c.idleInput(cpu); got != tc.onCPU {
-			t.Errorf("input_priority %q on the CPU: idle %v, want %v", tc.priority, got, tc.onCPU)
-		}
-		if got := c.idleInput(gpu); got != tc.withGPU {
-			t.Errorf("input_priority %q with a GPU: idle %v, want %v", tc.priority, got, tc.withGPU)
-		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/nnclr/nnclr/internal/idle"
 	"io"
 	"os"
 	"path/filepath"
@@ -296,21 +295,9 @@ func (t *Training) build(cfg Config, opts Options, cluster *tfrun.Cluster, log i
 	if cluster != nil {
 		t.Trainer.Workers, t.Trainer.Task, t.Trainer.SlicedInput = cluster.Size(), cluster.Task, true
 	}
-	// The input pipeline prepares the next step on the cores the session's kernels use: at idle
-	// priority it takes only the cycles they leave (see Config.InputPriority).
-	var inputStart func()
-	if cfg.idleInput(t.Model.Session().Devices()) {
-		inputStart = func() { idle.Enter() }
-		t.Pipeline.SetWorkerStart(inputStart)
-		t.Trainer.ProducerStart = inputStart
-	}
 	aug := func(ac augment.Config) (*augment.Augmenter, error) {
 		ac.Workers = cfg.Workers
-		a, err := augment.New(ac, seeds.Augment)
-		if err == nil {
-			a.SetWorkerStart(inputStart)
-		}
-		return a, err
+		return augment.New(ac, seeds.Augment)
 	}
 	view1, view2 := cfg.ContrastiveAugment(1), cfg.ContrastiveAugment(2)
 	if t.Trainer.Contrastive, err = aug(view1); err != nil {

@@ -151,11 +151,6 @@ type Trainer struct {
 	// SupportSeed keys the top-k support's picks (ModelConfig.SupportTopK > 1): each step draws
 	// them from the stream of its step number, for the whole global batch.
 	SupportSeed uint64
-	// ProducerStart, when set, is called first by the goroutine that reads and augments the
-	// next step's batch while the session runs the current one (one per epoch, ended with it),
-	// on that goroutine: e.g. idle.Enter, so that preparing the next step does not slow the
-	// current step's kernels on the same cores.
-	ProducerStart func()
 }
 
 // slice returns images [i·n, (i+1)·n) of im.
@@ -470,9 +465,6 @@ func (t *Trainer) runEpoch(ctx context.Context, cfg Config, data Data, epoch, sk
 	go func() {
 		defer close(done)
 		defer close(ready)
-		if t.ProducerStart != nil {
-			t.ProducerStart()
-		}
 		for s := skip; s < cfg.StepsPerEpoch; s++ {
 			b, err := it.Next()
 			var p prepared

@@ -6,10 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/nnclr/nnclr/augment"
@@ -428,32 +426,4 @@ func TestValidateEvery(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "val_every -1: want >= 0") {
 		t.Errorf("negative ValidateEvery: %v", err)
 	}
-}
-
-// TestProducerStart: ProducerStart runs once per epoch, on the goroutine that prepares the
-// steps (not the loop's).
-func TestProducerStart(t *testing.T) {
-	tr := newTrainer(t, 11)
-	var calls atomic.Int32
-	loop := goid()
-	var onLoop atomic.Bool
-	tr.ProducerStart = func() {
-		calls.Add(1)
-		if goid() == loop {
-			onLoop.Store(true)
-		}
-	}
-	if err := tr.Run(context.Background(), Config{Epochs: 3, StepsPerEpoch: 2, SkipValidation: true}, testData(), Hooks{}); err != nil {
-		t.Fatal(err)
-	}
-	if n := calls.Load(); n != 3 || onLoop.Load() {
-		t.Fatalf("ProducerStart: %d calls over 3 epochs (on the loop's goroutine: %v), want 3 on the producer's", n, onLoop.Load())
-	}
-}
-
-// goid returns the calling goroutine's id (from its stack trace's first line).
-func goid() string {
-	buf := make([]byte, 64)
-	buf = buf[:runtime.Stack(buf, false)]
-	return strings.Fields(string(buf))[1]
 }

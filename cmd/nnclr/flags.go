@@ -154,7 +154,6 @@ func parseFlags(args []string, out io.Writer) (*cli, error) {
 	fs.IntVar(&p.CheckpointEvery, "checkpoint-every", 0, "also checkpoint every N steps (0: off)")
 	fs.Float64Var(&p.CheckpointSecs, "checkpoint-secs", def.CheckpointSecs, "also checkpoint when this many seconds have passed since the last checkpoint (0: off)")
 	fs.IntVar(&p.Workers, "workers", 0, "decoding, augmentation and kNN workers (0: one per core)")
-	fs.StringVar(&p.InputPriority, "input-priority", def.InputPriority, "pretrain: CPU priority of decoding and augmentation while a step runs: idle (Linux's SCHED_IDLE: only the cycles TensorFlow's kernels leave), normal, or auto (idle on the CPU, normal with a GPU); on a host busy with other processes use normal")
 	fs.Float64Var(&p.JitterProb, "jitter-prob", 0, "pretrain: probability of the NNCLR paper's colour jitter on each contrastive view (0: off, as in the Keras example; the paper: 0.8)")
 	fs.Float64SliceVar(&p.Jitter, "jitter", def.Jitter, "pretrain: colour jitter strengths brightness,contrast,saturation,hue (the paper's)")
 	fs.Float64Var(&p.GrayscaleProb, "grayscale-prob", 0, "pretrain: probability of grayscale on each contrastive view (0: off; the paper: 0.2; needs 3 channels)")

@@ -6,15 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 
 	"github.com/nnclr/nnclr/internal/stderrfilter"
 )
-
-// init keeps the main goroutine on the process's main thread, and so every other goroutine off
-// it: the input pipeline's goroutines can then always move to idle-priority threads (idle.Enter
-// leaves the main thread alone; see run.Config.InputPriority).
-func init() { runtime.LockOSThread() }
 
 func main() {
 	stderr, restore := stderrfilter.QuietTensorFlow()

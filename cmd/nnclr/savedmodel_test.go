@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -15,7 +14,6 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	runtime.LockOSThread() // as main's init does
 	code := m.Run()
 	kerasfixture.Remove()
 	if binPath != "" {

@@ -24,7 +24,7 @@ var cgoPackages = []string{"internal/tfc"}
 
 // noTensorFlow are packages that must build and test without libtensorflow: they do not depend
 // on graft's tensorflow package at all, directly or through another package.
-var noTensorFlow = []string{"augment", "cmd/nnclr-launcher", "internal/atomicfile", "internal/idle", "internal/npy", "internal/rng", "internal/testutil",
+var noTensorFlow = []string{"augment", "cmd/nnclr-launcher", "internal/atomicfile", "internal/npy", "internal/rng", "internal/testutil",
 	"loader", "projector", "setting", "tboard", "tfrecord"}
 
 var tfPackages = []string{"github.com/wamuir/graft/tensorflow", "github.com/wamuir/graft/tensorflow/op"}

@@ -1,5 +1,0 @@
-//go:build !linux
-
-package idle
-
-func enter() bool { return false }
