@@ -59,10 +59,17 @@ func sampleAxis(s []axisSample, a, b float32, n int, flip bool) {
 	}
 }
 
-// cropScratch holds the per-axis sampling tables of one worker.
-type cropScratch struct{ ys, xs []axisSample }
+// cropScratch holds one worker's sampling tables and, for the image being cropped, its source
+// rows interpolated along x (computed once however many output rows read them).
+type cropScratch struct {
+	ys, xs []axisSample
+	rows   []float32 // source row r's ow·c interpolated values at [r·ow·c, (r+1)·ow·c)
+	have   []uint32  // rows[r] holds this image's row r when have[r] == gen
+	gen    uint32
+}
 
-func (sc *cropScratch) size(oh, ow int) {
+// size prepares the scratch for an h-row source cropped to oh×ow×c.
+func (sc *cropScratch) size(h, oh, ow, c int) {
 	if cap(sc.ys) < oh {
 		sc.ys = make([]axisSample, oh)
 	}
@@ -70,47 +77,81 @@ func (sc *cropScratch) size(oh, ow int) {
 		sc.xs = make([]axisSample, ow)
 	}
 	sc.ys, sc.xs = sc.ys[:oh], sc.xs[:ow]
+	if n := h * ow * c; cap(sc.rows) < n {
+		sc.rows = make([]float32, n)
+	}
+	if cap(sc.have) < h {
+		sc.have = make([]uint32, h)
+	}
+	sc.rows, sc.have = sc.rows[:h*ow*c], sc.have[:h]
+	if sc.gen++; sc.gen == 0 { // wrapped: forget every row
+		clear(sc.have)
+		sc.gen = 1
+	}
+}
+
+// row returns source row r of src (w×c values a row) interpolated at the output columns sc.xs:
+// tf.image.crop_and_resize's top (or bottom) value tl + (tr − tl)·xl for each column and
+// channel, 0 for a column outside the image.
+func (sc *cropScratch) row(r int, src []uint8, w, c int, lut *scaleLUT) []float32 {
+	n := len(sc.xs) * c
+	out := sc.rows[r*n : (r+1)*n]
+	if sc.have[r] == sc.gen {
+		return out
+	}
+	sc.have[r] = sc.gen
+	line := src[r*w*c : (r+1)*w*c]
+	o := 0
+	for _, xs := range sc.xs {
+		if !xs.valid {
+			clear(out[o : o+c])
+			o += c
+			continue
+		}
+		l, rr, xl := int(xs.lo)*c, int(xs.hi)*c, xs.lerp
+		left, right := line[l:l+c], line[rr:rr+c]
+		for k := range c {
+			a := lut[left[k]]
+			out[o+k] = a + float32(float32(lut[right[k]]-a)*xl)
+		}
+		o += c
+	}
+	return out
 }
 
 // cropResize writes the oh×ow×c bilinear crop of box from the h×w×c uint8 image src (values
 // mapped through lut, mirrored horizontally first when flip) to dst, then adds delta and clips to
-// [0, 1] when clip is set.
+// [0, 1] when clip is set. Each output value is TensorFlow's top + (bottom − top)·yl of the two
+// rows' values along x (cropScratch.row); outside the image it is 0.
 func cropResize(dst []float32, src []uint8, h, w, c int, lut *scaleLUT, box Box, flip bool, oh, ow int, delta float32, clip bool, sc *cropScratch) {
-	sc.size(oh, ow)
+	sc.size(h, oh, ow, c)
 	sampleAxis(sc.ys, box.Y1, box.Y2, h, false)
 	sampleAxis(sc.xs, box.X1, box.X2, w, flip)
-	o := 0
-	for _, ys := range sc.ys {
+	n := ow * c
+	for i, ys := range sc.ys {
+		d := dst[i*n : (i+1)*n]
 		if !ys.valid {
-			for k := 0; k < ow*c; k++ {
-				dst[o+k] = finish(0, delta, clip)
+			for k := range d {
+				d[k] = finish(0, delta, clip)
 			}
-			o += ow * c
 			continue
 		}
-		top := src[int(ys.lo)*w*c : (int(ys.lo)+1)*w*c]
-		bot := src[int(ys.hi)*w*c : (int(ys.hi)+1)*w*c]
-		yl := ys.lerp
-		for _, xs := range sc.xs {
-			if !xs.valid {
-				for k := 0; k < c; k++ {
-					dst[o+k] = finish(0, delta, clip)
-				}
-				o += c
-				continue
+		top, bot, yl := sc.row(int(ys.lo), src, w, c, lut), sc.row(int(ys.hi), src, w, c, lut), ys.lerp
+		bot = bot[:len(top)]
+		d = d[:len(top)]
+		for k, t := range top {
+			d[k] = t + float32(float32(bot[k]-t)*yl)
+		}
+		if clip {
+			for k, v := range d {
+				d[k] = clamp01(v + delta)
 			}
-			l, r, xl := int(xs.lo)*c, int(xs.hi)*c, xs.lerp
-			for k := 0; k < c; k++ {
-				tl, tr := lut[top[l+k]], lut[top[r+k]]
-				bl, br := lut[bot[l+k]], lut[bot[r+k]]
-				t := tl + float32(float32(tr-tl)*xl)
-				b := bl + float32(float32(br-bl)*xl)
-				dst[o+k] = finish(t+float32(float32(b-t)*yl), delta, clip)
-			}
-			o += c
 		}
 	}
 }
+
+// clamp01 clips v to [0, 1] (v is never −0 here: the values come from a non-negative LUT).
+func clamp01(v float32) float32 { return min(max(v, 0), 1) }
 
 func finish(v, delta float32, clip bool) float32 {
 	if !clip {
