@@ -226,16 +226,6 @@ func (t *Training) build(cfg Config, opts Options, cluster *tfrun.Cluster, log i
 	if t.Pipeline, err = loader.NewPipeline(ds, lo); err != nil {
 		return err
 	}
-	if cfg.Cache && cluster == nil {
-		// Every image decoded now, none in the steps (a cluster's workers fill their caches as
-		// they read instead: preloading would hold the others at the first collective).
-		t0 := time.Now()
-		n, size, err := t.Pipeline.Preload(ctx)
-		if err != nil {
-			return fmt.Errorf("run: cache: %w", err)
-		}
-		fmt.Fprintf(log, "cache: %d images decoded into memory (%.1f MiB) in %.1f s\n", n, float64(size)/(1<<20), time.Since(t0).Seconds())
-	}
 	if b := t.Pipeline.UnlabelledBatch + t.Pipeline.LabelledBatch; cfg.QueueSize < b {
 		return setting.Errorf("queue_size", cfg.QueueSize, "smaller than the contrastive batch %d (%d unlabelled + %d labelled): the queue must hold at least one batch",
 			b, t.Pipeline.UnlabelledBatch, t.Pipeline.LabelledBatch)
@@ -319,6 +309,17 @@ func (t *Training) build(cfg Config, opts Options, cluster *tfrun.Cluster, log i
 	t.valSubset = ValidationSubset(t.Pipeline.TestLen(), cfg.ValLimit, cfg.Seed, cfg.TestSplit)
 	if !t.chief() {
 		t.Loop.CheckpointDir = ""
+	}
+	if cfg.Cache && cluster == nil {
+		// Last, once every setting has been checked: every image decoded now, none in the steps
+		// (a cluster's workers fill their caches as they read instead: preloading would hold the
+		// others at the first collective).
+		t0 := time.Now()
+		n, size, err := t.Pipeline.Preload(ctx)
+		if err != nil {
+			return fmt.Errorf("run: cache: %w", err)
+		}
+		fmt.Fprintf(log, "cache: %d images decoded into memory (%.1f MiB) in %.1f s\n", n, float64(size)/(1<<20), time.Since(t0).Seconds())
 	}
 	return nil
 }

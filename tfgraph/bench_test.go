@@ -26,7 +26,7 @@ func warmModel96(b *testing.B, n, bl, threads int) (*Model, Batch) {
 
 // warmModel is warmModel96 for the model of cfg (its image shape and classes), in a session of
 // precision p.
-func warmModel(b testing.TB, cfg ModelConfig, n, bl, threads int, p tfrun.Precision) (*Model, Batch) {
+func warmModel(b *testing.B, cfg ModelConfig, n, bl, threads int, p tfrun.Precision) (*Model, Batch) {
 	m, err := NewModel(cfg, tfrun.SessionConfig{IntraOpThreads: threads, InterOpThreads: threads, Precision: p})
 	if err != nil {
 		b.Fatal(err)
