@@ -21,38 +21,48 @@ func Resize(src []byte, from Shape, dst []byte, to Shape) error {
 	}
 	ys := interpWeights(from.Height, to.Height)
 	xs := interpWeights(from.Width, to.Width)
-	cin := from.Channels
-	var px [3]float32
+	cin, cout := from.Channels, to.Channels
+	rowIn, rowOut := from.Width*cin, to.Width*cout
 	for oy, wy := range ys {
-		top := src[wy.lo*from.Width*cin:]
-		bot := src[wy.hi*from.Width*cin:]
-		for ox, wx := range xs {
-			for k := range cin {
-				tl := float32(top[wx.lo*cin+k])
-				tr := float32(top[wx.hi*cin+k])
-				bl := float32(bot[wx.lo*cin+k])
-				br := float32(bot[wx.hi*cin+k])
-				t := tl + (tr-tl)*wx.lerp
-				b := bl + (br-bl)*wx.lerp
-				px[k] = t + (b-t)*wy.lerp
-			}
-			o := dst[(oy*to.Width+ox)*to.Channels:]
-			switch {
-			case cin == to.Channels:
-				for k := range cin {
-					o[k] = roundByte(px[k])
-				}
-			case cin == 1:
-				v := roundByte(px[0])
-				for k := range to.Channels {
+		top := src[wy.lo*rowIn : (wy.lo+1)*rowIn]
+		bot := src[wy.hi*rowIn : (wy.hi+1)*rowIn]
+		out := dst[oy*rowOut : (oy+1)*rowOut]
+		if cin == 1 {
+			// One value per pixel, written to every output channel (Fashion-MNIST's case).
+			for ox, wx := range xs {
+				v := roundByte(lerp2(top[wx.lo], top[wx.hi], bot[wx.lo], bot[wx.hi], wx.lerp, wy.lerp))
+				o := out[ox*cout : (ox+1)*cout]
+				for k := range o {
 					o[k] = v
 				}
-			default: // 3 -> 1
-				o[0] = roundByte(0.2989*px[0] + 0.5870*px[1] + 0.1140*px[2])
+			}
+			continue
+		}
+		var px [3]float32
+		for ox, wx := range xs {
+			l, r := wx.lo*cin, wx.hi*cin
+			for k := range cin {
+				px[k] = lerp2(top[l+k], top[r+k], bot[l+k], bot[r+k], wx.lerp, wy.lerp)
+			}
+			if cout == cin {
+				o := out[ox*cout : (ox+1)*cout]
+				for k := range o {
+					o[k] = roundByte(px[k])
+				}
+			} else { // 3 -> 1
+				out[ox] = roundByte(0.2989*px[0] + 0.5870*px[1] + 0.1140*px[2])
 			}
 		}
 	}
 	return nil
+}
+
+// lerp2 is tf.image.resize's bilinear value from the four neighbours: top = tl + (tr − tl)·x,
+// bottom likewise, then top + (bottom − top)·y, in float32 in that order.
+func lerp2(tl, tr, bl, br uint8, x, y float32) float32 {
+	t := float32(tl) + (float32(tr)-float32(tl))*x
+	b := float32(bl) + (float32(br)-float32(bl))*x
+	return t + (b-t)*y
 }
 
 func checkResize(from, to Shape) error {
@@ -86,8 +96,11 @@ func interpWeights(in, out int) []interp {
 	return w
 }
 
+// roundByte rounds v half to even and clips it to [0, 255]. Adding and taking away 2²³ rounds a
+// float32 in [0, 2²²] to an integer, ties to even, as math.RoundToEven does; a negative v comes
+// out negative or zero and clips to 0 either way (TestRoundByte checks it against RoundToEven).
 func roundByte(v float32) uint8 {
-	r := math.RoundToEven(float64(v))
+	r := float32(v+0x1p23) - 0x1p23
 	if r < 0 {
 		return 0
 	}

@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -89,5 +90,29 @@ func TestResizeIdentityAndGray(t *testing.T) {
 	// 0.2989*10 + 0.5870*20 + 0.1140*30 = 18.149; 0.2989*40 + 0.5870*50 + 0.1140*60 = 48.146.
 	if g[0] != 18 || g[1] != 48 {
 		t.Fatalf("gray %v", g)
+	}
+}
+
+// TestRoundByte: roundByte equals math.RoundToEven clipped to [0, 255] at every half and its two
+// float32 neighbours from −10 to 300, and at a million random values in [−1000, 1000].
+func TestRoundByte(t *testing.T) {
+	want := func(v float32) uint8 {
+		return uint8(min(max(math.RoundToEven(float64(v)), 0), 255))
+	}
+	check := func(v float32) {
+		if got := roundByte(v); got != want(v) {
+			t.Fatalf("roundByte(%v) = %d, want %d", v, got, want(v))
+		}
+	}
+	for k := -10; k <= 300; k++ {
+		for _, v := range []float32{float32(k), float32(k) + 0.5} {
+			check(v)
+			check(math.Nextafter32(v, float32(math.Inf(1))))
+			check(math.Nextafter32(v, float32(math.Inf(-1))))
+		}
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 1_000_000 {
+		check(float32(r.Float64()*2000 - 1000))
 	}
 }
