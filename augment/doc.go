@@ -62,8 +62,9 @@
 // (Before the crop interpolated each source row along x once for all the output rows reading
 // it, and clipped in a loop of its own, the same run gave Go 13,500 images/s, 2.1×.) The
 // per-row values and the final blend are TensorFlow's own expressions in its order, so the
-// output stays bit-identical (TestCropAndResizeMatchesTF, TestPipelineMatchesKeras). A pretraining step consumes three
-// augmented views per labelled image and two per unlabelled one, at the images/s that
+// output stays bit-identical (TestCropAndResizeMatchesTF, TestPipelineMatchesKeras). A
+// pretraining step consumes three augmented views per labelled image and two per unlabelled one,
+// at the images/s that
 // BenchmarkPretrainVsKeras (cmd/nnclr, in make bench) prints: a few hundred at 96×96, far below
 // the augmenter's rate, so augmentation, overlapped with the TF step, is not the bottleneck there.
 // The augmentation therefore stays in Go; no in-graph option is offered.
