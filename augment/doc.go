@@ -64,9 +64,9 @@
 // per-row values and the final blend are TensorFlow's own expressions in its order, so the
 // output stays bit-identical (TestCropAndResizeMatchesTF, TestPipelineMatchesKeras). A
 // pretraining step consumes three augmented views per labelled image and two per unlabelled one,
-// at the images/s that
-// BenchmarkPretrainVsKeras (cmd/nnclr, in make bench) prints: a few hundred at 96×96, far below
-// the augmenter's rate, so augmentation, overlapped with the TF step, is not the bottleneck there.
+// at the images/s that BenchmarkPretrainVsKeras (cmd/nnclr, in make bench) prints: a few hundred
+// at 96×96, far below the augmenter's rate, so augmentation, overlapped with the TF step, is not
+// the bottleneck there.
 // The augmentation therefore stays in Go; no in-graph option is offered.
 //
 // With every optional augmentation on at p = 1 (BenchmarkPaperOptions96: SimCLR's strength-1
