@@ -98,6 +98,10 @@ type ModelConfig struct {
 	// ResNet cases: the collectives and synchronised batch norms take the float64 tensors),
 	// where float32 rounding parts the two; no user setting reaches it.
 	testFloat64 bool
+	// reluGradOp, when set, is the op type the hand-written backward passes build for ReLU
+	// gradients instead of ReluGrad: NewModel sets it to tfrun.ReluGradOp's for a bf16 session
+	// (see reluGrad); the graph is otherwise the same.
+	reluGradOp string
 }
 
 // floatType is the type of the model graph's float variables and computation: float32, or

@@ -102,12 +102,13 @@ func (e conv4) forward(s *op.Scope, x tf.Output, w, _ []tf.Output, _ *syncBN) ac
 
 // backward is what the gradient registry builds, except that ReluGrad reads each ReLU's output
 // (as TensorFlow's Python gradient does) instead of its input: the mask is the same, and the
-// pre-activation then has no other consumer, so Grappler fuses Conv2D+BiasAdd+Relu.
+// pre-activation then has no other consumer, so Grappler fuses Conv2D+BiasAdd+Relu. In a bf16
+// session the ReLU gradients are nnclr's own kernel (reluGrad).
 func (e conv4) backward(s *op.Scope, acts activations, gf tf.Output, w []tf.Output) []tf.Output {
 	a := acts.(conv4Acts)
 	grads := make([]tf.Output, 10)
 	ds := s.SubScope("dense")
-	gz := op.ReluGrad(ds.SubScope("ReluGrad"), gf, a.f)
+	gz := reluGrad(ds.SubScope("ReluGrad"), e.c, gf, a.f)
 	grads[8] = op.MatMul(ds.SubScope("MatMul"), a.flat, gz, op.MatMulTransposeA(true))
 	grads[9] = op.BiasAddGrad(ds.SubScope("BiasAddGrad"), gz)
 	gflat := op.MatMul(ds.SubScope("MatMul"), gz, w[8], op.MatMulTransposeB(true))
@@ -115,7 +116,7 @@ func (e conv4) backward(s *op.Scope, acts activations, gf tf.Output, w []tf.Outp
 	strides := []int64{1, 2, 2, 1}
 	for i := 3; i >= 0; i-- {
 		ls := s.SubScope(fmt.Sprintf("conv%d", i))
-		g := op.ReluGrad(ls.SubScope("ReluGrad"), gh, a.act[i])
+		g := reluGrad(ls.SubScope("ReluGrad"), e.c, gh, a.act[i])
 		grads[2*i+1] = op.BiasAddGrad(ls.SubScope("BiasAddGrad"), g)
 		grads[2*i] = op.Conv2DBackpropFilter(ls.SubScope("Conv2DBackpropFilter"), a.in[i], op.Shape(ls.SubScope("Shape"), w[2*i]), g, strides, "VALID")
 		if i > 0 {

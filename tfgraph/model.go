@@ -38,7 +38,15 @@ func NewModel(cfg ModelConfig, sc tfrun.SessionConfig) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	g, err := buildGraph(cfg)
+	gcfg := cfg
+	if sc.Precision == tfrun.BF16 {
+		// TensorFlow has no oneDNN ReluGrad: Eigen's converts every bfloat16 to float and back.
+		// nnclr's own kernel works on the 16-bit patterns (ReluGrad where it is not there).
+		if name, err := tfrun.ReluGradOp(); err == nil {
+			gcfg.reluGradOp = name
+		}
+	}
+	g, err := buildGraph(gcfg)
 	if err != nil {
 		return nil, err
 	}

@@ -64,3 +64,50 @@ func TestBF16Step(t *testing.T) {
 	}
 	t.Logf("fp32 c_loss %.6f p_loss %.6f; bf16 c_loss %.6f p_loss %.6f; forward max diff %.3g of %.3g", m32.CLoss, m32.PLoss, m16.CLoss, m16.PLoss, diff, scale)
 }
+
+// TestBF16OwnReluGrad: in a bf16 session the conv4 backward pass's ReLU gradients are nnclr's
+// kernel (tfrun.ReluGradOp), which the rewrite keeps in bfloat16: with the heads' ReluGrad (the
+// gradient registry's) the ReLU gradients there output half the bytes the fp32 session's
+// ReluGrads output, and the fp32 session has none of nnclr's.
+func TestBF16OwnReluGrad(t *testing.T) {
+	if !tfrun.HostCPUFeatures().BF16() {
+		t.Skipf("this CPU has %s: bf16 cannot run here (TestCheckPrecision covers the refusal)", tfrun.HostCPUFeatures())
+	}
+	cfg := smallConfig()
+	bytes := func(p tfrun.Precision) map[string]int64 {
+		m, err := NewModel(cfg, tfrun.SessionConfig{Precision: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		if err := m.Init(5); err != nil {
+			t.Fatal(err)
+		}
+		ops, err := m.TraceStep(stepBatch(t, cfg, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int64{}
+		for _, o := range ops {
+			if o.Op == "ReluGrad" || o.Op == tfcReluGrad {
+				out[o.Op] += o.Bytes
+			}
+		}
+		return out
+	}
+	b32, b16 := bytes(tfrun.FP32), bytes(tfrun.BF16)
+	if b32[tfcReluGrad] != 0 || b32["ReluGrad"] == 0 || b16[tfcReluGrad] == 0 || (b16[tfcReluGrad]+b16["ReluGrad"])*2 != b32["ReluGrad"] {
+		t.Fatalf("bytes output by ReluGrad and %s kernels: fp32 session %v, bf16 session %v; want only ReluGrad in fp32, and half its bytes in bf16, mostly from %s",
+			tfcReluGrad, b32, b16, tfcReluGrad)
+	}
+	t.Logf("fp32 session %v, bf16 session %v", b32, b16)
+}
+
+// tfcReluGrad is nnclr's ReLU gradient's op type.
+var tfcReluGrad = func() string {
+	name, err := tfrun.ReluGradOp()
+	if err != nil {
+		return "unregistered: " + err.Error()
+	}
+	return name
+}()
