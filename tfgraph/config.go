@@ -100,8 +100,10 @@ type ModelConfig struct {
 	testFloat64 bool
 	// reluGradOp, when set, is the op type the hand-written backward passes build for ReLU
 	// gradients instead of ReluGrad: NewModel sets it to tfrun.ReluGradOp's for a bf16 session
-	// (see reluGrad); the graph is otherwise the same.
-	reluGradOp string
+	// (see reluGrad); the graph is otherwise the same. testStockReluGrad keeps ReluGrad in bf16
+	// too, for TestBF16OwnReluGrad's comparison.
+	reluGradOp        string
+	testStockReluGrad bool
 }
 
 // floatType is the type of the model graph's float variables and computation: float32, or

@@ -39,7 +39,7 @@ func NewModel(cfg ModelConfig, sc tfrun.SessionConfig) (*Model, error) {
 		return nil, err
 	}
 	gcfg := cfg
-	if sc.Precision == tfrun.BF16 {
+	if sc.Precision == tfrun.BF16 && !cfg.testStockReluGrad {
 		// TensorFlow has no oneDNN ReluGrad: Eigen's converts every bfloat16 to float and back.
 		// nnclr's own kernel works on the 16-bit patterns (ReluGrad where it is not there).
 		if name, err := tfrun.ReluGradOp(); err == nil {

@@ -68,7 +68,9 @@ func TestBF16Step(t *testing.T) {
 // TestBF16OwnReluGrad: in a bf16 session the conv4 backward pass's ReLU gradients are nnclr's
 // kernel (tfrun.ReluGradOp), which the rewrite keeps in bfloat16: with the heads' ReluGrad (the
 // gradient registry's) the ReLU gradients there output half the bytes the fp32 session's
-// ReluGrads output, and the fp32 session has none of nnclr's.
+// ReluGrads output, and the fp32 session has none of nnclr's. Two bf16 steps with it leave every
+// variable bit for bit where two with TensorFlow's ReluGrad leave it (the kernel works in place
+// in the gradients' buffer in this graph, where the unit test's mostly cannot).
 func TestBF16OwnReluGrad(t *testing.T) {
 	if !tfrun.HostCPUFeatures().BF16() {
 		t.Skipf("this CPU has %s: bf16 cannot run here (TestCheckPrecision covers the refusal)", tfrun.HostCPUFeatures())
@@ -96,6 +98,40 @@ func TestBF16OwnReluGrad(t *testing.T) {
 		return out
 	}
 	b32, b16 := bytes(tfrun.FP32), bytes(tfrun.BF16)
+	weights := func(c ModelConfig) map[string]tfrun.Array {
+		m, err := NewModel(c, tfrun.SessionConfig{Precision: tfrun.BF16, IntraOpThreads: 2, InterOpThreads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		if err := m.Init(5); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 {
+			if _, err := m.TrainStep(stepBatch(t, c, i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w, err := m.Weights()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	stock := cfg
+	stock.testStockReluGrad = true
+	own, ref := weights(cfg), weights(stock)
+	for name, a := range ref {
+		b := own[name]
+		for i := range a.Float {
+			if len(b.Float) != len(a.Float) {
+				t.Fatalf("variable %s: %d values with ReluGrad, %d with nnclr's kernel", name, len(a.Float), len(b.Float))
+			}
+			if math.Float32bits(a.Float[i]) != math.Float32bits(b.Float[i]) {
+				t.Fatalf("variable %s element %d after two bf16 steps: %v with ReluGrad, %v with nnclr's kernel", name, i, a.Float[i], b.Float[i])
+			}
+		}
+	}
 	if b32[tfcReluGrad] != 0 || b32["ReluGrad"] == 0 || b16[tfcReluGrad] == 0 || (b16[tfcReluGrad]+b16["ReluGrad"])*2 != b32["ReluGrad"] {
 		t.Fatalf("bytes output by ReluGrad and %s kernels: fp32 session %v, bf16 session %v; want only ReluGrad in fp32, and half its bytes in bf16, mostly from %s",
 			tfcReluGrad, b32, b16, tfcReluGrad)

@@ -13,9 +13,11 @@ import (
 // TestOwnReluGradMatchesReluGrad: nnclr's ReLU gradient kernel (tfrun.ReluGradOp) gives what
 // TensorFlow's ReluGrad gives, in float32 and in bfloat16 (both fed the same values cast to
 // bfloat16), bit for bit: features around 0 (±0, the smallest subnormals, ±Inf, NaN) and random
-// values, gradients of both signs and ±Inf; for a gradient that is not finite where the mask
-// zeroes it, both give a NaN. Sizes cover the vector loop's tail and the two-thread split
-// (a million elements and more).
+// values, gradients of both signs, subnormal and ±Inf; for a gradient that is not finite where
+// the mask zeroes it, both give a NaN. Sizes cover the vector loop's tail and the two-thread
+// split (a million elements and more). Each op gets gradients of its own, computed (a product
+// by 1), so that TensorFlow can hand their buffer over as the output, as in the training graph;
+// a float32 pair also runs on constants, whose buffers it cannot hand over.
 func TestOwnReluGradMatchesReluGrad(t *testing.T) {
 	name, err := tfrun.ReluGradOp()
 	if err != nil {
@@ -40,11 +42,18 @@ func TestOwnReluGradMatchesReluGrad(t *testing.T) {
 		own := func(s *op.Scope, g, a tf.Output) tf.Output {
 			return s.AddOperation(tf.OpSpec{Type: name, Input: []tf.Input{g, a}}).Output(0)
 		}
-		gb, ab := op.Cast(s.SubScope("gb"), gc, tf.Bfloat16), op.Cast(s.SubScope("ab"), ac, tf.Bfloat16)
+		ab := op.Cast(s.SubScope("ab"), ac, tf.Bfloat16)
+		// fresh returns gradients of type dt that only the op reading them uses.
+		one32 := op.Const(s.SubScope("one"), float32(1))
+		fresh := func(name string, dt tf.DataType) tf.Output {
+			gs := s.SubScope(name)
+			return op.Cast(gs, op.Mul(gs, gc, one32), dt)
+		}
 		fetch := []tf.Output{
-			op.ReluGrad(s.SubScope("tf32"), gc, ac), own(s.SubScope("own32"), gc, ac),
-			op.Cast(s.SubScope("tf16"), op.ReluGrad(s.SubScope("tfb"), gb, ab), tf.Float),
-			op.Cast(s.SubScope("own16"), own(s.SubScope("ownb"), gb, ab), tf.Float),
+			op.ReluGrad(s.SubScope("tf32"), fresh("g1", tf.Float), ac), own(s.SubScope("own32"), fresh("g2", tf.Float), ac),
+			op.Cast(s.SubScope("tf16"), op.ReluGrad(s.SubScope("tfb"), fresh("g3", tf.Bfloat16), ab), tf.Float),
+			op.Cast(s.SubScope("own16"), own(s.SubScope("ownb"), fresh("g4", tf.Bfloat16), ab), tf.Float),
+			op.ReluGrad(s.SubScope("tfc"), gc, ac), own(s.SubScope("ownc"), gc, ac),
 		}
 		graph, err := s.Finalize()
 		if err != nil {
@@ -59,7 +68,7 @@ func TestOwnReluGradMatchesReluGrad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var v [4][]float32
+		var v [6][]float32
 		for i, o := range outs {
 			if v[i], err = tfrun.Float32s(o); err != nil {
 				t.Fatal(err)
@@ -69,7 +78,7 @@ func TestOwnReluGradMatchesReluGrad(t *testing.T) {
 		for _, p := range []struct {
 			what     string
 			tf, mine []float32
-		}{{"float32", v[0], v[1]}, {"bfloat16", v[2], v[3]}} {
+		}{{"float32", v[0], v[1]}, {"bfloat16", v[2], v[3]}, {"float32 constants", v[4], v[5]}} {
 			if len(p.mine) != n {
 				t.Fatalf("%s, %d elements: %d values", p.what, n, len(p.mine))
 			}

@@ -102,28 +102,39 @@ static int relu_threads = 2;
 static void relu_compute(void *k, TF_OpKernelContext *ctx) {
 	TF_Status *st = TF_NewStatus();
 	TF_Tensor *g = NULL, *a = NULL, *o = NULL;
-	TF_GetInput(ctx, 0, &g, st);
-	if (TF_GetCode(st) == TF_OK) TF_GetInput(ctx, 1, &a, st);
-	if (TF_GetCode(st) == TF_OK && TF_TensorElementCount(g) != TF_TensorElementCount(a)) {
-		TF_SetStatus(st, TF_INVALID_ARGUMENT, "NnclrReluGrad: gradients and features differ in size");
-	}
 	int64_t dims[32];
-	int nd = g ? TF_NumDims(g) : 0;
-	if (TF_GetCode(st) == TF_OK && nd > 32) TF_SetStatus(st, TF_INVALID_ARGUMENT, "NnclrReluGrad: rank above 32");
+	int nd = 0, forwarded = -1;
+	// The output takes the gradients' buffer when TensorFlow can hand it over (as its ReluGrad
+	// does, saving a tensor the size of the activations); the gradients are then read from it,
+	// element i before it is written, by the same thread. So input 0 is only fetched when it
+	// was not forwarded: holding it would keep its buffer from being handed over.
+	TF_GetInput(ctx, 1, &a, st);
 	if (TF_GetCode(st) == TF_OK) {
-		for (int d = 0; d < nd; d++) dims[d] = TF_Dim(g, d);
-		o = TF_AllocateOutput(ctx, 0, TF_TensorType(g), dims, nd, TF_TensorByteSize(g), st);
+		nd = TF_NumDims(a);
+		if (nd > 32) TF_SetStatus(st, TF_INVALID_ARGUMENT, "NnclrReluGrad: rank above 32");
+	}
+	if (TF_GetCode(st) == TF_OK) {
+		int input0 = 0;
+		for (int d = 0; d < nd; d++) dims[d] = TF_Dim(a, d);
+		o = TF_ForwardInputOrAllocateOutput(ctx, &input0, 1, 0, dims, nd, &forwarded, st);
+	}
+	if (TF_GetCode(st) == TF_OK && forwarded != 0) {
+		TF_GetInput(ctx, 0, &g, st);
+		if (TF_GetCode(st) == TF_OK && (TF_TensorElementCount(g) != TF_TensorElementCount(a) || TF_TensorType(g) != TF_TensorType(a))) {
+			TF_SetStatus(st, TF_INVALID_ARGUMENT, "NnclrReluGrad: gradients and features differ in size or type");
+		}
 	}
 	if (TF_GetCode(st) != TF_OK) {
 		TF_OpKernelContext_Failure(ctx, st);
 	} else {
-		size_t n = TF_TensorElementCount(g);
+		const void *gd = forwarded == 0 ? TF_TensorData(o) : TF_TensorData(g);
+		size_t n = TF_TensorElementCount(a);
 		int T = n >= ((size_t)1 << 20) ? relu_threads : 1;
 		relu_job jobs[8];
 		pthread_t th[8];
 		int started[8] = {0};
 		for (int t = 0; t < T; t++) {
-			jobs[t] = (relu_job){TF_TensorData(g), TF_TensorData(a), TF_TensorData(o), n * t / T, n * (t + 1) / T, TF_TensorType(g) == TF_BFLOAT16, _mm_getcsr()};
+			jobs[t] = (relu_job){gd, TF_TensorData(a), TF_TensorData(o), n * t / T, n * (t + 1) / T, TF_TensorType(a) == TF_BFLOAT16, _mm_getcsr()};
 			if (t > 0) started[t] = pthread_create(&th[t], NULL, relu_work, &jobs[t]) == 0;
 		}
 		relu_work(&jobs[0]);
