@@ -19,5 +19,6 @@
 // Graphs are built with graft (github.com/wamuir/graft, patched in third_party/graft for
 // Tensor.Close and Session.RunWithOptions); tfgraph builds nnclr's. tfrun, tfgraph and savedmodel
 // are the packages that import graft's tensorflow package (internal/layout checks it). The gRPC
-// server and the checkpoint reader are internal/tfc's cgo.
+// server, the checkpoint reader and nnclr's ReLU-gradient kernel (ReluGradOp) are internal/tfc's
+// cgo.
 package tfrun

@@ -1,9 +1,11 @@
 // Package tfc is nnclr's only cgo: the calls of TensorFlow's C API that neither graft nor its
 // patch (third_party/graft) wrap. They are TensorFlow's in-process gRPC server (TF_NewServer,
 // TF_ServerStart: a distributed worker runs one server and a session whose target is the
-// server's; see tfrun's StartServer) and its checkpoint reader (TF_NewCheckpointReader,
-// TF_CheckpointReaderHasTensor: which tensors a checkpoint holds; see CheckpointHas). It needs
-// none of graft's handles.
+// server's; see tfrun's StartServer), its checkpoint reader (TF_NewCheckpointReader,
+// TF_CheckpointReaderHasTensor: which tensors a checkpoint holds; see CheckpointHas), and the op
+// and kernel registration of nnclr's bf16 ReLU gradient (TF_NewOpDefinitionBuilder,
+// TF_NewKernelBuilder, from libtensorflow_framework; see RegisterReluGrad). It needs none of
+// graft's handles.
 //
 // A started gRPC server cannot be stopped through the C API of TensorFlow 2.18 (TF_ServerStop
 // returns UNIMPLEMENTED and TF_DeleteServer then aborts the process), so a Server lives until its
