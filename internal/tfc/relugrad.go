@@ -6,7 +6,10 @@ package tfc
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#if defined(__x86_64__)
 #include <immintrin.h>
+#define NNCLR_X86 1
+#endif
 #include "tensorflow/c/c_api.h"
 typedef struct TF_DimensionHandle TF_DimensionHandle;
 typedef struct TF_OpDefinitionBuilder TF_OpDefinitionBuilder;
@@ -38,6 +41,7 @@ static void relu_grad_bf16_scalar(const uint16_t *g, const uint16_t *a, uint16_t
 	for (size_t i = lo; i < hi; i++) o[i] = relu_grad_bf16_one(g[i], a[i]);
 }
 
+#ifdef NNCLR_X86
 __attribute__((target("avx512f,avx512bw")))
 static void relu_grad_f32_avx512(const float *g, const float *a, float *o, size_t lo, size_t hi) {
 	__m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
@@ -64,24 +68,36 @@ static void relu_grad_bf16_avx512(const uint16_t *g, const uint16_t *a, uint16_t
 	}
 	relu_grad_bf16_scalar(g, a, o, i, hi);
 }
+#endif
 
 typedef struct {
 	const void *g, *a;
 	void *o;
 	size_t lo, hi;
 	int bf16;
-	unsigned csr;
+	unsigned csr; // the calling thread's MXCSR (flush-to-zero modes), on x86-64
 } relu_job;
+
+static unsigned relu_csr(void) {
+#ifdef NNCLR_X86
+	return _mm_getcsr();
+#else
+	return 0;
+#endif
+}
 
 static void *relu_work(void *p) {
 	relu_job *j = p;
+#ifdef NNCLR_X86
 	_mm_setcsr(j->csr);
-	int avx = __builtin_cpu_supports("avx512bw");
-	if (j->bf16) {
-		(avx ? relu_grad_bf16_avx512 : relu_grad_bf16_scalar)(j->g, j->a, j->o, j->lo, j->hi);
-	} else {
-		(avx ? relu_grad_f32_avx512 : relu_grad_f32_scalar)(j->g, j->a, j->o, j->lo, j->hi);
+	if (__builtin_cpu_supports("avx512bw")) {
+		if (j->bf16) relu_grad_bf16_avx512(j->g, j->a, j->o, j->lo, j->hi);
+		else relu_grad_f32_avx512(j->g, j->a, j->o, j->lo, j->hi);
+		return 0;
 	}
+#endif
+	if (j->bf16) relu_grad_bf16_scalar(j->g, j->a, j->o, j->lo, j->hi);
+	else relu_grad_f32_scalar(j->g, j->a, j->o, j->lo, j->hi);
 	return 0;
 }
 
@@ -134,7 +150,7 @@ static void relu_compute(void *k, TF_OpKernelContext *ctx) {
 		pthread_t th[8];
 		int started[8] = {0};
 		for (int t = 0; t < T; t++) {
-			jobs[t] = (relu_job){gd, TF_TensorData(a), TF_TensorData(o), n * t / T, n * (t + 1) / T, TF_TensorType(a) == TF_BFLOAT16, _mm_getcsr()};
+			jobs[t] = (relu_job){gd, TF_TensorData(a), TF_TensorData(o), n * t / T, n * (t + 1) / T, TF_TensorType(a) == TF_BFLOAT16, relu_csr()};
 			if (t > 0) started[t] = pthread_create(&th[t], NULL, relu_work, &jobs[t]) == 0;
 		}
 		relu_work(&jobs[0]);
