@@ -24,7 +24,13 @@ func stepBatch(t *testing.T, cfg ModelConfig, i int) Batch {
 
 func newInitModel(t testing.TB, cfg ModelConfig, seed uint64) *Model {
 	t.Helper()
-	m, err := NewModel(cfg, tfrun.DefaultSessionConfig())
+	return newInitModelIn(t, cfg, tfrun.DefaultSessionConfig(), seed)
+}
+
+// newInitModelIn is newInitModel in a session of sc.
+func newInitModelIn(t testing.TB, cfg ModelConfig, sc tfrun.SessionConfig, seed uint64) *Model {
+	t.Helper()
+	m, err := NewModel(cfg, sc)
 	if err != nil {
 		t.Fatal(err)
 	}

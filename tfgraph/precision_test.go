@@ -77,14 +77,7 @@ func TestBF16OwnReluGrad(t *testing.T) {
 	}
 	cfg := smallConfig()
 	bytes := func(p tfrun.Precision) map[string]int64 {
-		m, err := NewModel(cfg, tfrun.SessionConfig{Precision: p})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer m.Close()
-		if err := m.Init(5); err != nil {
-			t.Fatal(err)
-		}
+		m := newInitModelIn(t, cfg, tfrun.SessionConfig{Precision: p}, 5)
 		ops, err := m.TraceStep(stepBatch(t, cfg, 0))
 		if err != nil {
 			t.Fatal(err)
@@ -99,19 +92,8 @@ func TestBF16OwnReluGrad(t *testing.T) {
 	}
 	b32, b16 := bytes(tfrun.FP32), bytes(tfrun.BF16)
 	weights := func(c ModelConfig) map[string]tfrun.Array {
-		m, err := NewModel(c, tfrun.SessionConfig{Precision: tfrun.BF16, IntraOpThreads: 2, InterOpThreads: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer m.Close()
-		if err := m.Init(5); err != nil {
-			t.Fatal(err)
-		}
-		for i := range 2 {
-			if _, err := m.TrainStep(stepBatch(t, c, i)); err != nil {
-				t.Fatal(err)
-			}
-		}
+		m := newInitModelIn(t, c, tfrun.SessionConfig{Precision: tfrun.BF16, IntraOpThreads: 2, InterOpThreads: 2}, 5)
+		train(t, m, 0, 2)
 		w, err := m.Weights()
 		if err != nil {
 			t.Fatal(err)
