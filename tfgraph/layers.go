@@ -24,7 +24,8 @@ func dense(s *op.Scope, x, kernel, bias tf.Output) tf.Output {
 func relu(s *op.Scope, x tf.Output) tf.Output { return op.Relu(s.SubScope("Relu"), x) }
 
 // reluGrad is ReluGrad(g, a), as cfg's graph builds it: TensorFlow's op, or the op of
-// cfg.reluGradOp (nnclr's own kernel, in bf16 sessions), whose name keeps the same node name.
+// cfg.reluGradOp (nnclr's own kernel, in bf16 sessions) in the same scope (a node named after
+// its type there, .../NnclrReluGrad instead of .../ReluGrad).
 func reluGrad(s *op.Scope, cfg ModelConfig, g, a tf.Output) tf.Output {
 	if cfg.reluGradOp == "" || s.Err() != nil {
 		return op.ReluGrad(s, g, a)

@@ -41,7 +41,8 @@ func NewModel(cfg ModelConfig, sc tfrun.SessionConfig) (*Model, error) {
 	gcfg := cfg
 	if sc.Precision == tfrun.BF16 && !cfg.testStockReluGrad {
 		// TensorFlow has no oneDNN ReluGrad: Eigen's converts every bfloat16 to float and back.
-		// nnclr's own kernel works on the 16-bit patterns (ReluGrad where it is not there).
+		// nnclr's own kernel works on the 16-bit patterns (TensorFlow's ReluGrad stays when the
+		// kernel cannot be registered).
 		if name, err := tfrun.ReluGradOp(); err == nil {
 			gcfg.reluGradOp = name
 		}
