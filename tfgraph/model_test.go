@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	tf "github.com/wamuir/graft/tensorflow"
+	"github.com/wamuir/graft/tensorflow/op"
 
 	"github.com/nnclr/nnclr/tfrun"
 )
@@ -45,6 +46,33 @@ func labelTensor(t testing.TB, r *rand.Rand, n, k int) *tf.Tensor {
 		t.Fatal(err)
 	}
 	return tt
+}
+
+// runFloats finalises s's graph (one without placeholders), runs it once in a session of 2
+// intra- and inter-op threads and returns each of fetch's values as float32s.
+func runFloats(t *testing.T, s *op.Scope, fetch []tf.Output) [][]float32 {
+	t.Helper()
+	g, err := s.Finalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := tfrun.NewSession(g, tfrun.SessionConfig{IntraOpThreads: 2, InterOpThreads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	outs, err := sess.Run(nil, fetch, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tfrun.Close(outs...)
+	vals := make([][]float32, len(outs))
+	for i, o := range outs {
+		if vals[i], err = tfrun.Float32s(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return vals
 }
 
 func TestTrainStepRuns(t *testing.T) {

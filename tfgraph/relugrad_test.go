@@ -55,26 +55,7 @@ func TestOwnReluGradMatchesReluGrad(t *testing.T) {
 			op.Cast(s.SubScope("own16"), own(s.SubScope("ownb"), fresh("g4", tf.Bfloat16), ab), tf.Float),
 			op.ReluGrad(s.SubScope("tfc"), gc, ac), own(s.SubScope("ownc"), gc, ac),
 		}
-		graph, err := s.Finalize()
-		if err != nil {
-			t.Fatal(err)
-		}
-		sess, err := tfrun.NewSession(graph, tfrun.SessionConfig{IntraOpThreads: 2, InterOpThreads: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
-		outs, err := sess.Run(nil, fetch, nil)
-		sess.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v [6][]float32
-		for i, o := range outs {
-			if v[i], err = tfrun.Float32s(o); err != nil {
-				t.Fatal(err)
-			}
-		}
-		tfrun.Close(outs...)
+		v := runFloats(t, s, fetch)
 		for _, p := range []struct {
 			what     string
 			tf, mine []float32

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/nnclr/nnclr/tfrun"
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
 )
@@ -64,30 +63,8 @@ func bnBackwardBoth(t *testing.T, r *rand.Rand, shape []int64) (fused, registry 
 	reg := op.Gradients(s.SubScope("grad"), []tf.Output{loss}, []tf.Output{h, gamma, beta})
 	b := syncedBN{cut: h, gamma: gamma, beta: beta, mean: moments[0], variance: moments[1], eps: resnetBNEpsilon, dense: len(shape) == 2}
 	dh, dg, db := fusedBackward(s.SubScope("fused"), b, dy)
-	g, err := s.Finalize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := tfrun.NewSession(g, tfrun.SessionConfig{IntraOpThreads: 2, InterOpThreads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
-	outs, err := sess.Run(nil, []tf.Output{dh, dg, db, reg[0], reg[1], reg[2]}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tfrun.Close(outs...)
-	for i, o := range outs {
-		v, err := tfrun.Float32s(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i < 3 {
-			fused[i] = v
-		} else {
-			registry[i-3] = v
-		}
-	}
+	v := runFloats(t, s, []tf.Output{dh, dg, db, reg[0], reg[1], reg[2]})
+	copy(fused[:], v[:3])
+	copy(registry[:], v[3:])
 	return fused, registry
 }
