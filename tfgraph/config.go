@@ -98,12 +98,13 @@ type ModelConfig struct {
 	// ResNet cases: the collectives and synchronised batch norms take the float64 tensors),
 	// where float32 rounding parts the two; no user setting reaches it.
 	testFloat64 bool
-	// reluGradOp, when set, is the op type the hand-written backward passes build for ReLU
-	// gradients instead of ReluGrad: NewModel sets it to tfrun.ReluGradOp's for a bf16 session
-	// (see reluGrad); the graph is otherwise the same. testStockReluGrad keeps ReluGrad in bf16
-	// too, for TestBF16OwnReluGrad's comparison.
-	reluGradOp        string
-	testStockReluGrad bool
+	// reluGradBiasOp, when set, is the op type the hand-written backward pass builds for a
+	// ReLU's gradient with the gradient of the bias before it, instead of ReluGrad and
+	// BiasAddGrad (reluGradBias): NewModel sets it to tfrun.ReluGradBiasOp's for a float32 or
+	// bfloat16 graph on the CPU; the graph is otherwise the same. testStockKernels keeps
+	// TensorFlow's ops, for the tests that compare.
+	reluGradBiasOp   string
+	testStockKernels bool
 }
 
 // floatType is the type of the model graph's float variables and computation: float32, or

@@ -102,22 +102,22 @@ func (e conv4) forward(s *op.Scope, x tf.Output, w, _ []tf.Output, _ *syncBN) ac
 
 // backward is what the gradient registry builds, except that ReluGrad reads each ReLU's output
 // (as TensorFlow's Python gradient does) instead of its input: the mask is the same, and the
-// pre-activation then has no other consumer, so Grappler fuses Conv2D+BiasAdd+Relu. In a bf16
-// session the ReLU gradients are nnclr's own kernel (reluGrad).
+// pre-activation then has no other consumer, so Grappler fuses Conv2D+BiasAdd+Relu. In a CPU
+// session each ReLU's gradient and its bias's are nnclr's own kernel (reluGradBias).
 func (e conv4) backward(s *op.Scope, acts activations, gf tf.Output, w []tf.Output) []tf.Output {
 	a := acts.(conv4Acts)
 	grads := make([]tf.Output, 10)
 	ds := s.SubScope("dense")
-	gz := reluGrad(ds.SubScope("ReluGrad"), e.c, gf, a.f)
+	gz, gb := reluGradBias(ds, e.c, gf, a.f)
 	grads[8] = op.MatMul(ds.SubScope("MatMul"), a.flat, gz, op.MatMulTransposeA(true))
-	grads[9] = op.BiasAddGrad(ds.SubScope("BiasAddGrad"), gz)
+	grads[9] = gb
 	gflat := op.MatMul(ds.SubScope("MatMul"), gz, w[8], op.MatMulTransposeB(true))
 	gh := op.Reshape(ds.SubScope("Reshape"), gflat, op.Shape(ds.SubScope("Shape"), a.act[3]))
 	strides := []int64{1, 2, 2, 1}
 	for i := 3; i >= 0; i-- {
 		ls := s.SubScope(fmt.Sprintf("conv%d", i))
-		g := reluGrad(ls.SubScope("ReluGrad"), e.c, gh, a.act[i])
-		grads[2*i+1] = op.BiasAddGrad(ls.SubScope("BiasAddGrad"), g)
+		g, gb := reluGradBias(ls, e.c, gh, a.act[i])
+		grads[2*i+1] = gb
 		grads[2*i] = op.Conv2DBackpropFilter(ls.SubScope("Conv2DBackpropFilter"), a.in[i], op.Shape(ls.SubScope("Shape"), w[2*i]), g, strides, "VALID")
 		if i > 0 {
 			gh = op.Conv2DBackpropInput(ls.SubScope("Conv2DBackpropInput"), op.Shape(ls.SubScope("Shape"), a.in[i]), w[2*i], g, strides, "VALID")

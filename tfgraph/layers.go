@@ -23,14 +23,19 @@ func dense(s *op.Scope, x, kernel, bias tf.Output) tf.Output {
 
 func relu(s *op.Scope, x tf.Output) tf.Output { return op.Relu(s.SubScope("Relu"), x) }
 
-// reluGrad is ReluGrad(g, a), as cfg's graph builds it: TensorFlow's op, or the op of
-// cfg.reluGradOp (nnclr's own kernel, in bf16 sessions) in the same scope (a node named after
-// its type there, .../NnclrReluGrad instead of .../ReluGrad).
-func reluGrad(s *op.Scope, cfg ModelConfig, g, a tf.Output) tf.Output {
-	if cfg.reluGradOp == "" || s.Err() != nil {
-		return op.ReluGrad(s, g, a)
+// reluGradBias returns ReluGrad(g, a) and its sums over every dimension but the last (the
+// gradient of the bias added before the ReLU): ReluGrad and BiasAddGrad in s's scopes "ReluGrad"
+// and "BiasAddGrad", or, with cfg.reluGradBiasOp (nnclr's own kernel, in CPU sessions), one
+// node of that op in scope NnclrReluGradBias, whose sums are float32 in every precision. The
+// one node spares oneDNN's convolution filter gradient its fused bias reduction, a second pass
+// over the backprops that costs about as much as the ReLU gradient at the first layer's size.
+func reluGradBias(s *op.Scope, cfg ModelConfig, g, a tf.Output) (backprops, bias tf.Output) {
+	if cfg.reluGradBiasOp == "" || s.Err() != nil {
+		backprops = op.ReluGrad(s.SubScope("ReluGrad"), g, a)
+		return backprops, op.BiasAddGrad(s.SubScope("BiasAddGrad"), backprops)
 	}
-	return s.AddOperation(tf.OpSpec{Type: cfg.reluGradOp, Input: []tf.Input{g, a}}).Output(0)
+	o := s.SubScope(cfg.reluGradBiasOp).AddOperation(tf.OpSpec{Type: cfg.reluGradBiasOp, Input: []tf.Input{g, a}})
+	return o.Output(0), o.Output(1)
 }
 
 // BatchNormalization's settings (Keras's defaults; the heads' BN).

@@ -39,12 +39,14 @@ func NewModel(cfg ModelConfig, sc tfrun.SessionConfig) (*Model, error) {
 		return nil, err
 	}
 	gcfg := cfg
-	if sc.Precision == tfrun.BF16 && !cfg.testStockReluGrad {
-		// TensorFlow has no oneDNN ReluGrad: Eigen's converts every bfloat16 to float and back.
-		// nnclr's own kernel works on the 16-bit patterns (TensorFlow's ReluGrad stays when the
-		// kernel cannot be registered).
-		if name, err := tfrun.ReluGradOp(); err == nil {
-			gcfg.reluGradOp = name
+	if cpu, err := tfrun.RunsOnCPU(sc); err != nil {
+		return nil, err
+	} else if cpu && !cfg.testStockKernels && !cfg.testFloat64 {
+		// One pass of nnclr's kernel instead of ReluGrad and oneDNN's bias reduction (and, in
+		// bf16, instead of Eigen's ReluGrad, which converts every bfloat16 to float and back).
+		// TensorFlow's ops stay when the kernel cannot be registered.
+		if name, err := tfrun.ReluGradBiasOp(); err == nil {
+			gcfg.reluGradBiasOp = name
 		}
 	}
 	g, err := buildGraph(gcfg)

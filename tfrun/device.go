@@ -3,8 +3,10 @@ package tfrun
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // ErrNoGPU is returned when a GPU device is requested and the runtime sees none.
@@ -62,4 +64,30 @@ type Device struct {
 	Name        string // full name, e.g. /job:localhost/replica:0/task:0/device:CPU:0
 	Type        string // CPU, GPU, ...
 	MemoryBytes int64  // memory limit as reported by the runtime; -1 when unknown
+}
+
+var autoGPU struct {
+	once sync.Once
+	seen bool
+	err  error
+}
+
+// RunsOnCPU reports whether a session of c runs its graph on the CPU: c asks for the CPU, or
+// for the automatic choice where the runtime sees no GPU (looked up once per process, on an
+// in-process session with c's settings: the first session of a process sizes TensorFlow's
+// thread pools for all that follow).
+func RunsOnCPU(c SessionConfig) (bool, error) {
+	switch c.Device.Kind {
+	case DeviceCPU:
+		return true, nil
+	case DeviceGPU:
+		return false, nil
+	}
+	autoGPU.once.Do(func() {
+		local := c
+		local.Cluster, local.Target, local.Precision = nil, "", FP32
+		devs, err := ListDevices(local)
+		autoGPU.seen, autoGPU.err = slices.ContainsFunc(devs, func(d Device) bool { return d.Type == "GPU" }), err
+	})
+	return !autoGPU.seen, autoGPU.err
 }

@@ -19,6 +19,6 @@
 // Graphs are built with graft (github.com/wamuir/graft, patched in third_party/graft for
 // Tensor.Close and Session.RunWithOptions); tfgraph builds nnclr's. tfrun, tfgraph and savedmodel
 // are the packages that import graft's tensorflow package (internal/layout checks it). The gRPC
-// server, the checkpoint reader and nnclr's ReLU-gradient kernel (ReluGradOp) are internal/tfc's
+// server, the checkpoint reader and nnclr's ReLU-gradient kernel (ReluGradBiasOp) are internal/tfc's
 // cgo.
 package tfrun

@@ -82,3 +82,27 @@ func TestSessionConfigValidate(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestRunsOnCPU: --device cpu runs on the CPU and gpu[:N] does not, without a session; auto
+// runs on the CPU exactly when the runtime lists no GPU (on this project's hosts it lists none).
+func TestRunsOnCPU(t *testing.T) {
+	for _, c := range []struct {
+		d    DeviceChoice
+		want bool
+	}{{DeviceChoice{Kind: DeviceCPU}, true}, {DeviceChoice{Kind: DeviceGPU}, false}, {DeviceChoice{Kind: DeviceGPU, Index: 1}, false}} {
+		if got, err := RunsOnCPU(SessionConfig{Device: c.d}); err != nil || got != c.want {
+			t.Errorf("RunsOnCPU(--device %s) = %v, %v; want %v", c.d, got, err, c.want)
+		}
+	}
+	devs, err := ListDevices(SessionConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gpu := false
+	for _, d := range devs {
+		gpu = gpu || d.Type == "GPU"
+	}
+	if got, err := RunsOnCPU(SessionConfig{}); err != nil || got == gpu {
+		t.Errorf("RunsOnCPU(--device auto) = %v, %v with devices %v", got, err, devs)
+	}
+}

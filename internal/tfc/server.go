@@ -3,7 +3,7 @@
 // TF_ServerStart: a distributed worker runs one server and a session whose target is the
 // server's; see tfrun's StartServer), its checkpoint reader (TF_NewCheckpointReader,
 // TF_CheckpointReaderHasTensor: which tensors a checkpoint holds; see CheckpointHas), and the op
-// and kernel registration of nnclr's bf16 ReLU gradient (TF_NewOpDefinitionBuilder,
+// and kernel registration of nnclr's ReLU and bias gradient (TF_NewOpDefinitionBuilder,
 // TF_NewKernelBuilder, from libtensorflow_framework; see RegisterReluGrad). It needs none of
 // graft's handles.
 //
