@@ -299,7 +299,6 @@ static void relu_compute(void *k, TF_OpKernelContext *ctx) {
 	TF_DeleteStatus(st);
 }
 
-
 static int nnclr_register_relu_grad(const char *name, char *err, int errlen) {
 	TF_Status *st = TF_NewStatus();
 	TF_OpDefinitionBuilder *b = TF_NewOpDefinitionBuilder(name);
