@@ -101,6 +101,10 @@ func (sc *cropScratch) row(r int, src []uint8, w, c int, lut *scaleLUT) []float3
 	}
 	sc.have[r] = sc.gen
 	line := src[r*w*c : (r+1)*w*c]
+	if c == 3 {
+		sc.row3(out, line, lut)
+		return out
+	}
 	o := 0
 	for _, xs := range sc.xs {
 		if !xs.valid {
@@ -117,6 +121,23 @@ func (sc *cropScratch) row(r int, src []uint8, w, c int, lut *scaleLUT) []float3
 		o += c
 	}
 	return out
+}
+
+// row3 is row's loop for three channels, unrolled.
+func (sc *cropScratch) row3(out []float32, line []uint8, lut *scaleLUT) {
+	for i, xs := range sc.xs {
+		d := out[3*i : 3*i+3 : 3*i+3]
+		if !xs.valid {
+			d[0], d[1], d[2] = 0, 0, 0
+			continue
+		}
+		l, r, xl := int(xs.lo)*3, int(xs.hi)*3, xs.lerp
+		left, right := line[l:l+3:l+3], line[r:r+3:r+3]
+		a0, a1, a2 := lut[left[0]], lut[left[1]], lut[left[2]]
+		d[0] = a0 + float32(float32(lut[right[0]]-a0)*xl)
+		d[1] = a1 + float32(float32(lut[right[1]]-a1)*xl)
+		d[2] = a2 + float32(float32(lut[right[2]]-a2)*xl)
+	}
 }
 
 // cropResize writes the oh×ow×c bilinear crop of box from the h×w×c uint8 image src (values
@@ -139,19 +160,27 @@ func cropResize(dst []float32, src []uint8, h, w, c int, lut *scaleLUT, box Box,
 		top, bot, yl := sc.row(int(ys.lo), src, w, c, lut), sc.row(int(ys.hi), src, w, c, lut), ys.lerp
 		bot = bot[:len(top)]
 		d = d[:len(top)]
-		for k, t := range top {
-			d[k] = t + float32(float32(bot[k]-t)*yl)
-		}
-		if clip {
-			for k, v := range d {
-				d[k] = clamp01(v + delta)
+		if !clip {
+			for k, t := range top {
+				d[k] = t + float32(float32(bot[k]-t)*yl)
 			}
+			continue
+		}
+		for k, t := range top {
+			d[k] = clamp01(float32(t+float32(float32(bot[k]-t)*yl)) + delta)
 		}
 	}
 }
 
-// clamp01 clips v to [0, 1] (v is never −0 here: the values come from a non-negative LUT).
-func clamp01(v float32) float32 { return min(max(v, 0), 1) }
+// clamp01 clips v to [0, 1] as min(max(v, 0), 1) does for the values it gets here: finite, and
+// never −0 (they come from a non-negative LUT plus a finite delta). It compares the bits as
+// integers, which the compiler turns into conditional moves: for a float that is not NaN, the
+// int32 order of the bits is the order of the values from +0 up, and every negative one is
+// below 0.
+func clamp01(v float32) float32 {
+	b := int32(math.Float32bits(v))
+	return math.Float32frombits(uint32(min(max(b, 0), 0x3F800000)))
+}
 
 func finish(v, delta float32, clip bool) float32 {
 	if !clip {
