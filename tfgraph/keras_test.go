@@ -120,7 +120,8 @@ func floatTensor(t *testing.T, x []float32, shape ...int64) *tf.Tensor {
 // pinned TF 2.18 / Keras 3.8) from identical weights, queue and already augmented inputs. The
 // forward pass must agree exactly (0); after one and after three contrastive + probe steps the
 // five metrics, every weight, every Adam slot and the queue within stepTolerance relative
-// (measured: 1.6e-5 after one step, 1.9e-5 after three, in Adam's v of a conv bias).
+// (measured: 1.6e-5 after one step, in Adam's v of a conv bias, and 1.9e-5 after three, in
+// Adam's v of conv0's kernel).
 const stepTolerance = 5e-5
 
 // bnDenseBiasTolerance bounds the encoder's dense bias with the heads' BN (TestPaperOptionsMatchKeras).
