@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nnclr/nnclr/internal/tfc"
 	"github.com/nnclr/nnclr/tfrun"
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
@@ -27,7 +28,19 @@ import (
 // channel) and the two-thread split (a million elements and more). Each op gets gradients of its
 // own, computed (a product by 1), so that TensorFlow can hand their buffer over as the output, as
 // in the training graph; a float32 pair also runs on constants, whose buffers it cannot hand over.
+// It runs twice: with the CPU's AVX-512 loops (where it has them), and with the portable loops
+// that CPUs without AVX-512 run (tfc.ScalarOnly).
 func TestOwnReluGradMatchesTF(t *testing.T) {
+	for _, scalar := range []bool{false, true} {
+		t.Run(map[bool]string{false: "vector", true: "scalar"}[scalar], func(t *testing.T) {
+			tfc.ScalarOnly(scalar)
+			defer tfc.ScalarOnly(false)
+			checkOwnReluGrad(t)
+		})
+	}
+}
+
+func checkOwnReluGrad(t *testing.T) {
 	name, err := tfrun.ReluGradBiasOp()
 	if err != nil {
 		t.Fatal(err)

@@ -144,9 +144,22 @@ static unsigned relu_csr(void) {
 #endif
 }
 
+// relu_scalar_only, when set, keeps the kernel on its portable loops on every CPU (for the tests:
+// the loops that CPUs without AVX-512 run).
+static int relu_scalar_only = 0;
+static void nnclr_relu_scalar_only(int on) { relu_scalar_only = on; }
+
+static int relu_avx512(void) {
+#ifdef NNCLR_X86
+	return !relu_scalar_only && __builtin_cpu_supports("avx512bw");
+#else
+	return 0;
+#endif
+}
+
 static void relu_range(const relu_job *j, size_t lo, size_t hi) {
 #ifdef NNCLR_X86
-	if (__builtin_cpu_supports("avx512bw")) {
+	if (relu_avx512()) {
 		if (j->bf16) relu_grad_bf16_avx512(j->g, j->a, j->o, lo, hi);
 		else relu_grad_f32_avx512(j->g, j->a, j->o, lo, hi);
 		return;
@@ -158,7 +171,7 @@ static void relu_range(const relu_job *j, size_t lo, size_t hi) {
 
 static void relu_sum(const relu_job *j, size_t lo, size_t hi, float *part) {
 #ifdef NNCLR_X86
-	if (__builtin_cpu_supports("avx512bw")) {
+	if (relu_avx512()) {
 		if (j->bf16) relu_sum_bf16_avx512(j->o, j->c, lo, hi, part);
 		else relu_sum_f32_avx512(j->o, j->c, lo, hi, part);
 		return;
@@ -329,6 +342,17 @@ import (
 	"sync"
 	"unsafe"
 )
+
+// ScalarOnly makes nnclr's ReLU gradient kernel run its portable loops, which CPUs without
+// AVX-512 run, on every CPU (on), or pick by the CPU again (off). It is for tests; kernels
+// running meanwhile may take either.
+func ScalarOnly(on bool) {
+	v := 0
+	if on {
+		v = 1
+	}
+	C.nnclr_relu_scalar_only(C.int(v))
+}
 
 // ReluGradBiasOp is the op type of nnclr's own ReLU gradient (RegisterReluGrad).
 const ReluGradBiasOp = "NnclrReluGradBias"
