@@ -133,7 +133,7 @@ typedef struct {
 	unsigned csr; // the calling thread's MXCSR (flush-to-zero modes), on x86-64
 	size_t c;     // the last dimension (values a row), > 0
 	double *sum;  // c sums of the output's columns over the job's rows
-	int failed;   // no memory for the job's scratch
+	float *part;  // c floats of scratch, zero: a block's partial sums
 } relu_job;
 
 static unsigned relu_csr(void) {
@@ -191,11 +191,7 @@ static void *relu_work(void *p) {
 #ifdef NNCLR_X86
 	_mm_setcsr(j->csr);
 #endif
-	float *part = calloc(j->c, sizeof *part);
-	if (!part) {
-		j->failed = 1;
-		return 0;
-	}
+	float *part = j->part;
 	size_t rows0 = j->lo / j->c, rows1 = j->hi / j->c, step = relu_block_rows(j->c);
 	for (size_t r = rows0; r < rows1; r += step) {
 		size_t end = r + step < rows1 ? r + step : rows1;
@@ -206,7 +202,6 @@ static void *relu_work(void *p) {
 			part[k] = 0;
 		}
 	}
-	free(part);
 	return 0;
 }
 
@@ -238,6 +233,7 @@ static void relu_compute(void *k, TF_OpKernelContext *ctx) {
 	int nd = 0, forwarded = -1;
 	size_t c = 0;
 	double *sums = NULL;
+	float *parts = NULL;
 	TF_GetInput(ctx, 1, &a, st);
 	if (TF_GetCode(st) == TF_OK) {
 		nd = TF_NumDims(a);
@@ -270,9 +266,13 @@ static void relu_compute(void *k, TF_OpKernelContext *ctx) {
 		c = (size_t)dims[nd - 1];
 		int64_t bdims[1] = {(int64_t)c};
 		bias = TF_AllocateOutput(ctx, 1, TF_FLOAT, bdims, 1, c * sizeof(float), st);
-		if (TF_GetCode(st) == TF_OK && c > 0 && !(sums = calloc(2 * c, sizeof *sums))) TF_SetStatus(st, TF_RESOURCE_EXHAUSTED, "no memory for the sums");
 	}
 	int T = n >= ((size_t)1 << 20) ? relu_threads : 1;
+	// The threads' sums and scratch are allocated here, not by the threads: glibc gives each
+	// thread that allocates an arena of its own, and threads started per call would spread the
+	// process's small allocations over more and more of them.
+	if (TF_GetCode(st) == TF_OK && c > 0 && (!(sums = calloc(T * c, sizeof *sums)) || !(parts = calloc(T * c, sizeof *parts))))
+		TF_SetStatus(st, TF_RESOURCE_EXHAUSTED, "no memory for the sums");
 	if (TF_GetCode(st) == TF_OK && c > 0) {
 		const void *gd = forwarded == 0 ? TF_TensorData(o) : TF_TensorData(g);
 		size_t rows = n / c;
@@ -281,7 +281,7 @@ static void relu_compute(void *k, TF_OpKernelContext *ctx) {
 		int started[2] = {0};
 		for (int t = 0; t < T; t++) {
 			size_t lo = rows * t / T, hi = rows * (t + 1) / T;
-			jobs[t] = (relu_job){gd, TF_TensorData(a), TF_TensorData(o), lo * c, hi * c, TF_TensorType(a) == TF_BFLOAT16, relu_csr(), c, sums + t * c, 0};
+			jobs[t] = (relu_job){gd, TF_TensorData(a), TF_TensorData(o), lo * c, hi * c, TF_TensorType(a) == TF_BFLOAT16, relu_csr(), c, sums + t * c, parts + t * c};
 			if (t > 0) started[t] = pthread_create(&th[t], NULL, relu_work, &jobs[t]) == 0;
 		}
 		relu_work(&jobs[0]);
@@ -289,8 +289,6 @@ static void relu_compute(void *k, TF_OpKernelContext *ctx) {
 			if (started[t]) pthread_join(th[t], NULL);
 			else relu_work(&jobs[t]); // no thread: do its share here
 		}
-		for (int t = 0; t < T; t++)
-			if (jobs[t].failed) TF_SetStatus(st, TF_RESOURCE_EXHAUSTED, "no memory for the partial sums");
 		float *out = TF_TensorData(bias);
 		for (size_t k = 0; k < c; k++) {
 			double v = 0;
@@ -305,6 +303,7 @@ static void relu_compute(void *k, TF_OpKernelContext *ctx) {
 		TF_OpKernelContext_Failure(ctx, st);
 	}
 	free(sums);
+	free(parts);
 	if (bias) TF_DeleteTensor(bias);
 	if (o) TF_DeleteTensor(o);
 	if (g) TF_DeleteTensor(g);
