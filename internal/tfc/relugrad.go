@@ -2,8 +2,8 @@ package tfc
 
 /*
 // -O2 here: a CGO_CFLAGS in the environment (the provisioned env.sh and cgo.mk set one, for the
-// include path) replaces Go's default "-g -O2", which left this kernel unoptimised (3.9 ms
-// instead of 1.7 ms at the first layer's 9.2M elements).
+// include path) replaces Go's default "-g -O2", which left this kernel unoptimised (README,
+// "Speed and precision", has the cost).
 #cgo CFLAGS: -O2
 #cgo LDFLAGS: -l:libtensorflow_framework.so.2
 #include <pthread.h>
