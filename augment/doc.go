@@ -56,17 +56,18 @@
 // which may be the memory of a TensorFlow tensor, so a batch is never copied after augmentation.
 //
 // Where augmentation runs: measured with `make bench` on this project's 2-core machine
-// (BenchmarkContrastive96: 2,100 images of 96×96×3, the contrastive preset; one run on
-// 2026-12-06), the Go augmenter does about 48,900 images/s and TensorFlow's in-graph version of
-// the same work (one tf.function, same thread count) about 6,400 images/s: Go is 7.7× faster.
-// (Before the crop interpolated each source row along x once for all the output rows reading
-// it, and clipped in a loop of its own, the same bench gave Go 13,500 images/s, 2.1×; with that
-// done, 28,100 images/s, 4.4×; then the clip moved into the blend's loop as integer min/max on
-// the bits, and three-channel rows got a loop of their own.) At 32×32×3 one step's augmentation
-// (320 images × 2 contrastive views + 64 probe views) went from 5.2 to 3.3 ms of one core with
-// the last change (one-off). The per-row values and the final blend are TensorFlow's own
-// expressions in its order, so the output stays bit-identical (TestCropAndResizeMatchesTF,
-// TestPipelineMatchesKeras, TestFlipRescaleBrightnessMatchTF). A
+// (BenchmarkContrastive96: 2,100 images of 96×96×3, the contrastive preset; one run at commit
+// 054be47 on 2026-12-06), the Go augmenter does about 48,900 images/s and TensorFlow's in-graph
+// version of the same work (one tf.function, same thread count) about 6,400 images/s: Go is
+// 7.7× faster. (Before the crop interpolated each source row along x once for all the output
+// rows reading it, and clipped in a loop of its own, the same bench gave Go 13,500 images/s,
+// 2.1×; with that done, 28,100 images/s, 4.4×; then the clip moved into the blend's loop as
+// integer min/max on the bits, and three-channel rows got a loop of their own.) At 32×32×3 one
+// step's augmentation (320 images × 2 contrastive views + 64 probe views) went from 5.2 to 3.3
+// ms of one core with the last change (one-off, best of 100, commits f349e17 and 054be47). The
+// per-row values and the final blend are TensorFlow's own expressions in its order, so the
+// output stays bit-identical (TestCropAndResizeMatchesTF, TestPipelineMatchesKeras,
+// TestFlipRescaleBrightnessMatchTF). A
 // pretraining step consumes three augmented views per labelled image and two per unlabelled one,
 // at the images/s that BenchmarkPretrainVsKeras (cmd/nnclr, in make bench) prints: a few hundred
 // at 96×96, far below the augmenter's rate, so augmentation, overlapped with the TF step, is not
