@@ -225,6 +225,42 @@ static void relu_delete(void *k) {}
 // tensor is large enough for that to pay.
 static int relu_threads = 2;
 
+// relu_run computes the backprops of gradients gd and features a into o and their column sums
+// (rows of c values) into bias, on two threads from a million elements.
+static void relu_run(const void *gd, TF_Tensor *a, TF_Tensor *o, size_t c, float *bias, TF_Status *st) {
+	size_t n = TF_TensorElementCount(a), rows = n / c;
+	int T = n >= ((size_t)1 << 20) ? relu_threads : 1;
+	// The threads' sums and scratch are allocated here, not by the threads: glibc gives each
+	// thread that allocates an arena of its own, and threads started per call would spread the
+	// process's small allocations over more and more of them.
+	double *sums = calloc(T * c, sizeof *sums);
+	float *parts = calloc(T * c, sizeof *parts);
+	if (!sums || !parts) {
+		TF_SetStatus(st, TF_RESOURCE_EXHAUSTED, "no memory for the sums");
+	} else {
+		relu_job jobs[2];
+		pthread_t th[2];
+		int started[2] = {0};
+		for (int t = 0; t < T; t++) {
+			size_t lo = rows * t / T, hi = rows * (t + 1) / T;
+			jobs[t] = (relu_job){gd, TF_TensorData(a), TF_TensorData(o), lo * c, hi * c, TF_TensorType(a) == TF_BFLOAT16, relu_csr(), c, sums + t * c, parts + t * c};
+			if (t > 0) started[t] = pthread_create(&th[t], NULL, relu_work, &jobs[t]) == 0;
+		}
+		relu_work(&jobs[0]);
+		for (int t = 1; t < T; t++) {
+			if (started[t]) pthread_join(th[t], NULL);
+			else relu_work(&jobs[t]); // no thread: do its share here
+		}
+		for (size_t k = 0; k < c; k++) {
+			double v = 0;
+			for (int t = 0; t < T; t++) v += sums[t * c + k];
+			bias[k] = (float)v;
+		}
+	}
+	free(sums);
+	free(parts);
+}
+
 // relu_compute is the kernel: the backprops as output 0, their per-channel sums as output 1.
 static void relu_compute(void *k, TF_OpKernelContext *ctx) {
 	TF_Status *st = TF_NewStatus();
@@ -232,8 +268,6 @@ static void relu_compute(void *k, TF_OpKernelContext *ctx) {
 	int64_t dims[32];
 	int nd = 0, forwarded = -1;
 	size_t c = 0;
-	double *sums = NULL;
-	float *parts = NULL;
 	TF_GetInput(ctx, 1, &a, st);
 	if (TF_GetCode(st) == TF_OK) {
 		nd = TF_NumDims(a);
@@ -261,49 +295,19 @@ static void relu_compute(void *k, TF_OpKernelContext *ctx) {
 		o = TF_ForwardInputOrAllocateOutput(ctx, &input0, 1, 0, dims, nd, &forwarded, st);
 	}
 	if (TF_GetCode(st) == TF_OK && forwarded != 0) TF_GetInput(ctx, 0, &g, st);
-	size_t n = a ? TF_TensorElementCount(a) : 0;
 	if (TF_GetCode(st) == TF_OK) {
 		c = (size_t)dims[nd - 1];
 		int64_t bdims[1] = {(int64_t)c};
 		bias = TF_AllocateOutput(ctx, 1, TF_FLOAT, bdims, 1, c * sizeof(float), st);
 	}
-	int T = n >= ((size_t)1 << 20) ? relu_threads : 1;
-	// The threads' sums and scratch are allocated here, not by the threads: glibc gives each
-	// thread that allocates an arena of its own, and threads started per call would spread the
-	// process's small allocations over more and more of them.
-	if (TF_GetCode(st) == TF_OK && c > 0 && (!(sums = calloc(T * c, sizeof *sums)) || !(parts = calloc(T * c, sizeof *parts))))
-		TF_SetStatus(st, TF_RESOURCE_EXHAUSTED, "no memory for the sums");
-	if (TF_GetCode(st) == TF_OK && c > 0) {
-		const void *gd = forwarded == 0 ? TF_TensorData(o) : TF_TensorData(g);
-		size_t rows = n / c;
-		relu_job jobs[2];
-		pthread_t th[2];
-		int started[2] = {0};
-		for (int t = 0; t < T; t++) {
-			size_t lo = rows * t / T, hi = rows * (t + 1) / T;
-			jobs[t] = (relu_job){gd, TF_TensorData(a), TF_TensorData(o), lo * c, hi * c, TF_TensorType(a) == TF_BFLOAT16, relu_csr(), c, sums + t * c, parts + t * c};
-			if (t > 0) started[t] = pthread_create(&th[t], NULL, relu_work, &jobs[t]) == 0;
-		}
-		relu_work(&jobs[0]);
-		for (int t = 1; t < T; t++) {
-			if (started[t]) pthread_join(th[t], NULL);
-			else relu_work(&jobs[t]); // no thread: do its share here
-		}
-		float *out = TF_TensorData(bias);
-		for (size_t k = 0; k < c; k++) {
-			double v = 0;
-			for (int t = 0; t < T; t++) v += sums[t * c + k];
-			out[k] = (float)v;
-		}
-	}
+	if (TF_GetCode(st) == TF_OK && c > 0)
+		relu_run(forwarded == 0 ? TF_TensorData(o) : TF_TensorData(g), a, o, c, TF_TensorData(bias), st);
 	if (TF_GetCode(st) != TF_OK) {
 		char msg[256];
 		snprintf(msg, sizeof msg, "NnclrReluGradBias: %s", TF_Message(st));
 		TF_SetStatus(st, TF_GetCode(st), msg);
 		TF_OpKernelContext_Failure(ctx, st);
 	}
-	free(sums);
-	free(parts);
 	if (bias) TF_DeleteTensor(bias);
 	if (o) TF_DeleteTensor(o);
 	if (g) TF_DeleteTensor(g);
