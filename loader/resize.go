@@ -58,11 +58,13 @@ func Resize(src []byte, from Shape, dst []byte, to Shape) error {
 }
 
 // lerp2 is tf.image.resize's bilinear value from the four neighbours: top = tl + (tr − tl)·x,
-// bottom likewise, then top + (bottom − top)·y, in float32 in that order.
+// bottom likewise, then top + (bottom − top)·y, in float32 in that order, each product rounded
+// before its sum as in TensorFlow's kernel (the conversions keep Go from fusing them into
+// multiply-adds, which it does on arm64 and with GOAMD64=v3).
 func lerp2(tl, tr, bl, br uint8, x, y float32) float32 {
-	t := float32(tl) + (float32(tr)-float32(tl))*x
-	b := float32(bl) + (float32(br)-float32(bl))*x
-	return t + (b-t)*y
+	t := float32(tl) + float32((float32(tr)-float32(tl))*x)
+	b := float32(bl) + float32((float32(br)-float32(bl))*x)
+	return t + float32((b-t)*y)
 }
 
 func checkResize(from, to Shape) error {
