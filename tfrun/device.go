@@ -3,7 +3,6 @@ package tfrun
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,9 +65,9 @@ type Device struct {
 	MemoryBytes int64  // memory limit as reported by the runtime; -1 when unknown
 }
 
-var autoGPU struct {
+var autoDevices struct {
 	once sync.Once
-	seen bool
+	devs []Device
 	err  error
 }
 
@@ -83,11 +82,10 @@ func RunsOnCPU(c SessionConfig) (bool, error) {
 	case DeviceGPU:
 		return false, nil
 	}
-	autoGPU.once.Do(func() {
+	autoDevices.once.Do(func() {
 		local := c
 		local.Cluster, local.Target, local.Precision = nil, "", FP32
-		devs, err := ListDevices(local)
-		autoGPU.seen, autoGPU.err = slices.ContainsFunc(devs, func(d Device) bool { return d.Type == "GPU" }), err
+		autoDevices.devs, autoDevices.err = ListDevices(local)
 	})
-	return !autoGPU.seen, autoGPU.err
+	return !onGPU(c.Device, autoDevices.devs), autoDevices.err
 }

@@ -121,9 +121,15 @@ func HostCPUFeatures() CPUFeatures {
 	return ParseCPUInfo(string(b))
 }
 
+// onGPU reports whether a session of choice whose runtime sees devs runs its graph on a GPU:
+// any choice but the CPU, when there is one.
+func onGPU(choice DeviceChoice, devs []Device) bool {
+	return choice.Kind != DeviceCPU && slices.ContainsFunc(devs, func(d Device) bool { return d.Type == "GPU" })
+}
+
 // checkPrecision reports whether a session on devs (with cpu's features) can run p.
 func checkPrecision(p Precision, devs []Device, choice DeviceChoice, cpu CPUFeatures) error {
-	gpu := choice.Kind != DeviceCPU && slices.ContainsFunc(devs, func(d Device) bool { return d.Type == "GPU" })
+	gpu := onGPU(choice, devs)
 	switch p {
 	case BF16:
 		if gpu {

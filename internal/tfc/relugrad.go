@@ -221,12 +221,12 @@ static void relu_shape(TF_ShapeInferenceContext *ctx, TF_Status *st) {
 static void *relu_create(TF_OpKernelConstruction *c) { return NULL; }
 static void relu_delete(void *k) {}
 
-// The work is split over up to relu_threads threads (the calling one and new ones) when the
-// tensor is large enough for that to pay.
-static int relu_threads = 2;
+// The work is split over relu_threads threads (the calling one and new ones) when the tensor is
+// large enough for that to pay.
+enum { relu_threads = 2 };
 
 // relu_run computes the backprops of gradients gd and features a into o and their column sums
-// (rows of c values) into bias, on two threads from a million elements.
+// (rows of c values) into bias, on relu_threads threads from a million elements.
 static void relu_run(const void *gd, TF_Tensor *a, TF_Tensor *o, size_t c, float *bias, TF_Status *st) {
 	size_t n = TF_TensorElementCount(a), rows = n / c;
 	int T = n >= ((size_t)1 << 20) ? relu_threads : 1;
@@ -238,9 +238,9 @@ static void relu_run(const void *gd, TF_Tensor *a, TF_Tensor *o, size_t c, float
 	if (!sums || !parts) {
 		TF_SetStatus(st, TF_RESOURCE_EXHAUSTED, "no memory for the sums");
 	} else {
-		relu_job jobs[2];
-		pthread_t th[2];
-		int started[2] = {0};
+		relu_job jobs[relu_threads];
+		pthread_t th[relu_threads];
+		int started[relu_threads] = {0};
 		for (int t = 0; t < T; t++) {
 			size_t lo = rows * t / T, hi = rows * (t + 1) / T;
 			jobs[t] = (relu_job){gd, TF_TensorData(a), TF_TensorData(o), lo * c, hi * c, TF_TensorType(a) == TF_BFLOAT16, relu_csr(), c, sums + t * c, parts + t * c};
