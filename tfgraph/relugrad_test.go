@@ -22,7 +22,8 @@ import (
 //     the last, computed in float64 (Cast, Sum), within 1e-6 of the channel's sum of absolute
 //     values (NaN or ±Inf where that sum is). A few rows carry values of 10⁴ (the first, the
 //     last, the middle one, where two threads split the work, and random ones), so that a row
-//     summed twice or not at all is 10⁴ off.
+//     summed twice or not at all is 10⁴ off; and computed twice from the same float32 values,
+//     it gives the same bits.
 //
 // Shapes cover the vector loops' tails (channels 1, 3, 16, 17, 129), a rank 1 tensor (one
 // channel) and the two-thread split (a million elements and more). Each op gets gradients of its
@@ -140,6 +141,13 @@ func checkOwnReluGrad(t *testing.T) {
 				if !ok {
 					t.Fatalf("%s, shape %v, bias gradient %d: TensorFlow's float64 sum %v, nnclr's %v (sum of absolute values %v)", p.what, c.shape, k, ref, mine, abs[k])
 				}
+			}
+		}
+		// The same float32 inputs, once in the gradients' own buffer and once from constants,
+		// give the same bits: the sums' order depends on the shape only.
+		for k := range last {
+			if x, y := v[7][k], v[10][k]; math.Float32bits(x) != math.Float32bits(y) && !(x != x && y != y) {
+				t.Fatalf("shape %v, bias gradient %d: %v in place, %v from constants", c.shape, k, x, y)
 			}
 		}
 	}
